@@ -1,0 +1,142 @@
+"""Settings from the environment (``MICROCRED_`` prefix), read once into a frozen object."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRETS_FILE = PROJECT_ROOT / ".env.local"
+MIN_ADMIN_TOKEN_LENGTH = 32
+
+
+class ConfigurationError(RuntimeError):
+    """The environment does not describe a service that can start."""
+
+
+def decode_master_key(value: str) -> bytes:
+    """Decode a base64url (no padding) 32-byte master key."""
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("MICROCRED_MASTER_KEY is not base64url") from exc
+    if len(raw) != 32:
+        raise ValueError("MICROCRED_MASTER_KEY must decode to exactly 32 bytes")
+    return raw
+
+
+def new_master_key() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MICROCRED_", frozen=True, extra="ignore")
+
+    env: Literal["production", "development"] = "production"
+    database_url: str = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'data' / 'microcred.db'}"
+    admin_token: SecretStr | None = None
+    master_key: SecretStr | None = None
+    public_url: str = "http://127.0.0.1:8000"
+    allow_private_network: bool = False
+    contexts_dir: Path = PROJECT_ROOT / "contexts"
+    log_level: str = "INFO"
+    # Limits on what callers may send and what we fetch.
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    http_timeout_seconds: float = Field(default=5.0, gt=0)
+    http_max_bytes: int = Field(default=1024 * 1024, ge=1024)
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("MICROCRED_PUBLIC_URL must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("master_key")
+    @classmethod
+    def _check_master_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            decode_master_key(value.get_secret_value())
+        return value
+
+    @field_validator("admin_token")
+    @classmethod
+    def _check_admin_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_ADMIN_TOKEN_LENGTH:
+            raise ValueError(
+                f"MICROCRED_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_LENGTH} characters"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _secrets_required_in_production(self) -> Settings:
+        if self.env == "production":
+            missing = [
+                name
+                for name, value in (
+                    ("MICROCRED_MASTER_KEY", self.master_key),
+                    ("MICROCRED_ADMIN_TOKEN", self.admin_token),
+                )
+                if value is None
+            ]
+            if missing:
+                raise ValueError(
+                    f"{' and '.join(missing)} must be set in production "
+                    "(or set MICROCRED_ENV=development for a local trial)"
+                )
+        return self
+
+    @property
+    def master_key_bytes(self) -> bytes:
+        if self.master_key is None:
+            raise ConfigurationError("MICROCRED_MASTER_KEY is not set")
+        return decode_master_key(self.master_key.get_secret_value())
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings() -> Settings:
+    """Build settings, turning validation failures into one readable message."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        reasons = "; ".join(str(err["msg"]).removeprefix("Value error, ") for err in exc.errors())
+        raise ConfigurationError(f"invalid configuration: {reasons}") from None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return load_settings()
+
+
+def ensure_development_secrets(path: Path = DEV_SECRETS_FILE) -> bool:
+    """In development, make (once) and load a local admin token and master key.
+
+    The secrets go into an ignored file next to the project so a newcomer can act at once;
+    returns True when they were created just now (so the caller prints them once).
+    """
+    created = False
+    if not path.exists():
+        path.write_text(
+            f"MICROCRED_ADMIN_TOKEN={secrets.token_urlsafe(32)}\n"
+            f"MICROCRED_MASTER_KEY={new_master_key()}\n",
+            encoding="utf-8",
+        )
+        path.chmod(0o600)
+        created = True
+    for line in path.read_text(encoding="utf-8").splitlines():
+        name, sep, value = line.partition("=")
+        if sep and name.startswith("MICROCRED_"):
+            os.environ.setdefault(name.strip(), value.strip())
+    get_settings.cache_clear()
+    return created

@@ -1,0 +1,1 @@
+"""DID methods: did:key (offline) and did:web."""
