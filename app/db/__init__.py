@@ -1,0 +1,1 @@
+"""SQL storage: SQLModel tables, the async engine and sessions, repositories."""

@@ -1,0 +1,93 @@
+"""The service shell: health, readiness, problem+json for every error, OpenAPI kept in sync."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from fastapi import FastAPI
+
+from app.config import Settings
+from app.main import create_app
+from app.openapi import openapi_document
+from tests.conftest import problem_of
+
+pytestmark = pytest.mark.anyio
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def test_health_answers_ok(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_ready_checks_the_database(client: httpx.AsyncClient) -> None:
+    response = await client.get("/ready")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready"}
+
+
+async def test_ready_fails_with_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
+    settings = Settings.model_validate(
+        {
+            "env": "development",
+            # a directory cannot be opened as an SQLite database file
+            "database_url": f"sqlite+aiosqlite:///{tmp_path}",
+        }
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            response = await client.get("/ready")
+    assert response.status_code == 503
+    assert problem_of(response)["title"] == "Service unavailable"
+
+
+async def test_unknown_path_is_a_404_problem(client: httpx.AsyncClient) -> None:
+    response = await client.get("/no/such/thing")
+    assert response.status_code == 404
+    body = problem_of(response)
+    assert body["title"] == "Not Found"
+    assert body["instance"] == "/no/such/thing"
+
+
+async def test_wrong_method_is_a_405_problem(client: httpx.AsyncClient) -> None:
+    response = await client.delete("/health")
+    assert response.status_code == 405
+    assert problem_of(response)["title"] == "Method Not Allowed"
+
+
+async def test_oversized_body_is_a_413_problem(app: FastAPI, client: httpx.AsyncClient) -> None:
+    limit = app.state.settings.max_body_bytes
+    response = await client.post("/health", content=b"x" * (limit + 1))
+    assert response.status_code == 413
+    assert problem_of(response)["title"] == "Request body too large"
+
+
+def test_openapi_yaml_equals_the_apps_schema() -> None:
+    committed = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+    assert committed == openapi_document(), "run `make openapi` and commit openapi.yaml"
+
+
+def test_production_refuses_to_start_without_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.config import ConfigurationError, load_settings
+
+    for name in ("MICROCRED_MASTER_KEY", "MICROCRED_ADMIN_TOKEN", "MICROCRED_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigurationError) as excinfo:
+        load_settings()
+    message = str(excinfo.value)
+    assert "MICROCRED_MASTER_KEY" in message and "MICROCRED_ADMIN_TOKEN" in message
+
+
+def test_a_malformed_master_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.config import ConfigurationError, load_settings
+
+    monkeypatch.setenv("MICROCRED_ENV", "development")
+    monkeypatch.setenv("MICROCRED_MASTER_KEY", "too-short")
+    with pytest.raises(ConfigurationError, match="MICROCRED_MASTER_KEY"):
+        load_settings()
