@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+
+from pydantic import ValidationError
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import (
     PROJECT_ROOT,
     ConfigurationError,
+    Settings,
     ensure_development_secrets,
     get_settings,
 )
+from app.errors import Problem
+from app.services.apikeys import SCOPES
 
 
 def alembic_config(database_url: str) -> object:
@@ -72,6 +80,141 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_with_session(work: Callable[[AsyncSession, Settings], Awaitable[object]]) -> object:
+    """Run one admin operation in a transaction, as the HTTP admin API would."""
+    from app.db.engine import create_engine, session_factory
+
+    settings = get_settings()
+
+    async def run() -> object:
+        engine = create_engine(settings.database_url)
+        try:
+            async with session_factory(engine)() as session, session.begin():
+                return await work(session, settings)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _print_json(value: object) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+def cmd_issuer_create(args: argparse.Namespace) -> int:
+    from app.api.admin import issuer_out
+    from app.api.schemas import IssuerCreate
+    from app.services import issuers
+
+    body = IssuerCreate.model_validate(
+        {
+            "slug": args.slug,
+            "name": dict(_lang_pair(n) for n in args.name),
+            "country": args.country,
+            "legalIdentifier": args.legal_identifier,
+            "homepage": args.homepage,
+            "didMethod": args.did_method,
+        }
+    )
+
+    async def work(session: AsyncSession, settings: Settings) -> object:
+        issuer, keys = await issuers.create_issuer(
+            session,
+            slug=body.slug,
+            name=body.name,
+            country=body.country,
+            legal_identifier=body.legalIdentifier,
+            homepage=body.homepage,
+            did_method=body.didMethod,
+            public_url=settings.public_url,
+            master_key=settings.master_key_bytes,
+        )
+        return issuer_out(issuer, keys).model_dump(mode="json")
+
+    _print_json(_run_with_session(work))
+    return 0
+
+
+def _lang_pair(text: str) -> tuple[str, str]:
+    lang, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"--name takes LANG=TEXT, got {text!r}")
+    return lang, value
+
+
+def cmd_issuer_show(args: argparse.Namespace) -> int:
+    from app.api.admin import issuer_out
+    from app.services import issuers
+
+    async def work(session: AsyncSession, settings: Settings) -> object:
+        found = (
+            [await issuers.get_issuer(session, args.slug)]
+            if args.slug
+            else (await issuers.list_issuers(session))
+        )
+        return [
+            issuer_out(i, await issuers.keys_of(session, i.id or 0)).model_dump(mode="json")
+            for i in found
+        ]
+
+    _print_json(_run_with_session(work))
+    return 0
+
+
+def cmd_issuer_rotate(args: argparse.Namespace) -> int:
+    from app.api.admin import key_out
+    from app.services import issuers
+
+    async def work(session: AsyncSession, settings: Settings) -> object:
+        issuer = await issuers.get_issuer(session, args.slug)
+        key = await issuers.rotate_key(session, issuer, master_key=settings.master_key_bytes)
+        return key_out(key).model_dump(mode="json")
+
+    _print_json(_run_with_session(work))
+    return 0
+
+
+def cmd_issuer_revoke_key(args: argparse.Namespace) -> int:
+    from app.api.admin import key_out
+    from app.services import issuers
+
+    async def work(session: AsyncSession, settings: Settings) -> object:
+        issuer = await issuers.get_issuer(session, args.slug)
+        return key_out(await issuers.revoke_key(session, issuer, args.key_id)).model_dump(
+            mode="json"
+        )
+
+    _print_json(_run_with_session(work))
+    return 0
+
+
+def cmd_api_key_create(args: argparse.Namespace) -> int:
+    from app.api.schemas import ApiKeyCreate
+    from app.services import apikeys, issuers
+
+    body = ApiKeyCreate.model_validate({"name": args.name, "scopes": args.scope})
+
+    async def work(session: AsyncSession, settings: Settings) -> object:
+        issuer = await issuers.get_issuer(session, args.slug)
+        row, key = await apikeys.create_api_key(session, issuer, name=body.name, scopes=body.scopes)
+        return {"id": row.id, "name": row.name, "scopes": row.scopes, "key": key}
+
+    _print_json(_run_with_session(work))
+    return 0
+
+
+def cmd_api_key_delete(args: argparse.Namespace) -> int:
+    from app.services import apikeys, issuers
+
+    async def work(session: AsyncSession, settings: Settings) -> object:
+        issuer = await issuers.get_issuer(session, args.slug)
+        await apikeys.delete_api_key(session, issuer, args.key_id)
+        return {"deleted": args.key_id}
+
+    _print_json(_run_with_session(work))
+    return 0
+
+
 def cmd_openapi(args: argparse.Namespace) -> int:
     from app.openapi import openapi_yaml
 
@@ -94,6 +237,41 @@ def build_parser() -> argparse.ArgumentParser:
 
     openapi_cmd = commands.add_parser("openapi", help="print the OpenAPI document as YAML")
     openapi_cmd.set_defaults(handler=cmd_openapi)
+
+    issuer = commands.add_parser("issuer", help="manage issuers and their signing keys")
+    issuer_commands = issuer.add_subparsers(dest="issuer_command", required=True)
+    create = issuer_commands.add_parser("create", help="create an issuer with a new key")
+    create.add_argument("slug")
+    create.add_argument("--name", action="append", required=True, help="LANG=TEXT, repeatable")
+    create.add_argument("--country", required=True, help="ISO 3166-1 alpha-3, e.g. IRL")
+    create.add_argument("--legal-identifier", required=True)
+    create.add_argument("--homepage")
+    create.add_argument("--did-method", choices=["web", "key"], default="web")
+    create.set_defaults(handler=cmd_issuer_create)
+    show = issuer_commands.add_parser("list", help="show one issuer or all")
+    show.add_argument("slug", nargs="?")
+    show.set_defaults(handler=cmd_issuer_show)
+    rotate = issuer_commands.add_parser("rotate-key", help="a new key signs from now on")
+    rotate.add_argument("slug")
+    rotate.set_defaults(handler=cmd_issuer_rotate)
+    revoke = issuer_commands.add_parser("revoke-key", help="revoke a compromised key")
+    revoke.add_argument("slug")
+    revoke.add_argument("key_id", help="e.g. key-1")
+    revoke.set_defaults(handler=cmd_issuer_revoke_key)
+
+    api_key = commands.add_parser("api-key", help="manage issuer API keys")
+    api_key_commands = api_key.add_subparsers(dest="api_key_command", required=True)
+    make = api_key_commands.add_parser("create", help="make a key (shown once)")
+    make.add_argument("slug")
+    make.add_argument("--name", required=True)
+    make.add_argument(
+        "--scope", action="append", required=True, choices=list(SCOPES), help="repeatable"
+    )
+    make.set_defaults(handler=cmd_api_key_create)
+    delete = api_key_commands.add_parser("delete", help="delete a key; it stops working at once")
+    delete.add_argument("slug")
+    delete.add_argument("key_id")
+    delete.set_defaults(handler=cmd_api_key_delete)
     return parser
 
 
@@ -107,6 +285,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         print(f"microcred: {exc}", file=sys.stderr)
         return 2
+    except Problem as exc:
+        print(f"microcred: {exc.title}: {exc.detail or ''}", file=sys.stderr)
+        return 1
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = "/".join(str(part) for part in error["loc"])
+            print(f"microcred: {where}: {error['msg']}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -8,13 +8,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__
-from app.api import health
+from app.api import admin, did, health
 from app.config import Settings, get_settings
 from app.crypto.dataintegrity import DataIntegrity
 from app.db.engine import create_engine, session_factory
 from app.errors import install_problem_handlers
 from app.jsonld import OfflineDocumentLoader, PyldCanonicalizer
 from app.limits import BodySizeLimit
+from app.services.keystore import KeyCache
 
 DESCRIPTION = """Issue EU micro-credentials as W3C Verifiable Credentials (Europass EDC / ELM v3
 and Open Badges 3.0), deliver them to wallets, and verify credentials and presentations.
@@ -58,9 +59,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.document_loader = loader
     app.state.data_integrity = data_integrity
+    app.state.key_cache = KeyCache(settings.master_key_bytes) if settings.master_key else None
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)
+    app.include_router(admin.router)
+    app.include_router(did.router)
     return app
 
 

@@ -1,0 +1,152 @@
+"""Admin API: issuers, their signing keys and API keys, the audit trail."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from app.api.auth import AdminDep
+from app.api.deps import SessionDep, SettingsDep
+from app.api.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyList,
+    ApiKeyOut,
+    AuditEventOut,
+    AuditList,
+    IssuerCreate,
+    IssuerList,
+    IssuerOut,
+    KeyOut,
+)
+from app.db.models import Issuer, SigningKey
+from app.services import apikeys, audit, issuers
+
+router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminDep])
+
+
+def key_out(key: SigningKey) -> KeyOut:
+    return KeyOut(
+        id=issuers.fragment(key),
+        verificationMethod=key.key_id,
+        publicKeyMultibase=key.public_key_multibase,
+        status=key.status,
+        created=key.created_at,
+    )
+
+
+def issuer_out(issuer: Issuer, keys: Sequence[SigningKey]) -> IssuerOut:
+    return IssuerOut(
+        slug=issuer.slug,
+        did=issuer.did,
+        name=issuer.name,
+        country=issuer.country,
+        legalIdentifier=issuer.legal_identifier,
+        homepage=issuer.homepage,
+        didMethod=issuer.did_method,
+        keys=[key_out(k) for k in keys],
+    )
+
+
+@router.post("/issuers", status_code=201, responses={409: {"description": "Slug taken"}})
+async def create_issuer(
+    body: IssuerCreate, session: SessionDep, settings: SettingsDep, response: Response
+) -> IssuerOut:
+    issuer, keys = await issuers.create_issuer(
+        session,
+        slug=body.slug,
+        name=body.name,
+        country=body.country,
+        legal_identifier=body.legalIdentifier,
+        homepage=body.homepage,
+        did_method=body.didMethod,
+        public_url=settings.public_url,
+        master_key=settings.master_key_bytes,
+    )
+    response.headers["Location"] = f"/admin/issuers/{issuer.slug}"
+    return issuer_out(issuer, keys)
+
+
+@router.get("/issuers")
+async def list_issuers(session: SessionDep) -> IssuerList:
+    found = await issuers.list_issuers(session)
+    return IssuerList(
+        issuers=[issuer_out(i, await issuers.keys_of(session, i.id or 0)) for i in found]
+    )
+
+
+@router.get("/issuers/{slug}", responses={404: {"description": "No such issuer"}})
+async def get_issuer(slug: str, session: SessionDep) -> IssuerOut:
+    issuer = await issuers.get_issuer(session, slug)
+    return issuer_out(issuer, await issuers.keys_of(session, issuer.id or 0))
+
+
+@router.post(
+    "/issuers/{slug}/keys/rotate",
+    status_code=201,
+    responses={409: {"description": "did:key issuers cannot rotate"}},
+)
+async def rotate_key(slug: str, session: SessionDep, settings: SettingsDep) -> KeyOut:
+    issuer = await issuers.get_issuer(session, slug)
+    key = await issuers.rotate_key(session, issuer, master_key=settings.master_key_bytes)
+    return key_out(key)
+
+
+@router.post("/issuers/{slug}/keys/{key_id}/revoke", responses={404: {"description": "No key"}})
+async def revoke_key(slug: str, key_id: str, session: SessionDep, request: Request) -> KeyOut:
+    issuer = await issuers.get_issuer(session, slug)
+    key = await issuers.revoke_key(session, issuer, key_id, key_cache=request.app.state.key_cache)
+    return key_out(key)
+
+
+@router.post("/issuers/{slug}/api-keys", status_code=201)
+async def create_api_key(slug: str, body: ApiKeyCreate, session: SessionDep) -> ApiKeyCreated:
+    issuer = await issuers.get_issuer(session, slug)
+    row, key = await apikeys.create_api_key(session, issuer, name=body.name, scopes=body.scopes)
+    return ApiKeyCreated(id=row.id, name=row.name, scopes=row.scopes, created=row.created_at, key=key)
+
+
+@router.get("/issuers/{slug}/api-keys")
+async def list_api_keys(slug: str, session: SessionDep) -> ApiKeyList:
+    issuer = await issuers.get_issuer(session, slug)
+    rows = await apikeys.list_api_keys(session, issuer)
+    return ApiKeyList(
+        apiKeys=[ApiKeyOut(id=r.id, name=r.name, scopes=r.scopes, created=r.created_at) for r in rows]
+    )
+
+
+@router.delete("/issuers/{slug}/api-keys/{key_id}", status_code=204)
+async def delete_api_key(slug: str, key_id: str, session: SessionDep) -> Response:
+    issuer = await issuers.get_issuer(session, slug)
+    await apikeys.delete_api_key(session, issuer, key_id)
+    return Response(status_code=204)
+
+
+@router.get("/audit")
+async def read_audit(
+    session: SessionDep,
+    issuer: Annotated[str | None, Query(description="only this issuer's events")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    before: Annotated[int | None, Query(description="events older than this id")] = None,
+) -> AuditList:
+    issuer_row = await issuers.get_issuer(session, issuer) if issuer else None
+    rows = await audit.events(
+        session, issuer_id=issuer_row.id if issuer_row else None, limit=limit, before=before
+    )
+    slugs = {i.id: i.slug for i in await issuers.list_issuers(session)}
+    return AuditList(
+        events=[
+            AuditEventOut(
+                id=row.id or 0,
+                at=row.at,
+                actor=row.actor,
+                issuer=slugs.get(row.issuer_id) if row.issuer_id else None,
+                action=row.action,
+                target=row.target,
+                details=row.details,
+            )
+            for row in rows
+        ]
+    )

@@ -1,0 +1,51 @@
+"""Bearer authentication: the admin token for ``/admin/*``, issuer API keys elsewhere."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from app.api.deps import SessionDep, SettingsDep
+from app.errors import Forbidden, Unauthorized
+from app.services.apikeys import Caller, authenticate
+
+bearer = HTTPBearer(auto_error=False, description="Admin token or issuer API key")
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+async def require_admin(credentials: BearerDep, settings: SettingsDep) -> None:
+    expected = settings.admin_token.get_secret_value() if settings.admin_token else None
+    presented = credentials.credentials if credentials else None
+    if expected is None or presented is None:
+        raise Unauthorized("an admin bearer token is required")
+    if not hmac.compare_digest(presented.encode("utf-8"), expected.encode("utf-8")):
+        raise Unauthorized("the admin token is not valid")
+
+
+def require_scope(scope: str) -> Callable[..., Awaitable[Caller]]:
+    """A dependency resolving the calling issuer from its API key, which must carry ``scope``."""
+
+    async def dependency(
+        request: Request, credentials: BearerDep, session: SessionDep
+    ) -> Caller:
+        if credentials is None:
+            raise Unauthorized("an issuer API key is required (Authorization: Bearer <key>)")
+        caller = await authenticate(session, credentials.credentials)
+        if caller is None:
+            raise Unauthorized("the API key is not valid")
+        if scope not in caller.scopes:
+            raise Forbidden(f"this API key lacks the {scope!r} scope")
+        request.state.caller = caller
+        return caller
+
+    return dependency
+
+
+AdminDep = Depends(require_admin)
+IssueCaller = Annotated[Caller, Depends(require_scope("credentials:issue"))]
+StatusCaller = Annotated[Caller, Depends(require_scope("credentials:status"))]
+ReadCaller = Annotated[Caller, Depends(require_scope("credentials:read"))]

@@ -1,0 +1,108 @@
+"""Request and reply bodies of the admin API (camelCase on the wire, as API.md says)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import iso3166
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from app.services.apikeys import SCOPES
+
+LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$")]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Slug = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$", max_length=64),
+]
+Scope = Literal["credentials:issue", "credentials:status", "credentials:read"]
+assert set(Scope.__args__) == set(SCOPES)  # type: ignore[attr-defined]
+
+
+def _iso_alpha3(value: str) -> str:
+    if value not in iso3166.countries_by_alpha3:
+        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-3 country code")
+    return value
+
+
+CountryCode = Annotated[
+    str, StringConstraints(pattern=r"^[A-Z]{3}$"), AfterValidator(_iso_alpha3)
+]
+LanguageMap = Annotated[dict[LanguageCode, ShortText], Field(min_length=1, max_length=30)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IssuerCreate(Strict):
+    slug: Slug = Field(examples=["uni-zed"])
+    name: LanguageMap = Field(examples=[{"en": "University of Zed", "ga": "Ollscoil Zed"}])
+    country: CountryCode = Field(examples=["IRL"])
+    legalIdentifier: Annotated[
+        str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 ./:_-]{0,127}$")
+    ] = Field(examples=["IE1234567X"])
+    homepage: Annotated[
+        str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=2048)
+    ] | None = Field(default=None, examples=["https://www.uni-zed.example"])
+    didMethod: Literal["web", "key"] = "web"
+
+
+class KeyOut(BaseModel):
+    id: str = Field(description="short key id used in admin paths (the method's fragment)")
+    verificationMethod: str
+    publicKeyMultibase: str
+    status: Literal["active", "retired", "revoked"]
+    created: datetime
+
+
+class IssuerOut(BaseModel):
+    slug: str
+    did: str
+    name: dict[str, str]
+    country: str
+    legalIdentifier: str
+    homepage: str | None
+    didMethod: str
+    keys: list[KeyOut]
+
+
+class IssuerList(BaseModel):
+    issuers: list[IssuerOut]
+
+
+class ApiKeyCreate(Strict):
+    name: ShortText = Field(examples=["student records system"])
+    scopes: Annotated[list[Scope], Field(min_length=1, max_length=3)] = Field(
+        examples=[["credentials:issue", "credentials:status", "credentials:read"]]
+    )
+
+
+class ApiKeyOut(BaseModel):
+    id: str
+    name: str
+    scopes: list[str]
+    created: datetime
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="the secret: shown only in this reply")
+
+
+class ApiKeyList(BaseModel):
+    apiKeys: list[ApiKeyOut]
+
+
+class AuditEventOut(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    issuer: str | None
+    action: str
+    target: str | None
+    details: dict[str, object]
+
+
+class AuditList(BaseModel):
+    events: list[AuditEventOut]

@@ -1,0 +1,1 @@
+"""Orchestration: issuers and keys, issuance, verification, status."""

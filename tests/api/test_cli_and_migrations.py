@@ -1,0 +1,136 @@
+"""The ``microcred`` command and the Alembic migrations, on each database backend."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+
+from app.cli import downgrade, main, migrate
+from app.config import get_settings, new_master_key
+from app.db.engine import create_engine
+from tests.conftest import ADMIN_TOKEN
+
+ROOT = Path(__file__).resolve().parents[2]
+TABLES = {"issuers", "signing_keys", "api_keys", "audit_events"}
+
+
+async def _tables(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            names = await connection.run_sync(lambda c: inspect(c).get_table_names())
+    finally:
+        await engine.dispose()
+    return set(names) - {"alembic_version"}
+
+
+def test_migrations_downgrade_to_empty_and_upgrade_again(database_url: str) -> None:
+    try:
+        assert TABLES <= asyncio.run(_tables(database_url))
+        downgrade(database_url, "base")
+        assert asyncio.run(_tables(database_url)) == set()
+    finally:
+        migrate(database_url)
+    assert TABLES <= asyncio.run(_tables(database_url))
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("MICROCRED_DATABASE_URL", url)
+    monkeypatch.setenv("MICROCRED_ADMIN_TOKEN", ADMIN_TOKEN)
+    monkeypatch.setenv("MICROCRED_MASTER_KEY", new_master_key())
+    monkeypatch.setenv("MICROCRED_ENV", "production")
+    get_settings.cache_clear()
+    yield url
+    get_settings.cache_clear()
+
+
+def test_cli_manages_issuers_and_api_keys(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrate"]) == 0
+    assert (
+        main(
+            [
+                "issuer",
+                "create",
+                "uni-cli",
+                "--name",
+                "en=University of Cli",
+                "--country",
+                "IRL",
+                "--legal-identifier",
+                "IE999",
+            ]
+        )
+        == 0
+    )
+    created = json.loads(capsys.readouterr().out)
+    assert created["did"].endswith(":issuers:uni-cli") and created["keys"][0]["id"] == "key-1"
+
+    assert main(["issuer", "rotate-key", "uni-cli"]) == 0
+    assert json.loads(capsys.readouterr().out)["id"] == "key-2"
+    assert main(["issuer", "revoke-key", "uni-cli", "key-1"]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "revoked"
+
+    assert (
+        main(["api-key", "create", "uni-cli", "--name", "sis", "--scope", "credentials:issue"]) == 0
+    )
+    key = json.loads(capsys.readouterr().out)
+    assert key["key"].startswith("mck_") and key["scopes"] == ["credentials:issue"]
+    assert main(["api-key", "delete", "uni-cli", key["id"]]) == 0
+    capsys.readouterr()
+
+    assert main(["issuer", "list"]) == 0
+    [shown] = json.loads(capsys.readouterr().out)
+    assert [(k["id"], k["status"]) for k in shown["keys"]] == [
+        ("key-1", "revoked"),
+        ("key-2", "active"),
+    ]
+
+
+def test_cli_reports_bad_input_and_unknown_issuers(
+    cli_env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["migrate"]) == 0
+    assert (
+        main(
+            [
+                "issuer",
+                "create",
+                "uni-x",
+                "--name",
+                "en=X",
+                "--country",
+                "XXX",
+                "--legal-identifier",
+                "IE1",
+            ]
+        )
+        == 1
+    )
+    assert "country" in capsys.readouterr().err
+    assert main(["issuer", "rotate-key", "nobody"]) == 1
+    assert "Issuer not found" in capsys.readouterr().err
+
+
+def test_serve_without_secrets_in_production_says_what_is_missing(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MICROCRED_")}
+    env["MICROCRED_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "serve", "--port", "0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "MICROCRED_MASTER_KEY" in result.stderr and "production" in result.stderr
+    assert "Traceback" not in result.stderr
