@@ -46,7 +46,7 @@ def decode_proof_value(proof_value: Any) -> bytes:
 
 
 class Cryptosuite(ABC):
-    """One suite; ``name`` is the ``cryptosuite`` value (or the proof ``type`` for legacy suites)."""
+    """A suite; ``name`` is the ``cryptosuite`` value (the proof ``type`` for legacy suites)."""
 
     name: str
     proof_type: str

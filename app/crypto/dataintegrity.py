@@ -113,15 +113,21 @@ def with_data_integrity_context(document: Mapping[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _matching_proofs(all_proofs: Sequence[Any], previous: Any) -> Any:
-    """The earlier proofs a ``previousProof`` names: one object, or a list when several."""
+def _matching_proofs(all_proofs: Sequence[Any], previous: Any) -> list[Any]:
+    """The earlier proofs a ``previousProof`` names, always as a list (even of one).
+
+    The document hashed for a chained proof carries these as its ``proof``: the specification's
+    ``matchingProofs`` list (https://www.w3.org/TR/vc-data-integrity/#add-proof-set-chain, and
+    ``proofChainTempDoc2.json`` of the EdDSA test vectors). With eddsa-rdfc-2022 one object and a
+    one-element list canonicalize alike; with eddsa-jcs-2022 they do not.
+    """
     wanted = _as_list(previous)
     if not all(isinstance(proof_id, str) for proof_id in wanted):
         raise MalformedProofError("previousProof must be a string or a list of strings")
     found = [p for p in all_proofs if isinstance(p, Mapping) and p.get("id") in wanted]
     if len(found) != len(wanted):
         raise ProofVerificationError("previousProof names a proof that is not in the document")
-    return found[0] if len(found) == 1 else found
+    return found
 
 
 class DataIntegrity:
@@ -244,7 +250,8 @@ class DataIntegrity:
                 )
                 results.append(ProofResult(proof, True, None, method))
             except ProofError as error:
-                results.append(ProofResult(proof if isinstance(proof, Mapping) else {}, False, error))
+                shown = proof if isinstance(proof, Mapping) else {}
+                results.append(ProofResult(shown, False, error))
         return VerifyResult(all(r.verified for r in results), results)
 
     def _verify_one(

@@ -36,8 +36,8 @@ def method_from_document(
     if method is None:
         raise InvalidVerificationMethodError(f"{method_id} is not in its controller document")
     controller = method.get("controller")
-    if controller != document.get("id"):
-        raise InvalidVerificationMethodError(f"{method_id} is not controlled by {document.get('id')}")
+    if not isinstance(controller, str) or controller != document.get("id"):
+        raise InvalidVerificationMethodError(f"{method_id} is not controlled by its DID document")
     try:
         public_key = PublicKey.from_multibase(method.get("publicKeyMultibase", ""))
     except KeyFormatError as exc:

@@ -11,13 +11,14 @@ turns every such drop into :class:`UndefinedTermError`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from pyld import jsonld
 
-from app.jsonld.errors import JsonLdProcessingError, UndefinedTermError, UnknownContextError
+from app.jsonld.errors import JsonLdProcessingError, UndefinedTermError
 
 DocumentLoader = Callable[[str, Mapping[str, Any] | None], dict[str, Any]]
+_T = TypeVar("_T")
 
 
 class Canonicalizer(Protocol):
@@ -31,21 +32,32 @@ def _raise_dropped(expanded_property: str | None) -> None:
     raise UndefinedTermError(f"{name} is not defined by the document's @context")
 
 
-def _check_types(node: Any) -> None:
-    """Reject ``@type`` values that stayed relative IRIs (types the context does not define)."""
+def _is_relative(iri: str) -> bool:
+    return not iri.startswith("@") and ":" not in iri
+
+
+def _check_iris(node: Any) -> None:
+    """Reject relative IRIs left in the expanded document (expansion runs without a base IRI).
+
+    A ``@type`` that stayed relative is a type the context does not define; a relative ``@id``
+    would be dropped from the RDF dataset (pyld skips quads whose subject or object is relative),
+    so either would leave a claim unsigned. JSON-LD safe mode rejects both.
+    """
     if isinstance(node, list):
         for item in node:
-            _check_types(item)
+            _check_iris(item)
     elif isinstance(node, dict):
         for key, value in node.items():
             if key == "@type" and "@value" not in node:
                 for type_iri in value if isinstance(value, list) else [value]:
-                    if isinstance(type_iri, str) and ":" not in type_iri:
+                    if isinstance(type_iri, str) and _is_relative(type_iri):
                         raise UndefinedTermError(
                             f"type {type_iri!r} is not defined by the document's @context"
                         )
+            elif key == "@id" and isinstance(value, str) and _is_relative(value):
+                raise JsonLdProcessingError(f"@id {value!r} is a relative IRI; use an absolute one")
             elif key != "@value":
-                _check_types(value)
+                _check_iris(value)
 
 
 class _StrictProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
@@ -54,40 +66,58 @@ class _StrictProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
 
     def expand(self, input_: Any, options: Any) -> Any:
         expanded = super().expand(input_, options)
-        _check_types(expanded)
+        _check_iris(expanded)
         return expanded
 
 
 def translate_pyld_error(exc: BaseException) -> JsonLdProcessingError:
-    """Find our own error inside pyld's wrapping, or describe pyld's innermost one."""
+    """Find our own error inside pyld's wrapping, or describe pyld's innermost one.
+
+    An error of ours is returned as it is (the caller raises it outside the ``except`` block, so
+    its chain does not loop back through pyld's wrappers); a new one has ``exc`` as its cause.
+    """
     seen: BaseException | None = exc
     innermost = exc
     while seen is not None:
-        if isinstance(seen, UnknownContextError | UndefinedTermError):
+        if isinstance(seen, JsonLdProcessingError):
             return seen
         innermost = seen
         seen = seen.__cause__ or seen.__context__
     if isinstance(innermost, jsonld.JsonLdError):
         reason = innermost.code or innermost.args[0]
-        return JsonLdProcessingError(f"invalid JSON-LD: {reason}")
-    return JsonLdProcessingError(f"invalid JSON-LD: {innermost}")
+        error = JsonLdProcessingError(f"invalid JSON-LD: {reason}")
+    else:
+        error = JsonLdProcessingError(f"invalid JSON-LD: {innermost}")
+    error.__cause__ = exc
+    return error
+
+
+def _run_pyld(operation: Callable[[], _T]) -> _T:
+    failure: BaseException
+    try:
+        return operation()
+    except JsonLdProcessingError:
+        raise
+    except Exception as exc:  # pyld raises bare exceptions on some malformed input
+        failure = exc
+    # Raised here, not inside ``except``: re-raising our own error found inside pyld's wrappers
+    # there would make it its own (indirect) cause, an exception chain with a cycle.
+    raise translate_pyld_error(failure)
 
 
 class PyldCanonicalizer:
-    """RDFC-1.0 (URDNA2015) with pyld, contexts only from the given offline loader."""
+    """RDFC-1.0 (URDNA2015) with pyld, contexts only from the given offline loader.
+
+    Documents are processed without a base IRI (pyld would otherwise resolve relative IRIs
+    against ``http://example.org/base/``, hiding undefined types); relative IRIs are refused.
+    """
 
     def __init__(self, loader: DocumentLoader) -> None:
         self.loader = loader
 
     def expand(self, document: Mapping[str, Any]) -> list[Any]:
-        try:
-            result: list[Any] = _StrictProcessor().expand(
-                dict(document), {"documentLoader": self.loader}
-            )
-        except JsonLdProcessingError:
-            raise
-        except Exception as exc:  # pyld raises bare exceptions on some malformed input
-            raise translate_pyld_error(exc) from exc
+        options = {"documentLoader": self.loader, "base": None}
+        result: list[Any] = _run_pyld(lambda: _StrictProcessor().expand(dict(document), options))
         return result
 
     def canonicalize(self, document: Mapping[str, Any]) -> str:
@@ -95,11 +125,7 @@ class PyldCanonicalizer:
             "algorithm": "URDNA2015",
             "format": "application/n-quads",
             "documentLoader": self.loader,
+            "base": None,
         }
-        try:
-            nquads: str = _StrictProcessor().normalize(dict(document), options)
-        except JsonLdProcessingError:
-            raise
-        except Exception as exc:  # pyld raises bare exceptions on some malformed input
-            raise translate_pyld_error(exc) from exc
+        nquads: str = _run_pyld(lambda: _StrictProcessor().normalize(dict(document), options))
         return nquads

@@ -9,7 +9,7 @@ class UnknownContextError(JsonLdProcessingError):
     """A context URL that is not vendored in ``contexts/``; it is never fetched."""
 
     def __init__(self, url: str) -> None:
-        super().__init__(f"context {url!r} is not one this service knows (it never fetches contexts)")
+        super().__init__(f"context {url!r} is not one this service knows (none is ever fetched)")
         self.url = url
 
 

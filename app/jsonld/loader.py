@@ -1,7 +1,7 @@
 """A JSON-LD document loader that answers only from the vendored ``contexts/`` folder.
 
-``index.json`` maps each URL to ``{file, sha256, mirrors?}``. Every file is hashed when the loader is
-built, so a changed context stops the service at start-up instead of silently changing signatures.
+``index.json`` maps each URL to ``{file, sha256, mirrors?}``. Every file is hashed when the loader
+is built, so a changed context stops the service at start-up instead of changing signatures.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def _read_verified(directory: Path, entry: ContextFile) -> bytes:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise ContextIntegrityError(f"context file {entry.file} for {entry.url} is missing") from exc
+        raise ContextIntegrityError(f"context file {entry.file} ({entry.url}) is missing") from exc
     digest = hashlib.sha256(raw).hexdigest()
     if digest != entry.sha256:
         raise ContextIntegrityError(
