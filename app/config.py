@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     allow_private_network: bool = False
     contexts_dir: Path = PROJECT_ROOT / "contexts"
     log_level: str = "INFO"
+    # Bitstring Status Lists: never fewer than 131,072 entries (the specification's minimum).
+    status_list_size: int = Field(default=131_072, ge=131_072, le=8 * 131_072 * 64)
+    status_list_fill_limit: float = Field(default=0.75, gt=0, le=0.9)
+    status_list_ttl_seconds: int = Field(default=300, ge=10, le=86_400)
     # Limits on what callers may send and what we fetch.
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     http_timeout_seconds: float = Field(default=5.0, gt=0)

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 
 from app import __version__
-from app.api import admin, did, health
+from app.api import admin, credentials, did, health, status
 from app.config import Settings, get_settings
 from app.crypto.dataintegrity import DataIntegrity
 from app.db.engine import create_engine, session_factory
 from app.errors import install_problem_handlers
 from app.jsonld import OfflineDocumentLoader, PyldCanonicalizer
 from app.limits import BodySizeLimit
+from app.services.issuance import Issuing
 from app.services.keystore import KeyCache
+from app.services.status import StatusPolicy
 
 DESCRIPTION = """Issue EU micro-credentials as W3C Verifiable Credentials (Europass EDC / ELM v3
 and Open Badges 3.0), deliver them to wallets, and verify credentials and presentations.
@@ -59,12 +62,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.document_loader = loader
     app.state.data_integrity = data_integrity
-    app.state.key_cache = KeyCache(settings.master_key_bytes) if settings.master_key else None
+    key_cache = KeyCache(settings.master_key_bytes if settings.master_key else None)
+    app.state.key_cache = key_cache
+    app.state.issuing = Issuing(
+        data_integrity=data_integrity,
+        key_cache=key_cache,
+        policy=StatusPolicy(
+            public_url=settings.public_url,
+            size=settings.status_list_size,
+            fill_limit=settings.status_list_fill_limit,
+            ttl=timedelta(seconds=settings.status_list_ttl_seconds),
+        ),
+        loader=loader,
+    )
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)
     app.include_router(admin.router)
     app.include_router(did.router)
+    app.include_router(credentials.router)
+    app.include_router(status.router)
     return app
 
 

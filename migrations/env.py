@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any, Literal
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -11,6 +12,7 @@ from sqlmodel import SQLModel
 import app.db.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from app.config import Settings
 from app.db.engine import create_engine
+from app.db.models import UTCDateTime
 
 target_metadata = SQLModel.metadata
 
@@ -20,6 +22,13 @@ def database_url() -> str:
     if url:
         return url
     return Settings.model_validate({"env": "development"}).database_url
+
+
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
+    """Migrations stay self-contained: our UTC column type is a plain timezone-aware DateTime."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def run_migrations_offline() -> None:
@@ -33,6 +42,7 @@ def _run(connection: Connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        render_item=render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

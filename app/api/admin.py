@@ -105,7 +105,9 @@ async def revoke_key(slug: str, key_id: str, session: SessionDep, request: Reque
 async def create_api_key(slug: str, body: ApiKeyCreate, session: SessionDep) -> ApiKeyCreated:
     issuer = await issuers.get_issuer(session, slug)
     row, key = await apikeys.create_api_key(session, issuer, name=body.name, scopes=body.scopes)
-    return ApiKeyCreated(id=row.id, name=row.name, scopes=row.scopes, created=row.created_at, key=key)
+    return ApiKeyCreated(
+        id=row.id, name=row.name, scopes=row.scopes, created=row.created_at, key=key
+    )
 
 
 @router.get("/issuers/{slug}/api-keys")
@@ -113,7 +115,9 @@ async def list_api_keys(slug: str, session: SessionDep) -> ApiKeyList:
     issuer = await issuers.get_issuer(session, slug)
     rows = await apikeys.list_api_keys(session, issuer)
     return ApiKeyList(
-        apiKeys=[ApiKeyOut(id=r.id, name=r.name, scopes=r.scopes, created=r.created_at) for r in rows]
+        apiKeys=[
+            ApiKeyOut(id=r.id, name=r.name, scopes=r.scopes, created=r.created_at) for r in rows
+        ]
     )
 
 

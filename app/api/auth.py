@@ -29,9 +29,7 @@ async def require_admin(credentials: BearerDep, settings: SettingsDep) -> None:
 def require_scope(scope: str) -> Callable[..., Awaitable[Caller]]:
     """A dependency resolving the calling issuer from its API key, which must carry ``scope``."""
 
-    async def dependency(
-        request: Request, credentials: BearerDep, session: SessionDep
-    ) -> Caller:
+    async def dependency(request: Request, credentials: BearerDep, session: SessionDep) -> Caller:
         if credentials is None:
             raise Unauthorized("an issuer API key is required (Authorization: Bearer <key>)")
         caller = await authenticate(session, credentials.credentials)

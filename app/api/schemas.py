@@ -26,9 +26,7 @@ def _iso_alpha3(value: str) -> str:
     return value
 
 
-CountryCode = Annotated[
-    str, StringConstraints(pattern=r"^[A-Z]{3}$"), AfterValidator(_iso_alpha3)
-]
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$"), AfterValidator(_iso_alpha3)]
 LanguageMap = Annotated[dict[LanguageCode, ShortText], Field(min_length=1, max_length=30)]
 
 
@@ -43,9 +41,9 @@ class IssuerCreate(Strict):
     legalIdentifier: Annotated[
         str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 ./:_-]{0,127}$")
     ] = Field(examples=["IE1234567X"])
-    homepage: Annotated[
-        str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=2048)
-    ] | None = Field(default=None, examples=["https://www.uni-zed.example"])
+    homepage: (
+        Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=2048)] | None
+    ) = Field(default=None, examples=["https://www.uni-zed.example"])
     didMethod: Literal["web", "key"] = "web"
 
 

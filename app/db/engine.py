@@ -12,12 +12,25 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the driver, open transactions (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    """Open every SQLite transaction with BEGIN IMMEDIATE.
+
+    The driver's own transaction handling emits no BEGIN before a SAVEPOINT, so releasing the
+    savepoint would commit; and a deferred transaction that reads and then writes fails at once
+    with "database is locked" when another writer committed meanwhile. IMMEDIATE takes the write
+    lock up front (waiting up to busy_timeout), so concurrent requests queue instead of failing.
+    """
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def ensure_sqlite_directory(url: str) -> None:
@@ -32,6 +45,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         ensure_sqlite_directory(url)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)

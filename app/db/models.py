@@ -48,6 +48,8 @@ class Issuer(SQLModel, table=True):
     country: str = Field(max_length=3)
     legal_identifier: str = Field(max_length=128)
     homepage: str | None = Field(default=None, max_length=2048)
+    #: whether issued credentials also carry a suspension status entry
+    suspension_enabled: bool = False
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
@@ -99,3 +101,101 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(max_length=64)
     target: str | None = Field(default=None, max_length=600)
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Credential(SQLModel, table=True):
+    """An issued credential: the signed document as returned, and how to find it again."""
+
+    __tablename__ = "credentials"
+    __table_args__ = (
+        UniqueConstraint("issuer_id", "idempotency_key"),
+        UniqueConstraint("issuer_id", "client_id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    issuer_id: int = Field(foreign_key="issuers.id", index=True)
+    #: the VC's own ``id`` (``urn:uuid:…`` unless the caller chose one)
+    credential_uri: str | None = Field(default=None, max_length=2048, index=True)
+    format: str = Field(max_length=8)
+    learner_ref: str | None = Field(default=None, max_length=512)
+    document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    #: the Idempotency-Key header, and VC-API ``options.credentialId``
+    idempotency_key: str | None = Field(default=None, max_length=255)
+    client_id: str | None = Field(default=None, max_length=255)
+    request_hash: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class StatusList(SQLModel, table=True):
+    """A Bitstring Status List of one issuer and purpose; its bits live in ``status_entries``."""
+
+    __tablename__ = "status_lists"
+
+    id: str = Field(primary_key=True, max_length=36)
+    issuer_id: int = Field(foreign_key="issuers.id", index=True)
+    purpose: str = Field(max_length=16)
+    size: int
+    allocated: int = 0
+    #: bumped by every status change; the published credential is re-signed when it moved on
+    version: int = 0
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    published_version: int | None = None
+    published: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    published_until: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+
+
+class StatusEntry(SQLModel, table=True):
+    """One allocated index of a status list: the primary key makes reuse impossible."""
+
+    __tablename__ = "status_entries"
+
+    list_id: str = Field(foreign_key="status_lists.id", primary_key=True, max_length=36)
+    index: int = Field(primary_key=True)
+    credential_id: str = Field(foreign_key="credentials.id", index=True, max_length=36)
+    is_set: bool = False
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Nonce(SQLModel, table=True):
+    """A single-use value with an expiry: presentation challenges and OpenID4VCI c_nonces."""
+
+    __tablename__ = "nonces"
+
+    value: str = Field(primary_key=True, max_length=128)
+    #: ``challenge`` (POST /challenges) or ``c_nonce`` (OpenID4VCI nonce endpoint)
+    purpose: str = Field(max_length=16)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    used_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+
+
+class CredentialOffer(SQLModel, table=True):
+    """An OpenID4VCI pre-authorized offer: its state lives here so any process serves any step."""
+
+    __tablename__ = "credential_offers"
+
+    id: str = Field(primary_key=True, max_length=36)
+    issuer_id: int = Field(foreign_key="issuers.id", index=True)
+    #: the micro-credential request (API.md body, learner ``id`` left out)
+    body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    format: str = Field(max_length=8)
+    #: SHA-256 of the pre-authorized code and of the optional transaction code
+    code_hash: str = Field(max_length=64, unique=True)
+    tx_code_hash: str | None = Field(default=None, max_length=64)
+    tx_code_attempts: int = 0
+    #: offered | token_issued | redeemed
+    state: str = Field(max_length=16)
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    access_token_hash: str | None = Field(default=None, max_length=64, unique=True)
+    token_expires_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+    credential_id: str | None = Field(default=None, foreign_key="credentials.id", max_length=36)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    redeemed_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )

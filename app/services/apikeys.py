@@ -101,9 +101,7 @@ async def delete_api_key(
         raise ApiKeyNotFound(f"issuer {issuer.slug!r} has no API key {key_id!r}")
     row.revoked_at = utcnow()
     session.add(row)
-    audit.record(
-        session, actor=actor, action="api_key.deleted", issuer_id=issuer.id, target=key_id
-    )
+    audit.record(session, actor=actor, action="api_key.deleted", issuer_id=issuer.id, target=key_id)
     await session.flush()
 
 

@@ -39,7 +39,11 @@ def record(
 
 
 async def events(
-    session: AsyncSession, *, issuer_id: int | None = None, limit: int = 100, before: int | None = None
+    session: AsyncSession,
+    *,
+    issuer_id: int | None = None,
+    limit: int = 100,
+    before: int | None = None,
 ) -> Sequence[AuditEvent]:
     query = select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(limit)
     if issuer_id is not None:

@@ -200,9 +200,7 @@ async def revoke_key(
 
 async def active_key(session: AsyncSession, issuer: Issuer) -> SigningKey:
     assert issuer.id is not None
-    query = select(SigningKey).where(
-        SigningKey.issuer_id == issuer.id, SigningKey.status == ACTIVE
-    )
+    query = select(SigningKey).where(SigningKey.issuer_id == issuer.id, SigningKey.status == ACTIVE)
     key = (await session.exec(query.order_by(col(SigningKey.id).desc()))).first()
     if key is None:
         raise NoActiveKey(f"issuer {issuer.slug!r} has no active signing key (rotate one in)")
@@ -210,7 +208,7 @@ async def active_key(session: AsyncSession, issuer: Issuer) -> SigningKey:
 
 
 def did_document(issuer: Issuer, keys: Sequence[SigningKey]) -> dict[str, Any]:
-    """The controller document: every key not revoked may assert; only the active one authenticates."""
+    """The controller document: keys not revoked may assert; only the active one authenticates."""
     usable = [k for k in keys if k.status != REVOKED]
     return {
         "@context": [DID_CONTEXT, MULTIKEY_CONTEXT],

@@ -48,7 +48,7 @@ def open_seed(master_key: bytes, sealed: bytes, key_id: str) -> bytes:
 class KeyCache:
     """Opened key pairs per process (building one costs as much as a signature). Bounded LRU."""
 
-    def __init__(self, master_key: bytes, capacity: int = 1024) -> None:
+    def __init__(self, master_key: bytes | None, capacity: int = 1024) -> None:
         self._master_key = master_key
         self._capacity = capacity
         self._keys: OrderedDict[str, KeyPair] = OrderedDict()
@@ -60,6 +60,8 @@ class KeyCache:
             if cached is not None:
                 self._keys.move_to_end(key_id)
                 return cached
+        if self._master_key is None:
+            raise KeyUnsealError("no master key is configured (MICROCRED_MASTER_KEY)")
         pair = KeyPair(open_seed(self._master_key, sealed, key_id))
         with self._lock:
             self._keys[key_id] = pair

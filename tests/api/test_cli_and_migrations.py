@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,7 @@ def test_migrations_downgrade_to_empty_and_upgrade_again(database_url: str) -> N
 
 
 @pytest.fixture
-def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("MICROCRED_DATABASE_URL", url)
     monkeypatch.setenv("MICROCRED_ADMIN_TOKEN", ADMIN_TOKEN)

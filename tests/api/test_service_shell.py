@@ -30,12 +30,12 @@ async def test_ready_checks_the_database(client: httpx.AsyncClient) -> None:
     assert response.json() == {"status": "ready"}
 
 
-async def test_ready_fails_with_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
+async def test_ready_fails_with_503_when_the_database_is_unreachable() -> None:
     settings = Settings.model_validate(
         {
             "env": "development",
-            # a directory cannot be opened as an SQLite database file
-            "database_url": f"sqlite+aiosqlite:///{tmp_path}",
+            # nothing listens on port 1: the connection is refused at once
+            "database_url": "postgresql+asyncpg://postgres@127.0.0.1:1/none",
         }
     )
     app = create_app(settings)

@@ -1,0 +1,158 @@
+"""Issuing (VC-API and EU micro-credentials), reading, and status changes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from app.api.auth import IssueCaller, ReadCaller
+from app.api.deps import SessionDep
+from app.credentials.microcredential import MicroCredentialIn
+from app.credentials.vcapi import check_issuable
+from app.errors import ValidationFailed
+from app.services import issuance, status
+
+router = APIRouter(tags=["issuing"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Retries with the same key and body replay the first reply",
+    ),
+]
+
+
+class IssueOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    type: Literal["DataIntegrityProof"] | None = None
+    cryptosuite: Literal["eddsa-rdfc-2022", "eddsa-jcs-2022"] | None = None
+    credentialId: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
+
+
+class IssueRequest(BaseModel):
+    credential: dict[str, Any] = Field(
+        examples=[
+            {
+                "@context": ["https://www.w3.org/ns/credentials/v2"],
+                "type": ["VerifiableCredential"],
+                "issuer": "did:web:credentials.example.edu:issuers:uni-zed",
+                "credentialSubject": {"id": "did:example:learner", "name": "Aoife Murphy"},
+            }
+        ]
+    )
+    options: IssueOptions | None = None
+
+
+class IssuedReply(BaseModel):
+    verifiableCredential: dict[str, Any]
+
+
+class CredentialStatusFlags(BaseModel):
+    revoked: bool
+    suspended: bool
+
+
+class CredentialReply(BaseModel):
+    verifiableCredential: dict[str, Any]
+    status: CredentialStatusFlags
+
+
+def _issuing(request: Request) -> issuance.Issuing:
+    issuing: issuance.Issuing = request.app.state.issuing
+    return issuing
+
+
+@router.post(
+    "/credentials/issue",
+    status_code=201,
+    responses={
+        400: {"description": "Not a credential"},
+        409: {"description": "Idempotency key reused with another body"},
+        422: {"description": "The credential cannot be issued as given"},
+    },
+)
+async def issue_credential(
+    body: IssueRequest,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    caller: IssueCaller,
+    idempotency_key: IdempotencyKey = None,
+) -> IssuedReply:
+    """VC-API issue: sign a VC 1.1 or 2.0 credential whose issuer is the caller's DID."""
+    credential = body.credential
+    errors = check_issuable(credential, caller.issuer.did)
+    if errors:
+        raise ValidationFailed("the credential cannot be issued as given", errors=errors)
+    options = body.options or IssueOptions()
+    contexts = issuance.status_contexts_for(credential["@context"])
+
+    def build(uri: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
+        document = {**credential, "@context": contexts}
+        document.setdefault("id", uri)
+        document["credentialStatus"] = entries[0] if len(entries) == 1 else entries
+        return document
+
+    issued = await issuance.issue(
+        session,
+        caller.issuer,
+        build,
+        _issuing(request),
+        format="vc",
+        cryptosuite=options.cryptosuite,
+        body_hash=issuance.request_hash(body.model_dump(mode="json")),
+        actor=caller.actor,
+        idempotency_key=idempotency_key,
+        client_id=options.credentialId,
+        credential_uri=credential.get("id"),
+    )
+    response.headers["Location"] = f"/credentials/{issued.credential.id}"
+    return IssuedReply(verifiableCredential=issued.credential.document)
+
+
+@router.post(
+    "/microcredentials",
+    status_code=201,
+    responses={
+        409: {"description": "Idempotency key reused with another body"},
+        422: {"description": "Missing or invalid micro-credential elements"},
+    },
+)
+async def issue_microcredential(
+    body: MicroCredentialIn,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    caller: IssueCaller,
+    idempotency_key: IdempotencyKey = None,
+) -> IssuedReply:
+    """Issue an EU micro-credential as a Europass EDC (`edc`) or an Open Badge 3.0 (`obv3`)."""
+    issued = await issuance.issue_microcredential(
+        session,
+        caller.issuer,
+        body,
+        _issuing(request),
+        actor=caller.actor,
+        idempotency_key=idempotency_key,
+        body_hash=issuance.request_hash(body.model_dump(mode="json")),
+    )
+    response.headers["Location"] = f"/credentials/{issued.credential.id}"
+    return IssuedReply(verifiableCredential=issued.credential.document)
+
+
+@router.get("/credentials/{credential_id}", responses={404: {"description": "Unknown id"}})
+async def read_credential(
+    credential_id: str, session: SessionDep, caller: ReadCaller
+) -> CredentialReply:
+    """A credential this issuer issued, with its current status."""
+    credential = await issuance.find_credential(session, caller.issuer, credential_id)
+    flags = await status.current_status(session, credential.id)
+    return CredentialReply(
+        verifiableCredential=credential.document, status=CredentialStatusFlags(**flags)
+    )

@@ -1,0 +1,312 @@
+"""Issuing: allocate status entries, build, sign with the issuer's active key, record.
+
+A credential is written in one transaction with its status entries and audit row; an
+``Idempotency-Key`` (or VC-API ``options.credentialId``) makes a retried request replay the first
+reply instead of issuing twice, even when two retries race (the unique constraint decides).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import anyio
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.credentials.microcredential import IssuerProfile, MicroCredentialIn
+from app.crypto.cryptosuites import EDDSA_RDFC_2022
+from app.crypto.dataintegrity import DataIntegrity
+from app.db.models import Credential, Issuer, utcnow
+from app.errors import PROBLEMS, Conflict, NotFound, ValidationFailed
+from app.jsonld import OfflineDocumentLoader
+from app.services import audit, issuers, status
+from app.services.keystore import KeyCache
+
+#: Signing one credential inline costs a few milliseconds; batches go to a worker thread.
+Builder = Callable[[str, list[dict[str, Any]]], dict[str, Any]]
+
+
+class CredentialNotFound(NotFound):
+    type = PROBLEMS + "CREDENTIAL_NOT_FOUND"
+    title = "Credential not found"
+
+
+class IdempotencyConflict(Conflict):
+    type = PROBLEMS + "IDEMPOTENCY_KEY_REUSED"
+    title = "This idempotency key was used with another request body"
+
+
+class EdcShapeViolation(ValidationFailed):
+    type = PROBLEMS + "EDC_SHAPE_VIOLATION"
+    title = "The credential does not conform to the EDC application profile"
+
+
+@dataclass(frozen=True)
+class Issuing:
+    """What issuance needs from the running service."""
+
+    data_integrity: DataIntegrity
+    key_cache: KeyCache
+    policy: status.StatusPolicy
+    loader: OfflineDocumentLoader
+
+
+@dataclass(frozen=True)
+class Issued:
+    credential: Credential
+    replayed: bool
+
+
+def request_hash(body: Any) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def issuer_profile(issuer: Issuer) -> IssuerProfile:
+    return IssuerProfile(
+        did=issuer.did,
+        name=issuer.name,
+        country=issuer.country,
+        legal_identifier=issuer.legal_identifier,
+        homepage=issuer.homepage,
+    )
+
+
+async def find_credential(session: AsyncSession, issuer: Issuer, credential_id: str) -> Credential:
+    """A credential of this issuer by our id, its VC ``id`` or the caller's ``credentialId``."""
+    query = select(Credential).where(
+        Credential.issuer_id == issuer.id,
+        or_(
+            Credential.id == credential_id,
+            Credential.credential_uri == credential_id,
+            Credential.client_id == credential_id,
+        ),
+    )
+    found = (await session.exec(query)).first()
+    if found is None:
+        raise CredentialNotFound(f"no credential {credential_id!r}")
+    return found
+
+
+async def _replay(
+    session: AsyncSession,
+    issuer: Issuer,
+    *,
+    idempotency_key: str | None,
+    client_id: str | None,
+    body_hash: str,
+) -> Credential | None:
+    conditions = []
+    if idempotency_key is not None:
+        conditions.append(Credential.idempotency_key == idempotency_key)
+    if client_id is not None:
+        conditions.append(Credential.client_id == client_id)
+    if not conditions:
+        return None
+    query = select(Credential).where(Credential.issuer_id == issuer.id, or_(*conditions))
+    earlier = (await session.exec(query)).first()
+    if earlier is not None and earlier.request_hash != body_hash:
+        raise IdempotencyConflict(
+            "the idempotency key (or credentialId) was first used with a different request body"
+        )
+    return earlier
+
+
+def sign(
+    issuing: Issuing,
+    unsigned: Mapping[str, Any],
+    key_id: str,
+    sealed_seed: bytes,
+    *,
+    cryptosuite: str,
+    now: datetime,
+) -> dict[str, Any]:
+    pair = issuing.key_cache.key_pair(key_id, sealed_seed)
+    return issuing.data_integrity.add_proof(
+        unsigned, pair, key_id, created=now, cryptosuite=cryptosuite
+    )
+
+
+async def issue(
+    session: AsyncSession,
+    issuer: Issuer,
+    build: Builder,
+    issuing: Issuing,
+    *,
+    format: str,
+    cryptosuite: str | None,
+    body_hash: str,
+    actor: str,
+    learner_ref: str | None = None,
+    idempotency_key: str | None = None,
+    client_id: str | None = None,
+    credential_uri: str | None = None,
+    validate: Callable[[dict[str, Any]], None] | None = None,
+    offload: bool = False,
+    now: datetime | None = None,
+) -> Issued:
+    """Issue one credential; ``build(credential_uri, status_entries)`` makes the unsigned VC."""
+    earlier = await _replay(
+        session, issuer, idempotency_key=idempotency_key, client_id=client_id, body_hash=body_hash
+    )
+    if earlier is not None:
+        return Issued(earlier, replayed=True)
+    now = now or utcnow()
+    assert issuer.id is not None
+    row = Credential(
+        id=str(uuid.uuid4()),
+        issuer_id=issuer.id,
+        format=format,
+        learner_ref=learner_ref,
+        document={},
+        idempotency_key=idempotency_key,
+        client_id=client_id,
+        request_hash=body_hash,
+        created_at=now,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        # Another request with the same key won the race: replay what it stored.
+        session.expunge(row)
+        earlier = await _replay(
+            session,
+            issuer,
+            idempotency_key=idempotency_key,
+            client_id=client_id,
+            body_hash=body_hash,
+        )
+        if earlier is None:
+            raise
+        return Issued(earlier, replayed=True)
+    uri = credential_uri or f"urn:uuid:{row.id}"
+    allocations = [
+        await status.allocate(session, issuer, row.id, purpose, issuing.policy)
+        for purpose in status.purposes_for(issuer)
+    ]
+    key = await issuers.active_key(session, issuer)
+
+    def make() -> dict[str, Any]:
+        signed = sign(
+            issuing,
+            build(uri, [entry for entry, _ in allocations]),
+            key.key_id,
+            key.encrypted_seed,
+            cryptosuite=cryptosuite or EDDSA_RDFC_2022,
+            now=now,
+        )
+        if validate is not None:
+            validate(signed)
+        return signed
+
+    signed = await anyio.to_thread.run_sync(make) if offload else make()
+    await status.count_allocations(session, [list_id for _, list_id in allocations])
+    row.document = signed
+    row.credential_uri = uri
+    session.add(row)
+    audit.record(
+        session,
+        actor=actor,
+        action="credential.issued",
+        issuer_id=issuer.id,
+        target=row.id,
+        details={"format": format, "key": key.key_id},
+    )
+    await session.flush()
+    return Issued(row, replayed=False)
+
+
+def learner_reference(mc: MicroCredentialIn) -> str | None:
+    learner = mc.learner
+    if learner.identifier is not None:
+        return f"{learner.identifier.scheme}:{learner.identifier.value}"
+    return learner.email or learner.id
+
+
+def microcredential_builder(
+    mc: MicroCredentialIn, issuer: Issuer, issuing: Issuing, now: datetime
+) -> tuple[Builder, Callable[[dict[str, Any]], None] | None]:
+    """The builder for ``mc.format`` and, for EDC, the SHACL check every EDC must pass."""
+    from app.credentials.edc import build_edc
+    from app.credentials.obv3 import build_obv3
+    from app.credentials.render import render_pages
+    from app.credentials.shacl import validate_edc
+
+    profile = issuer_profile(issuer)
+    if mc.format == "obv3":
+
+        def build_ob(uri: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
+            return build_obv3(mc, profile, credential_id=uri, issued=now, status=entries)
+
+        return build_ob, None
+
+    def build_ed(uri: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
+        return build_edc(
+            mc,
+            profile,
+            credential_id=uri,
+            issued=now,
+            status=entries,
+            display_images=render_pages(mc, profile),
+        )
+
+    def check(document: dict[str, Any]) -> None:
+        report = validate_edc(document, issuing.loader)
+        if not report.conforms:
+            raise EdcShapeViolation(
+                f"{len(report.violations)} EDC shape violation(s)",
+                errors=[
+                    {"pointer": "", "detail": f"{v.path}: {v.message}"}
+                    for v in report.violations[:50]
+                ],
+            )
+
+    return build_ed, check
+
+
+async def issue_microcredential(
+    session: AsyncSession,
+    issuer: Issuer,
+    mc: MicroCredentialIn,
+    issuing: Issuing,
+    *,
+    actor: str,
+    idempotency_key: str | None,
+    body_hash: str,
+    offload: bool = False,
+) -> Issued:
+    now = utcnow()
+    build, validate = microcredential_builder(mc, issuer, issuing, now)
+    return await issue(
+        session,
+        issuer,
+        build,
+        issuing,
+        format=mc.format,
+        cryptosuite=mc.cryptosuite,
+        body_hash=body_hash,
+        actor=actor,
+        learner_ref=learner_reference(mc),
+        idempotency_key=idempotency_key,
+        validate=validate,
+        offload=offload,
+        now=now,
+    )
+
+
+def status_contexts_for(contexts: Sequence[Any]) -> list[Any]:
+    """A VC 1.1 document needs the status list context for ``BitstringStatusListEntry``."""
+    from app.crypto.dataintegrity import VC_V1_CONTEXT
+
+    status_v1 = "https://www.w3.org/ns/credentials/status/v1"
+    if VC_V1_CONTEXT in contexts and status_v1 not in contexts:
+        return [*contexts, status_v1]
+    return list(contexts)

@@ -1,0 +1,285 @@
+"""Bitstring Status Lists kept in SQL: allocation, status changes, the published list credential.
+
+Each allocated index is a row of ``status_entries`` whose primary key ``(list_id, index)`` makes
+reuse impossible, whichever process allocates: an index is drawn uniformly at random, and a
+collision (another process took it first) is retried inside a savepoint. A status change updates
+one row and bumps the list's ``version`` with an atomic ``UPDATE``, so concurrent changes lose
+nothing; the signed list credential is rebuilt from the set rows when ``version`` moved on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.crypto.dataintegrity import DataIntegrity
+from app.db.models import Credential, Issuer, StatusEntry, StatusList, utcnow
+from app.errors import PROBLEMS, Conflict, NotFound
+from app.services import audit, issuers
+from app.services.keystore import KeyCache
+from app.status.bitstring import Bitstring, status_entry, status_list_credential
+
+REVOCATION, SUSPENSION = "revocation", "suspension"
+PURPOSES = (REVOCATION, SUSPENSION)
+MAX_DRAWS = 64
+
+
+class StatusListNotFound(NotFound):
+    type = PROBLEMS + "STATUS_LIST_NOT_FOUND"
+    title = "Status list not found"
+
+
+class RevocationIsFinal(Conflict):
+    type = PROBLEMS + "REVOCATION_IS_FINAL"
+    title = "A revoked credential cannot be reinstated"
+
+
+class PurposeNotEnabled(Conflict):
+    type = PROBLEMS + "STATUS_PURPOSE_NOT_AVAILABLE"
+    title = "The credential has no entry for this status purpose"
+
+
+@dataclass(frozen=True)
+class StatusPolicy:
+    public_url: str
+    size: int
+    fill_limit: float
+    ttl: timedelta
+
+    def list_url(self, list_id: str) -> str:
+        return f"{self.public_url}/status-lists/{list_id}"
+
+
+async def _open_list(
+    session: AsyncSession, issuer: Issuer, purpose: str, policy: StatusPolicy
+) -> StatusList:
+    """The issuer's newest list for ``purpose`` with room left; a new one opens before it fills."""
+    query = (
+        select(StatusList)
+        .where(
+            StatusList.issuer_id == issuer.id,
+            StatusList.purpose == purpose,
+            col(StatusList.allocated) < col(StatusList.size) * policy.fill_limit,
+        )
+        .order_by(col(StatusList.created_at).desc())
+    )
+    found = (await session.exec(query)).first()
+    if found is not None:
+        return found
+    assert issuer.id is not None
+    status_list = StatusList(
+        id=str(uuid.uuid4()),
+        issuer_id=issuer.id,
+        purpose=purpose,
+        size=policy.size,
+        created_at=utcnow(),
+    )
+    session.add(status_list)
+    await session.flush()
+    return status_list
+
+
+async def allocate(
+    session: AsyncSession,
+    issuer: Issuer,
+    credential_id: str,
+    purpose: str,
+    policy: StatusPolicy,
+) -> tuple[dict[str, Any], str]:
+    """Reserve a random unused index for ``credential_id``; returns its entry and the list id.
+
+    The caller counts the allocation with :func:`count_allocations` just before committing, so
+    the list row is locked (PostgreSQL) only for that last moment, not while signing.
+    """
+    for _ in range(2):
+        status_list = await _open_list(session, issuer, purpose, policy)
+        for _ in range(MAX_DRAWS):
+            index = secrets.randbelow(status_list.size)
+            try:
+                async with session.begin_nested():
+                    session.add(
+                        StatusEntry(
+                            list_id=status_list.id,
+                            index=index,
+                            credential_id=credential_id,
+                            updated_at=utcnow(),
+                        )
+                    )
+            except IntegrityError:
+                continue  # taken already (perhaps by another process): draw again
+            return status_entry(policy.list_url(status_list.id), index, purpose), status_list.id
+        # Far fuller than the fill limit says (counts lag under heavy concurrency): close it.
+        await session.exec(
+            update(StatusList)
+            .where(col(StatusList.id) == status_list.id)
+            .values(allocated=col(StatusList.size))
+        )
+    raise RuntimeError("could not allocate a status list index")
+
+
+async def count_allocations(session: AsyncSession, list_ids: Sequence[str]) -> None:
+    for list_id in sorted(list_ids):  # a fixed order: two transactions cannot deadlock here
+        await session.exec(
+            update(StatusList)
+            .where(col(StatusList.id) == list_id)
+            .values(allocated=col(StatusList.allocated) + 1)
+        )
+
+
+def purposes_for(issuer: Issuer) -> Sequence[str]:
+    return PURPOSES if issuer.suspension_enabled else (REVOCATION,)
+
+
+async def entries_of(
+    session: AsyncSession, credential_id: str
+) -> list[tuple[StatusEntry, StatusList]]:
+    query = (
+        select(StatusEntry, StatusList)
+        .join(StatusList, col(StatusList.id) == col(StatusEntry.list_id))
+        .where(StatusEntry.credential_id == credential_id)
+    )
+    return [(entry, status_list) for entry, status_list in (await session.exec(query)).all()]
+
+
+async def current_status(session: AsyncSession, credential_id: str) -> dict[str, bool]:
+    flags = {REVOCATION: False, SUSPENSION: False}
+    for entry, status_list in await entries_of(session, credential_id):
+        flags[status_list.purpose] = entry.is_set
+    return {"revoked": flags[REVOCATION], "suspended": flags[SUSPENSION]}
+
+
+async def set_status(
+    session: AsyncSession,
+    credential: Credential,
+    purpose: str,
+    value: bool,
+    *,
+    actor: str,
+    reason: str | None = None,
+) -> dict[str, bool]:
+    """Set or clear one status bit; a set revocation bit is final."""
+    found = [(e, s) for e, s in await entries_of(session, credential.id) if s.purpose == purpose]
+    if not found:
+        raise PurposeNotEnabled(f"credential {credential.id} has no {purpose} status entry")
+    entry, status_list = found[0]
+    if purpose == REVOCATION and entry.is_set and not value:
+        raise RevocationIsFinal(f"credential {credential.id} is revoked; that cannot be undone")
+    if entry.is_set != value:
+        # A conditional UPDATE: of two concurrent identical changes only one counts.
+        changed = await session.exec(
+            update(StatusEntry)
+            .where(
+                col(StatusEntry.list_id) == entry.list_id,
+                col(StatusEntry.index) == entry.index,
+                col(StatusEntry.is_set) == (not value),
+            )
+            .values(is_set=value, updated_at=utcnow())
+        )
+        if changed.rowcount:
+            await session.exec(
+                update(StatusList)
+                .where(col(StatusList.id) == status_list.id)
+                .values(version=col(StatusList.version) + 1)
+            )
+            action = {
+                (REVOCATION, True): "credential.revoked",
+                (SUSPENSION, True): "credential.suspended",
+                (SUSPENSION, False): "credential.unsuspended",
+            }[(purpose, value)]
+            audit.record(
+                session,
+                actor=actor,
+                action=action,
+                issuer_id=credential.issuer_id,
+                target=credential.id,
+                details={"reason": reason} if reason else {},
+            )
+        await session.flush()
+        session.expire_all()
+    return await current_status(session, credential.id)
+
+
+@dataclass(frozen=True)
+class PublishedList:
+    document: dict[str, Any]
+    etag: str
+    valid_until: datetime
+
+
+def _etag(document: dict[str, Any]) -> str:
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+    return '"' + hashlib.sha256(canonical).hexdigest()[:32] + '"'
+
+
+async def published_list(
+    session: AsyncSession,
+    list_id: str,
+    *,
+    policy: StatusPolicy,
+    data_integrity: DataIntegrity,
+    key_cache: KeyCache,
+    now: datetime | None = None,
+) -> PublishedList:
+    """The signed list credential: cached, re-signed only after a change or when it expires."""
+    now = now or utcnow()
+    status_list = await session.get(StatusList, list_id)
+    if status_list is None:
+        raise StatusListNotFound(f"no status list {list_id}")
+    fresh = (
+        status_list.published is not None
+        and status_list.published_version == status_list.version
+        and status_list.published_until is not None
+        and status_list.published_until > now
+    )
+    if fresh and status_list.published is not None and status_list.published_until is not None:
+        return PublishedList(
+            status_list.published, _etag(status_list.published), status_list.published_until
+        )
+    version = status_list.version
+    indexes = (
+        await session.exec(
+            select(StatusEntry.index).where(
+                StatusEntry.list_id == list_id, col(StatusEntry.is_set).is_(True)
+            )
+        )
+    ).all()
+    issuer = await session.get(Issuer, status_list.issuer_id)
+    assert issuer is not None
+    key = await issuers.active_key(session, issuer)
+    valid_until = now + policy.ttl
+    unsigned = status_list_credential(
+        policy.list_url(list_id),
+        issuer.did,
+        Bitstring.with_bits(indexes, size=status_list.size),
+        status_list.purpose,
+        valid_from=now,
+        valid_until=valid_until,
+    )
+    signed = data_integrity.add_proof(
+        unsigned,
+        key_cache.key_pair(key.key_id, key.encrypted_seed),
+        key.key_id,
+        created=now,
+    )
+    # Keep the newest: a slower request that read an older version does not overwrite.
+    await session.exec(
+        update(StatusList)
+        .where(
+            col(StatusList.id) == list_id,
+            (col(StatusList.published_version).is_(None))
+            | (col(StatusList.published_version) <= version),
+        )
+        .values(published=signed, published_version=version, published_until=valid_until)
+    )
+    return PublishedList(signed, _etag(signed), valid_until)

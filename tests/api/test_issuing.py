@@ -1,0 +1,345 @@
+"""Issuing through the HTTP API: VC-API, EU micro-credentials, idempotency, tenant isolation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlmodel import select
+
+from app.crypto.dataintegrity import DataIntegrity, VerificationMethod
+from app.crypto.errors import InvalidVerificationMethodError
+from app.db.models import AuditEvent, Credential, StatusEntry
+from tests.conftest import problem_of
+from tests.factories import (
+    bearer,
+    issuer_with_key,
+    make_api_key,
+    microcredential_body,
+    vc2_credential,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+async def resolver_for(client: httpx.AsyncClient, slug: str) -> Any:
+    """Resolve our own did:web issuer's methods from its served DID document."""
+    document = (await client.get(f"/issuers/{slug}/did.json")).json()
+
+    def resolve(method_id: str, purpose: str) -> VerificationMethod:
+        from app.crypto.resolvers import method_from_document
+
+        return method_from_document(document, method_id, purpose)
+
+    return resolve
+
+
+async def count(app: FastAPI, model: type[Any]) -> int:
+    async with app.state.sessionmaker() as session:
+        return len((await session.exec(select(model))).all())
+
+
+@pytest.mark.parametrize("cryptosuite", ["eddsa-rdfc-2022", "eddsa-jcs-2022"])
+async def test_vc_api_issue_signs_with_status_and_verifies(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    random_slug: str,
+    cryptosuite: str,
+) -> None:
+    issuer, auth = await issuer_with_key(client, admin_headers, random_slug)
+    response = await client.post(
+        "/credentials/issue",
+        json={"credential": vc2_credential(issuer["did"]), "options": {"cryptosuite": cryptosuite}},
+        headers=auth,
+    )
+    assert response.status_code == 201, response.text
+    vc = response.json()["verifiableCredential"]
+    assert vc["id"].startswith("urn:uuid:")
+    assert vc["proof"]["cryptosuite"] == cryptosuite
+    assert vc["proof"]["verificationMethod"] == issuer["did"] + "#key-1"
+    entry = vc["credentialStatus"]
+    assert entry["type"] == "BitstringStatusListEntry" and entry["statusPurpose"] == "revocation"
+    assert entry["statusListCredential"].startswith("https://credentials.example.edu/status-lists/")
+    assert 0 <= int(entry["statusListIndex"]) < 131072
+    di: DataIntegrity = app.state.data_integrity
+    result = di.verify(vc, await resolver_for(client, random_slug))
+    assert result.verified, result.errors
+    tampered = {**vc, "credentialSubject": {**vc["credentialSubject"], "alumniOf": "Elsewhere"}}
+    assert not di.verify(tampered, await resolver_for(client, random_slug)).verified
+
+
+async def test_vc_1_1_credential_gets_data_integrity_and_status_contexts(
+    app: FastAPI, client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    issuer, auth = await issuer_with_key(client, admin_headers, random_slug)
+    credential = {
+        "@context": ["https://www.w3.org/2018/credentials/v1"],
+        "type": ["VerifiableCredential"],
+        "issuer": {"id": issuer["did"]},
+        "issuanceDate": "2026-01-01T00:00:00Z",
+        "credentialSubject": {"id": "did:example:learner"},
+    }
+    response = await client.post(
+        "/credentials/issue", json={"credential": credential}, headers=auth
+    )
+    assert response.status_code == 201, response.text
+    vc = response.json()["verifiableCredential"]
+    assert vc["@context"] == [
+        "https://www.w3.org/2018/credentials/v1",
+        "https://www.w3.org/ns/credentials/status/v1",
+        "https://w3id.org/security/data-integrity/v2",
+    ]
+    di: DataIntegrity = app.state.data_integrity
+    assert di.verify(vc, await resolver_for(client, random_slug)).verified
+
+
+@pytest.mark.parametrize(
+    ("credential", "pointer"),
+    [
+        ({"@context": "https://www.w3.org/ns/credentials/v2"}, "/credential/@context"),
+        ({"type": "VerifiableCredential"}, "/credential/type"),
+        ({"issuer": None}, "/credential/issuer"),
+        ({"issuer": "did:web:someone.else"}, "/credential/issuer"),
+        ({"credentialSubject": "a string"}, "/credential/credentialSubject"),
+        ({"validFrom": "yesterday"}, "/credential/validFrom"),
+        ({"proof": {"type": "DataIntegrityProof"}}, "/credential/proof"),
+    ],
+)
+async def test_vc_api_issue_rejects_malformed_credentials_with_422(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    random_slug: str,
+    credential: dict[str, Any],
+    pointer: str,
+) -> None:
+    issuer, auth = await issuer_with_key(client, admin_headers, random_slug)
+    body = vc2_credential(issuer["did"], **credential)
+    if body["issuer"] is None:
+        del body["issuer"]
+    response = await client.post("/credentials/issue", json={"credential": body}, headers=auth)
+    assert response.status_code == 422, response.text
+    assert pointer in [e["pointer"] for e in problem_of(response)["errors"]]
+    assert await count(app, Credential) == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"credential": "not an object"}, {"credential": ["a", "list"]}, {"options": {}}],
+)
+async def test_vc_api_issue_without_a_credential_object_is_4xx(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str, body: Any
+) -> None:
+    _, auth = await issuer_with_key(client, admin_headers, random_slug)
+    response = await client.post("/credentials/issue", json=body, headers=auth)
+    assert response.status_code in (400, 422)
+    problem_of(response)
+
+
+async def test_undefined_terms_are_refused_and_nothing_is_stored(
+    app: FastAPI, client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    issuer, auth = await issuer_with_key(client, admin_headers, random_slug)
+    credential = vc2_credential(issuer["did"])
+    credential["@context"] = ["https://www.w3.org/ns/credentials/v2"]
+    credential["credentialSubject"] = {"id": "did:example:x", "undefinedClaim": "unsigned?"}
+    response = await client.post(
+        "/credentials/issue", json={"credential": credential}, headers=auth
+    )
+    assert response.status_code == 422, response.text
+    assert "undefinedClaim" in problem_of(response)["detail"] or "not defined" in response.text
+    assert await count(app, Credential) == 0
+    assert await count(app, StatusEntry) == 0
+
+
+async def test_issue_needs_a_key_with_the_issue_scope(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    issuer, read_only = await issuer_with_key(
+        client, admin_headers, random_slug, scopes=("credentials:read",)
+    )
+    body = {"credential": vc2_credential(issuer["did"])}
+    assert (await client.post("/credentials/issue", json=body)).status_code == 401
+    bad = await client.post("/credentials/issue", json=body, headers=bearer("mck_nope_nope"))
+    assert bad.status_code == 401
+    forbidden = await client.post("/credentials/issue", json=body, headers=read_only)
+    assert forbidden.status_code == 403
+    assert problem_of(forbidden)["title"] == "Forbidden"
+
+
+async def test_a_deleted_api_key_fails_at_once(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    issuer, _ = await issuer_with_key(client, admin_headers, random_slug)
+    key = await make_api_key(client, admin_headers, random_slug)
+    body = {"credential": vc2_credential(issuer["did"])}
+    assert (
+        await client.post("/credentials/issue", json=body, headers=bearer(key))
+    ).status_code == 201
+    deleted = await client.delete(
+        f"/admin/issuers/{random_slug}/api-keys/{key['id']}", headers=admin_headers
+    )
+    assert deleted.status_code == 204
+    assert (
+        await client.post("/credentials/issue", json=body, headers=bearer(key))
+    ).status_code == 401
+
+
+async def test_tenants_cannot_see_or_touch_each_others_credentials(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    issuer_a, auth_a = await issuer_with_key(client, admin_headers, random_slug)
+    issuer_b, auth_b = await issuer_with_key(client, admin_headers, random_slug + "-b")
+    response = await client.post(
+        "/credentials/issue", json={"credential": vc2_credential(issuer_a["did"])}, headers=auth_a
+    )
+    credential_id = response.headers["location"].rsplit("/", 1)[1]
+    assert (await client.get(f"/credentials/{credential_id}", headers=auth_a)).status_code == 200
+    other = await client.get(f"/credentials/{credential_id}", headers=auth_b)
+    assert other.status_code == 404
+    revoke = {
+        "credentialId": credential_id,
+        "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": "revocation"},
+        "status": True,
+    }
+    assert (
+        await client.post("/credentials/status", json=revoke, headers=auth_b)
+    ).status_code == 404
+    # B cannot issue in A's name either.
+    forged = await client.post(
+        "/credentials/issue", json={"credential": vc2_credential(issuer_a["did"])}, headers=auth_b
+    )
+    assert forged.status_code == 422
+    still = await client.get(f"/credentials/{credential_id}", headers=auth_a)
+    assert still.json()["status"] == {"revoked": False, "suspended": False}
+
+
+async def test_idempotent_replay_and_conflict(
+    app: FastAPI, client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    issuer, auth = await issuer_with_key(client, admin_headers, random_slug)
+    headers = {**auth, "Idempotency-Key": "batch-7-item-1"}
+    body = {"credential": vc2_credential(issuer["did"])}
+    first = await client.post("/credentials/issue", json=body, headers=headers)
+    again = await client.post("/credentials/issue", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    assert await count(app, Credential) == 1
+    assert await count(app, StatusEntry) == 1
+    changed = {"credential": vc2_credential(issuer["did"], validFrom="2027-01-01T00:00:00Z")}
+    conflict = await client.post("/credentials/issue", json=changed, headers=headers)
+    assert conflict.status_code == 409
+    assert problem_of(conflict)["type"].endswith("IDEMPOTENCY_KEY_REUSED")
+    assert await count(app, Credential) == 1
+
+
+async def test_options_credential_id_is_idempotent_and_addresses_status(
+    app: FastAPI, client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    issuer, auth = await issuer_with_key(client, admin_headers, random_slug)
+    body = {"credential": vc2_credential(issuer["did"]), "options": {"credentialId": "sis-42"}}
+    first = await client.post("/credentials/issue", json=body, headers=auth)
+    again = await client.post("/credentials/issue", json=body, headers=auth)
+    assert first.json() == again.json() and await count(app, Credential) == 1
+    shown = await client.get("/credentials/sis-42", headers=auth)
+    assert shown.status_code == 200
+    assert shown.json()["verifiableCredential"] == first.json()["verifiableCredential"]
+
+
+@pytest.mark.parametrize("format", ["edc", "obv3"])
+async def test_microcredential_is_issued_signed_and_stored(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    random_slug: str,
+    format: str,
+) -> None:
+    issuer, auth = await issuer_with_key(client, admin_headers, random_slug)
+    response = await client.post(
+        "/microcredentials", json=microcredential_body(format), headers=auth
+    )
+    assert response.status_code == 201, response.text
+    vc = response.json()["verifiableCredential"]
+    expected_type = "EuropeanDigitalCredential" if format == "edc" else "OpenBadgeCredential"
+    assert expected_type in vc["type"]
+    location = response.headers["location"]
+    stored = await client.get(location, headers=auth)
+    assert stored.json()["verifiableCredential"] == vc
+    di: DataIntegrity = app.state.data_integrity
+    assert di.verify(vc, await resolver_for(client, random_slug)).verified
+    async with app.state.sessionmaker() as session:
+        [row] = (await session.exec(select(Credential))).all()
+        actions = [e.action for e in (await session.exec(select(AuditEvent))).all()]
+    assert row.format == format and row.learner_ref == "student-number:S1234567"
+    assert "credential.issued" in actions
+
+
+async def test_missing_microcredential_elements_are_each_named(
+    app: FastAPI, client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    _, auth = await issuer_with_key(client, admin_headers, random_slug)
+    body = microcredential_body()
+    for name in ("title", "learningOutcomes", "workload", "assessment", "qualityAssurance"):
+        del body[name]
+    response = await client.post("/microcredentials", json=body, headers=auth)
+    assert response.status_code == 422
+    pointers = {e["pointer"] for e in problem_of(response)["errors"]}
+    assert pointers == {
+        "/title",
+        "/learningOutcomes",
+        "/workload",
+        "/assessment",
+        "/qualityAssurance",
+    }
+    assert await count(app, Credential) == 0
+
+
+async def test_rotated_key_signs_new_credentials_and_old_ones_still_verify(
+    app: FastAPI, client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    issuer, auth = await issuer_with_key(client, admin_headers, random_slug)
+    body = {"credential": vc2_credential(issuer["did"])}
+    old = (await client.post("/credentials/issue", json=body, headers=auth)).json()
+    await client.post(f"/admin/issuers/{random_slug}/keys/rotate", headers=admin_headers)
+    new = (await client.post("/credentials/issue", json=body, headers=auth)).json()
+    old_vc, new_vc = old["verifiableCredential"], new["verifiableCredential"]
+    assert old_vc["proof"]["verificationMethod"].endswith("#key-1")
+    assert new_vc["proof"]["verificationMethod"].endswith("#key-2")
+    di: DataIntegrity = app.state.data_integrity
+    resolve = await resolver_for(client, random_slug)
+    assert di.verify(old_vc, resolve).verified and di.verify(new_vc, resolve).verified
+
+    # Compromise of key-1: it leaves the DID document and what it signed stops verifying.
+    await client.post(f"/admin/issuers/{random_slug}/keys/key-1/revoke", headers=admin_headers)
+    resolve = await resolver_for(client, random_slug)
+    result = di.verify(old_vc, resolve)
+    assert not result.verified
+    assert isinstance(result.errors[0], InvalidVerificationMethodError)
+    assert di.verify(new_vc, resolve).verified
+
+
+async def test_a_credential_re_signed_by_another_key_does_not_verify(
+    app: FastAPI, client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    from app.crypto.keys import KeyPair
+
+    issuer, auth = await issuer_with_key(client, admin_headers, random_slug)
+    vc = (
+        await client.post(
+            "/credentials/issue", json={"credential": vc2_credential(issuer["did"])}, headers=auth
+        )
+    ).json()["verifiableCredential"]
+    di: DataIntegrity = app.state.data_integrity
+    unsigned = {k: v for k, v in vc.items() if k != "proof"}
+    forged = di.add_proof(
+        unsigned,
+        KeyPair.generate(),
+        vc["proof"]["verificationMethod"],
+        created=__import__("datetime").datetime.now(__import__("datetime").UTC),
+    )
+    result = di.verify(forged, await resolver_for(client, random_slug))
+    assert not result.verified
+    assert result.errors[0].detail == "the signature does not match the document"
