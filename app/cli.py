@@ -19,6 +19,7 @@ from app.config import (
     get_settings,
 )
 from app.errors import Problem
+from app.services import audit
 from app.services.apikeys import SCOPES
 
 
@@ -114,6 +115,7 @@ def cmd_issuer_create(args: argparse.Namespace) -> int:
             "legalIdentifier": args.legal_identifier,
             "homepage": args.homepage,
             "didMethod": args.did_method,
+            "suspensionEnabled": args.suspension,
         }
     )
 
@@ -126,6 +128,7 @@ def cmd_issuer_create(args: argparse.Namespace) -> int:
             legal_identifier=body.legalIdentifier,
             homepage=body.homepage,
             did_method=body.didMethod,
+            suspension_enabled=body.suspensionEnabled,
             public_url=settings.public_url,
             master_key=settings.master_key_bytes,
         )
@@ -215,6 +218,27 @@ def cmd_api_key_delete(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_credential_status(args: argparse.Namespace) -> int:
+    from app.services import issuance, issuers, status
+
+    purpose, value = {
+        "revoke": (status.REVOCATION, True),
+        "suspend": (status.SUSPENSION, True),
+        "unsuspend": (status.SUSPENSION, False),
+    }[args.change]
+
+    async def work(session: AsyncSession, settings: Settings) -> object:
+        issuer = await issuers.get_issuer(session, args.slug)
+        credential = await issuance.find_credential(session, issuer, args.credential_id)
+        flags = await status.set_status(
+            session, credential, purpose, value, actor=audit.ADMIN, reason=args.reason
+        )
+        return {"credentialId": args.credential_id, **flags}
+
+    _print_json(_run_with_session(work))
+    return 0
+
+
 def cmd_openapi(args: argparse.Namespace) -> int:
     from app.openapi import openapi_yaml
 
@@ -247,6 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--legal-identifier", required=True)
     create.add_argument("--homepage")
     create.add_argument("--did-method", choices=["web", "key"], default="web")
+    create.add_argument(
+        "--suspension", action="store_true", help="credentials also get a suspension entry"
+    )
     create.set_defaults(handler=cmd_issuer_create)
     show = issuer_commands.add_parser("list", help="show one issuer or all")
     show.add_argument("slug", nargs="?")
@@ -272,6 +299,19 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("slug")
     delete.add_argument("key_id")
     delete.set_defaults(handler=cmd_api_key_delete)
+
+    credential = commands.add_parser("credential", help="revoke, suspend or unsuspend")
+    credential_commands = credential.add_subparsers(dest="change", required=True)
+    for change, text in (
+        ("revoke", "revoke a credential (final)"),
+        ("suspend", "suspend a credential"),
+        ("unsuspend", "lift a suspension"),
+    ):
+        command = credential_commands.add_parser(change, help=text)
+        command.add_argument("slug", help="the issuer")
+        command.add_argument("credential_id")
+        command.add_argument("--reason")
+        command.set_defaults(handler=cmd_credential_status)
     return parser
 
 

@@ -95,7 +95,7 @@ class ServiceUnavailable(Problem):
 
 def json_pointer(location: Sequence[int | str]) -> str:
     """A pydantic error location as an RFC 6901 JSON Pointer into the request body."""
-    parts = list(location)
+    parts = [part for part in location if part != "[key]"]  # pydantic marks dict-key errors
     if parts and parts[0] == "body":
         parts = parts[1:]
     escaped = (str(part).replace("~", "~0").replace("/", "~1") for part in parts)

@@ -11,6 +11,7 @@ import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
 from app.cli import migrate
@@ -49,27 +52,35 @@ async def _can_connect(url: str) -> str | None:
     return None
 
 
-async def _drop_everything(url: str) -> None:
-    """A PostgreSQL test database starts empty, whatever an earlier run left in it."""
-    engine = create_engine(url)
+async def _admin_sql(url: str, statement: str) -> None:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
-        async with engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
     finally:
         await engine.dispose()
 
 
-def _reset_schema(url: str) -> None:
-    if url.startswith("postgresql"):
-        asyncio.run(_drop_everything(url))
-    migrate(url)
+@contextmanager
+def _fresh_postgres_database(url: str) -> Iterator[str]:
+    """A new, empty database on the server for this run (parallel runs do not collide)."""
+    parsed = make_url(url)
+    name = f"{parsed.database}_{secrets.token_hex(4)}"
+    asyncio.run(_admin_sql(url, f'CREATE DATABASE "{name}"'))
+    try:
+        yield parsed.set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(_admin_sql(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        migrate(url)
+        yield url
     else:
         if not POSTGRES_URL:
             if REQUIRE_POSTGRES:
@@ -80,9 +91,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
             if REQUIRE_POSTGRES:
                 pytest.fail(f"PostgreSQL required but unreachable: {problem}")
             pytest.skip(f"PostgreSQL tests skipped: cannot connect ({problem})")
-        url = POSTGRES_URL
-    _reset_schema(url)
-    return url
+        with _fresh_postgres_database(POSTGRES_URL) as url:
+            migrate(url)
+            yield url
 
 
 @pytest.fixture

@@ -46,6 +46,7 @@ def issuer_out(issuer: Issuer, keys: Sequence[SigningKey]) -> IssuerOut:
         legalIdentifier=issuer.legal_identifier,
         homepage=issuer.homepage,
         didMethod=issuer.did_method,
+        suspensionEnabled=issuer.suspension_enabled,
         keys=[key_out(k) for k in keys],
     )
 
@@ -62,6 +63,7 @@ async def create_issuer(
         legal_identifier=body.legalIdentifier,
         homepage=body.homepage,
         did_method=body.didMethod,
+        suspension_enabled=body.suspensionEnabled,
         public_url=settings.public_url,
         master_key=settings.master_key_bytes,
     )

@@ -156,3 +156,56 @@ async def read_credential(
     return CredentialReply(
         verifiableCredential=credential.document, status=CredentialStatusFlags(**flags)
     )
+
+
+MAX_BATCH = 1000
+
+
+class BatchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    items: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class BatchItemResult(BaseModel):
+    index: int
+    status: int = Field(description="201 issued, 200 replayed, or the item's problem status")
+    verifiableCredential: dict[str, Any] | None = None
+    problem: dict[str, Any] | None = None
+
+
+class BatchReply(BaseModel):
+    results: list[BatchItemResult]
+
+
+@router.post("/microcredentials/batch", response_model_exclude_none=True)
+async def issue_microcredential_batch(
+    body: BatchRequest,
+    request: Request,
+    session: SessionDep,
+    caller: IssueCaller,
+    idempotency_key: IdempotencyKey = None,
+) -> BatchReply:
+    """Issue up to 1000 micro-credentials; each item succeeds or fails on its own.
+
+    With an `Idempotency-Key`, item *i* is idempotent under `<key>#<i>`: retrying a batch that
+    was cut short issues only what is missing.
+    """
+    results = await issuance.issue_batch(
+        session,
+        caller.issuer,
+        body.items,
+        _issuing(request),
+        actor=caller.actor,
+        idempotency_key=idempotency_key,
+    )
+    return BatchReply(
+        results=[
+            BatchItemResult(
+                index=result.index,
+                status=result.status,
+                verifiableCredential=result.credential.document if result.credential else None,
+                problem=result.problem,
+            )
+            for result in results
+        ]
+    )

@@ -8,9 +8,9 @@ from typing import Annotated, Literal
 import iso3166
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from app.credentials.microcredential import LanguageCode
 from app.services.apikeys import SCOPES
 
-LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$")]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 Slug = Annotated[
     str,
@@ -45,6 +45,9 @@ class IssuerCreate(Strict):
         Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=2048)] | None
     ) = Field(default=None, examples=["https://www.uni-zed.example"])
     didMethod: Literal["web", "key"] = "web"
+    suspensionEnabled: bool = Field(
+        default=False, description="credentials also carry a suspension status entry"
+    )
 
 
 class KeyOut(BaseModel):
@@ -63,6 +66,7 @@ class IssuerOut(BaseModel):
     legalIdentifier: str
     homepage: str | None
     didMethod: str
+    suspensionEnabled: bool
     keys: list[KeyOut]
 
 

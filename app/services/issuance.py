@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import anyio
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,9 +24,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.credentials.microcredential import IssuerProfile, MicroCredentialIn
 from app.crypto.cryptosuites import EDDSA_RDFC_2022
 from app.crypto.dataintegrity import DataIntegrity
+from app.crypto.errors import ProofError
 from app.db.models import Credential, Issuer, utcnow
-from app.errors import PROBLEMS, Conflict, NotFound, ValidationFailed
-from app.jsonld import OfflineDocumentLoader
+from app.errors import (
+    PROBLEMS,
+    Conflict,
+    MalformedValue,
+    NotFound,
+    Problem,
+    ValidationFailed,
+    json_pointer,
+)
+from app.jsonld import JsonLdProcessingError, OfflineDocumentLoader
 from app.services import audit, issuers, status
 from app.services.keystore import KeyCache
 
@@ -190,7 +200,7 @@ async def issue(
     uri = credential_uri or f"urn:uuid:{row.id}"
     allocations = [
         await status.allocate(session, issuer, row.id, purpose, issuing.policy)
-        for purpose in status.purposes_for(issuer)
+        for purpose in status.purposes_for(issuer, format)
     ]
     key = await issuers.active_key(session, issuer)
 
@@ -310,3 +320,81 @@ def status_contexts_for(contexts: Sequence[Any]) -> list[Any]:
     if VC_V1_CONTEXT in contexts and status_v1 not in contexts:
         return [*contexts, status_v1]
     return list(contexts)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    index: int
+    status: int
+    credential: Credential | None = None
+    problem: dict[str, Any] | None = None
+
+
+def _item_problem(problem: Problem, index: int) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": problem.type, "title": problem.title, "status": problem.status}
+    if problem.detail:
+        body["detail"] = problem.detail
+    if problem.errors:
+        body["errors"] = [
+            {**error, "pointer": f"/items/{index}{error['pointer']}"} for error in problem.errors
+        ]
+    return body
+
+
+def _validation_problem(exc: ValidationError) -> ValidationFailed:
+    errors = [
+        {
+            "pointer": json_pointer(error["loc"]),
+            "detail": str(error["msg"]).removeprefix("Value error, "),
+        }
+        for error in exc.errors()
+    ]
+    return ValidationFailed(f"{len(errors)} field(s) missing or invalid", errors=errors)
+
+
+async def issue_batch(
+    session: AsyncSession,
+    issuer: Issuer,
+    items: Sequence[Any],
+    issuing: Issuing,
+    *,
+    actor: str,
+    idempotency_key: str | None,
+) -> list[BatchResult]:
+    """Issue each item on its own: a bad item is reported and the others go on.
+
+    Each item is committed as soon as it is signed, so a batch never holds locks for long and a
+    batch cut short (process killed) keeps what it finished; retried with the same
+    Idempotency-Key, item ``i`` replays under the key ``<key>#<i>`` and nothing is issued twice.
+    Signing runs in a worker thread so the event loop keeps answering other requests.
+    """
+    results: list[BatchResult] = []
+    for index, raw in enumerate(items):
+        try:
+            mc = MicroCredentialIn.model_validate(raw)
+            async with session.begin_nested():
+                issued = await issue_microcredential(
+                    session,
+                    issuer,
+                    mc,
+                    issuing,
+                    actor=actor,
+                    idempotency_key=f"{idempotency_key}#{index}" if idempotency_key else None,
+                    body_hash=request_hash(mc.model_dump(mode="json")),
+                    offload=True,
+                )
+            await session.commit()
+        except ValidationError as exc:
+            results.append(
+                BatchResult(index, 422, problem=_item_problem(_validation_problem(exc), index))
+            )
+        except Problem as problem:
+            results.append(
+                BatchResult(index, problem.status, problem=_item_problem(problem, index))
+            )
+        except (JsonLdProcessingError, ProofError) as exc:
+            malformed = MalformedValue(str(exc))
+            results.append(BatchResult(index, 422, problem=_item_problem(malformed, index)))
+        else:
+            results.append(BatchResult(index, 200 if issued.replayed else 201, issued.credential))
+    return results

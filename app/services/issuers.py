@@ -97,6 +97,7 @@ async def create_issuer(
     homepage: str | None,
     did_method: str,
     public_url: str,
+    suspension_enabled: bool = False,
     master_key: bytes,
     actor: str = audit.ADMIN,
 ) -> tuple[Issuer, list[SigningKey]]:
@@ -117,6 +118,7 @@ async def create_issuer(
         country=country,
         legal_identifier=legal_identifier,
         homepage=homepage,
+        suspension_enabled=suspension_enabled,
         created_at=utcnow(),
     )
     session.add(issuer)
@@ -139,8 +141,16 @@ async def create_issuer(
 
 
 async def _lock_issuer(session: AsyncSession, issuer: Issuer) -> None:
-    """Serialize key changes of one issuer across processes (a row lock on PostgreSQL)."""
-    await session.exec(select(Issuer.id).where(Issuer.id == issuer.id).with_for_update())
+    """Serialize key changes of one issuer across processes (a row lock on PostgreSQL).
+
+    FOR NO KEY UPDATE, so it does not wait for the key-share locks that every insert referencing
+    the issuer holds until it commits.
+    """
+    await session.exec(
+        select(Issuer.id)
+        .where(Issuer.id == issuer.id)
+        .with_for_update(key_share=True)
+    )
 
 
 async def rotate_key(

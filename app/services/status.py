@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -61,6 +62,11 @@ class StatusPolicy:
         return f"{self.public_url}/status-lists/{list_id}"
 
 
+def _lock_key(issuer_id: int, purpose: str) -> int:
+    """A 64-bit advisory lock id for opening lists of one issuer and purpose."""
+    return (0x6D63 << 48) | (issuer_id << 2) | PURPOSES.index(purpose)
+
+
 async def _open_list(
     session: AsyncSession, issuer: Issuer, purpose: str, policy: StatusPolicy
 ) -> StatusList:
@@ -78,16 +84,26 @@ async def _open_list(
     if found is not None:
         return found
     assert issuer.id is not None
-    status_list = StatusList(
+    new_list = StatusList(
         id=str(uuid.uuid4()),
         issuer_id=issuer.id,
         purpose=purpose,
         size=policy.size,
         created_at=utcnow(),
     )
-    session.add(status_list)
+    bind = session.bind
+    if isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql":
+        # Concurrent first issues must share one new list, not each open (and keep) their own:
+        # one transaction at a time may open a list for this issuer and purpose. The lock lasts
+        # until that transaction commits; the others then find its list (READ COMMITTED).
+        await session.exec(select(func.pg_advisory_xact_lock(_lock_key(issuer.id, purpose))))
+        found = (await session.exec(query.execution_options(populate_existing=True))).first()
+        if found is not None:
+            return found
+    # (SQLite runs one writer at a time, BEGIN IMMEDIATE: no other request can race us.)
+    session.add(new_list)
     await session.flush()
-    return status_list
+    return new_list
 
 
 async def allocate(
@@ -137,8 +153,15 @@ async def count_allocations(session: AsyncSession, list_ids: Sequence[str]) -> N
         )
 
 
-def purposes_for(issuer: Issuer) -> Sequence[str]:
-    return PURPOSES if issuer.suspension_enabled else (REVOCATION,)
+def purposes_for(issuer: Issuer, format: str = "vc") -> Sequence[str]:
+    """Revocation always; suspension too when the issuer enables it, except on EDC.
+
+    The EDC shapes allow one ``credentialStatus`` (maxCount 1): an EDC keeps its single
+    revocation entry so that the object-for-URI deviation stays the only one tolerated.
+    """
+    if issuer.suspension_enabled and format != "edc":
+        return PURPOSES
+    return (REVOCATION,)
 
 
 async def entries_of(
@@ -148,6 +171,8 @@ async def entries_of(
         select(StatusEntry, StatusList)
         .join(StatusList, col(StatusList.id) == col(StatusEntry.list_id))
         .where(StatusEntry.credential_id == credential_id)
+        # Bulk UPDATEs bypass the identity map: always read the rows as they are now.
+        .execution_options(populate_existing=True)
     )
     return [(entry, status_list) for entry, status_list in (await session.exec(query)).all()]
 
@@ -206,7 +231,6 @@ async def set_status(
                 details={"reason": reason} if reason else {},
             )
         await session.flush()
-        session.expire_all()
     return await current_status(session, credential.id)
 
 
