@@ -10,10 +10,10 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test lint typecheck pytest migrate bench lock openapi clean
 
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev]'
+	$(BIN)/python -m pip install -q -c requirements-dev.lock -e '.[dev]'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -40,11 +40,15 @@ openapi: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
-# Refresh the pinned versions after changing dependencies in pyproject.toml.
+# Refresh the pinned versions after changing dependencies in pyproject.toml:
+# requirements.lock (what the service runs with, used by the Dockerfile) and
+# requirements-dev.lock (that plus the test and lint tools, used by make run/test).
 lock:
 	rm -rf /tmp/microcred-lock && $(PYTHON) -m venv /tmp/microcred-lock
-	/tmp/microcred-lock/bin/pip install -q '.[dev]'
+	/tmp/microcred-lock/bin/pip install -q .
 	/tmp/microcred-lock/bin/pip freeze --exclude microcred > requirements.lock
+	/tmp/microcred-lock/bin/pip install -q '.[dev]'
+	/tmp/microcred-lock/bin/pip freeze --exclude microcred > requirements-dev.lock
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

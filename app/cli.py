@@ -76,6 +76,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=settings.log_level.lower(),
+        log_config=None,  # the app logs JSON lines itself (app/observability.py)
+        access_log=False,
         proxy_headers=True,
     )
     return 0

@@ -36,6 +36,7 @@ from app.errors import (
     json_pointer,
 )
 from app.jsonld import JsonLdProcessingError, OfflineDocumentLoader
+from app.observability import CREDENTIALS_ISSUED
 from app.services import audit, issuers, status
 from app.services.keystore import KeyCache
 
@@ -231,6 +232,7 @@ async def issue(
         details={"format": format, "key": key.key_id},
     )
     await session.flush()
+    CREDENTIALS_ISSUED.labels(format).inc()
     return Issued(row, replayed=False)
 
 

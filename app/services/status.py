@@ -27,6 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.crypto.dataintegrity import DataIntegrity
 from app.db.models import Credential, Issuer, StatusEntry, StatusList, utcnow
 from app.errors import PROBLEMS, Conflict, NotFound
+from app.observability import STATUS_CHANGES, STATUS_LISTS_SIGNED
 from app.services import audit, issuers
 from app.services.keystore import KeyCache
 from app.status.bitstring import Bitstring, status_entry, status_list_credential
@@ -222,6 +223,7 @@ async def set_status(
                 (SUSPENSION, True): "credential.suspended",
                 (SUSPENSION, False): "credential.unsuspended",
             }[(purpose, value)]
+            STATUS_CHANGES.labels(action).inc()
             audit.record(
                 session,
                 actor=actor,
@@ -306,4 +308,5 @@ async def published_list(
         )
         .values(published=signed, published_version=version, published_until=valid_until)
     )
+    STATUS_LISTS_SIGNED.inc()
     return PublishedList(signed, _etag(signed), valid_until)
