@@ -1,13 +1,25 @@
-"""Request body size limit (413 problem+json), enforced while the body streams in."""
+"""Request limits, enforced before any route runs: body size (413), JSON shape (422).
+
+The body is read as it streams in and refused past ``max_bytes``; a JSON body is then parsed once
+here and refused when nested deeper, or holding longer arrays or more values, than any credential
+needs, so pyld's recursive processing can never be driven to exhaustion.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import PROBLEM_JSON, PayloadTooLarge
+from app.errors import PROBLEM_JSON, PROBLEMS, PayloadTooLarge, Problem
+
+
+class JsonTooComplex(Problem):
+    type = PROBLEMS + "JSON_TOO_COMPLEX"
+    title, status = "JSON body beyond the limits", 422
 
 
 class _TooLarge(HTTPException):
@@ -17,10 +29,49 @@ class _TooLarge(HTTPException):
         super().__init__(413, f"the request body exceeds {max_bytes} bytes")
 
 
-class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+@dataclass(frozen=True)
+class JsonLimits:
+    max_depth: int = 48
+    max_array: int = 10_000
+    max_values: int = 250_000
+
+
+def json_shape_problem(value: Any, limits: JsonLimits) -> str | None:
+    """Why ``value`` is out of bounds, or None; iterative, so depth cannot exhaust the stack."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    count = 0
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if count > limits.max_values:
+            return f"the JSON body holds more than {limits.max_values} values"
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list):
+            if len(node) > limits.max_array:
+                return f"a JSON array holds more than {limits.max_array} items"
+            children = node
+        else:
+            continue
+        if depth >= limits.max_depth and node:
+            return f"the JSON body is nested deeper than {limits.max_depth} levels"
+        stack.extend((child, depth + 1) for child in children)
+    return None
+
+
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            media: bytes = value.split(b";", 1)[0].strip().lower()
+            return media == b"application/json" or media.endswith(b"+json")
+    return False
+
+
+class RequestLimits:
+    def __init__(self, app: ASGIApp, max_bytes: int, json_limits: JsonLimits | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.json_limits = json_limits or JsonLimits()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -28,8 +79,53 @@ class BodySizeLimit:
             return
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._reply(scope, send)
+                await self._reply(scope, send, PayloadTooLarge(self._too_large()))
                 return
+        if _is_json(scope) and scope.get("method") in ("POST", "PUT", "PATCH"):
+            await self._checked_json(scope, receive, send)
+            return
+        await self._streamed(scope, receive, send)
+
+    def _too_large(self) -> str:
+        return f"the request body exceeds {self.max_bytes} bytes"
+
+    async def _checked_json(self, scope: Scope, receive: Receive, send: Send) -> None:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._reply(scope, send, PayloadTooLarge(self._too_large()))
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        try:
+            parsed = json.loads(body)
+        except (ValueError, RecursionError):
+            parsed = None  # not JSON: the route answers with its own 400 problem
+        else:
+            problem = json_shape_problem(parsed, self.json_limits)
+            if problem is not None:
+                await self._reply(scope, send, JsonTooComplex(problem))
+                return
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _streamed(self, scope: Scope, receive: Receive, send: Send) -> None:
         received = 0
         response_started = False
 
@@ -52,10 +148,9 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not response_started:
-                await self._reply(scope, send)
+                await self._reply(scope, send, PayloadTooLarge(self._too_large()))
 
-    async def _reply(self, scope: Scope, send: Send) -> None:
-        problem = PayloadTooLarge(f"the request body exceeds {self.max_bytes} bytes")
+    async def _reply(self, scope: Scope, send: Send, problem: Problem) -> None:
         body = json.dumps(
             {
                 "type": problem.type,

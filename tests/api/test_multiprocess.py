@@ -43,6 +43,7 @@ def two_services(database_url: str, tmp_path: Path) -> Iterator[list[str]]:
         MICROCRED_MASTER_KEY=new_master_key(),
         MICROCRED_PUBLIC_URL="https://credentials.example.edu",
         MICROCRED_LOG_LEVEL="WARNING",
+        MICROCRED_RATE_LIMIT_PER_KEY_PER_MINUTE="0",
     )
     ports = [free_port(), free_port()]
     logs = [open(tmp_path / f"service-{port}.log", "wb") for port in ports]  # noqa: SIM115

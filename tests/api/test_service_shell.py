@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -91,3 +92,32 @@ def test_a_malformed_master_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("MICROCRED_MASTER_KEY", "too-short")
     with pytest.raises(ConfigurationError, match="MICROCRED_MASTER_KEY"):
         load_settings()
+
+
+async def test_deeply_nested_json_is_refused_before_any_route(client: httpx.AsyncClient) -> None:
+    nested: object = "x"
+    for _ in range(200):
+        nested = {"a": nested}
+    response = await client.post("/credentials/verify", json={"verifiableCredential": nested})
+    assert response.status_code == 422
+    assert problem_of(response)["type"].endswith("JSON_TOO_COMPLEX")
+
+
+async def test_huge_json_arrays_are_refused(client: httpx.AsyncClient) -> None:
+    response = await client.post("/credentials/verify", json={"x": [0] * 10_001})
+    assert response.status_code == 422
+    assert "array" in problem_of(response)["detail"]
+
+
+async def test_streamed_body_over_the_limit_is_413(app: FastAPI, client: httpx.AsyncClient) -> None:
+    limit = app.state.settings.max_body_bytes
+
+    async def chunks() -> Any:
+        for _ in range(limit // 65536 + 2):
+            yield b"x" * 65536
+
+    response = await client.post(
+        "/credentials/verify", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    problem_of(response)

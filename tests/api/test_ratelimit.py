@@ -1,0 +1,61 @@
+"""Rate limits per API key and per client address on public endpoints."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from app.config import Settings
+from app.main import create_app
+from app.ratelimit import TokenBuckets
+from tests.conftest import problem_of
+from tests.factories import issuer_with_key
+
+pytestmark = pytest.mark.anyio
+
+
+def test_token_bucket_refills_at_its_rate() -> None:
+    buckets = TokenBuckets(per_minute=60, burst=2)
+    assert buckets.take("a", 0.0) == 0 and buckets.take("a", 0.0) == 0
+    assert buckets.take("a", 0.0) == pytest.approx(1.0)  # empty: one token a second
+    assert buckets.take("b", 0.0) == 0  # keys are independent
+    assert buckets.take("a", 1.0) == 0
+
+
+@pytest.fixture
+async def tight_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    tight = settings.model_copy(
+        update={"rate_limit_per_key_per_minute": 6, "rate_limit_public_per_minute": 6}
+    )
+    application: FastAPI = create_app(tight)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http
+
+
+async def test_public_endpoint_answers_429_with_retry_after(
+    tight_client: httpx.AsyncClient,
+) -> None:
+    statuses = [(await tight_client.post("/challenges")).status_code for _ in range(3)]
+    assert statuses[0] == 201 and statuses[-1] == 429
+    limited = await tight_client.post("/challenges")
+    assert limited.status_code == 429
+    assert int(limited.headers["retry-after"]) >= 1
+    assert problem_of(limited)["type"].endswith("RATE_LIMITED")
+    assert (await tight_client.get("/health")).status_code == 200  # not limited
+
+
+async def test_each_api_key_has_its_own_budget(
+    tight_client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    _, first = await issuer_with_key(tight_client, admin_headers, random_slug)
+    _, second = await issuer_with_key(tight_client, admin_headers, random_slug + "-2")
+    codes = [
+        (await tight_client.get("/credentials/x", headers=first)).status_code for _ in range(3)
+    ]
+    assert codes[:1] == [404] and codes[-1] == 429
+    assert (await tight_client.get("/credentials/x", headers=second)).status_code == 404
