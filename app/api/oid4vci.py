@@ -1,0 +1,440 @@
+"""Wallet delivery (OpenID4VCI 1.0, pre-authorized code flow): offers, metadata, token, nonce,
+credential. The protocol logic is in :mod:`app.services.oid4vci`.
+
+Wallet-facing errors are OAuth JSON bodies ``{error, error_description}`` with the statuses the
+specifications give (400; 401/403 with ``WWW-Authenticate`` on the credential endpoint), not
+problem+json: wallets are OAuth clients. Unknown issuers and offers are 404 problems.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.api.auth import IssueCaller
+from app.api.deps import SessionDep, SettingsDep
+from app.config import Settings
+from app.credentials.microcredential import MicroCredentialIn
+from app.db.models import utcnow
+from app.errors import ValidationFailed
+from app.services import issuance, issuers, oid4vci
+from app.services.oid4vci import OAuthError
+
+router = APIRouter()
+WALLET = "wallet delivery (OpenID4VCI)"
+NO_STORE = {"Cache-Control": "no-store"}
+MAX_FORM_FIELDS = 32
+
+
+def policy_of(settings: Settings) -> oid4vci.Policy:
+    return oid4vci.Policy(
+        public_url=settings.public_url,
+        offer_ttl=timedelta(seconds=settings.oid4vci_offer_ttl_seconds),
+        token_ttl=timedelta(seconds=settings.oid4vci_token_ttl_seconds),
+        nonce_ttl=timedelta(seconds=settings.oid4vci_nonce_ttl_seconds),
+        max_tx_code_attempts=settings.oid4vci_tx_code_max_attempts,
+        master_key=settings.master_key_bytes if settings.master_key else None,
+    )
+
+
+def get_policy(settings: SettingsDep) -> oid4vci.Policy:
+    return policy_of(settings)
+
+
+PolicyDep = Annotated[oid4vci.Policy, Depends(get_policy)]
+
+
+# --- reply models (for the OpenAPI document; wallet replies are built as plain JSON) ----------
+
+
+class TxCodeSpec(BaseModel):
+    input_mode: Literal["numeric", "text"]
+    length: int
+    description: str
+
+
+class PreAuthorizedCodeGrant(BaseModel):
+    pre_authorized_code: str = Field(alias="pre-authorized_code")
+    tx_code: TxCodeSpec | None = None
+
+
+class OfferGrants(BaseModel):
+    pre_authorized_code: PreAuthorizedCodeGrant = Field(alias=oid4vci.PRE_AUTHORIZED_GRANT)
+
+
+class CredentialOfferDocument(BaseModel):
+    """The Credential Offer object (OpenID4VCI section 4.1.1)."""
+
+    credential_issuer: str
+    credential_configuration_ids: list[str]
+    grants: OfferGrants
+
+
+class OfferReply(BaseModel):
+    id: str = Field(description="The offer's id")
+    credential_offer_uri: str = Field(
+        description="`openid-credential-offer://?credential_offer_uri=…`: the link (and QR "
+        "content) a wallet opens; it references the offer by URL"
+    )
+    credential_offer: CredentialOfferDocument = Field(description="The same offer by value")
+    qr_png_base64: str = Field(description="A PNG QR code of `credential_offer_uri`, base64")
+    tx_code: str | None = Field(
+        default=None,
+        description="The PIN the learner must enter in the wallet (only with `txCode=true`); "
+        "send it by another channel than the offer",
+    )
+    expires_at: datetime = Field(description="The pre-authorized code works until then")
+
+
+class TokenReply(BaseModel):
+    access_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int
+    authorization_details: list[dict[str, Any]] | None = None
+
+
+class NonceReply(BaseModel):
+    c_nonce: str
+
+
+class IssuedCredential(BaseModel):
+    credential: dict[str, Any]
+
+
+class CredentialReply(BaseModel):
+    credentials: list[IssuedCredential]
+
+
+class OAuthErrorReply(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": {"error": "invalid_proof"}})
+
+    error: str
+    error_description: str | None = None
+
+
+class _NoToken(OAuthError):
+    def __init__(self) -> None:
+        super().__init__(
+            "invalid_token", "an access token is required (Authorization: Bearer)", 401
+        )
+
+
+def _oauth_error(exc: OAuthError, *, realm: str | None = None) -> JSONResponse:
+    headers = dict(NO_STORE)
+    if exc.status in (401, 403) and realm is not None:
+        challenge = f'Bearer realm="{realm}"'
+        if not isinstance(exc, _NoToken):  # RFC 6750 3: no error code when none was sent
+            challenge += f', error="{exc.error}", error_description="{exc.description}"'
+        headers["WWW-Authenticate"] = challenge
+    body = {"error": exc.error, "error_description": exc.description}
+    return JSONResponse(body, status_code=exc.status, headers=headers)
+
+
+def _bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization")
+    if not header:
+        raise _NoToken()
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise oid4vci.invalid_token("use an access token with the Bearer scheme")
+    return token
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """The form-encoded body; each parameter at most once (RFC 6749 section 3.2)."""
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != "application/x-www-form-urlencoded":
+        raise OAuthError("invalid_request", "send the token request form-encoded")
+    raw = await request.body()
+    try:
+        pairs = parse_qsl(
+            raw.decode("utf-8"),
+            keep_blank_values=True,
+            max_num_fields=MAX_FORM_FIELDS,
+            errors="strict",
+        )
+    except ValueError as exc:  # not UTF-8, or too many fields
+        raise OAuthError("invalid_request", "the form body cannot be read") from exc
+    params: dict[str, str] = {}
+    for name, value in pairs:
+        if name in params:
+            raise OAuthError("invalid_request", f"the parameter {name} is repeated")
+        params[name] = value
+    return params
+
+
+async def _json_body(request: Request) -> Any:
+    raw = await request.body()
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise OAuthError("invalid_credential_request", "the request body is not JSON") from exc
+
+
+def _issuing(request: Request) -> issuance.Issuing:
+    issuing: issuance.Issuing = request.app.state.issuing
+    return issuing
+
+
+_OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": OAuthErrorReply, "description": "OAuth / OpenID4VCI error"},
+    404: {"description": "No such issuer"},
+}
+
+
+# --- offers ---------------------------------------------------------------------------------
+
+
+@router.post(
+    "/microcredentials/offers",
+    status_code=201,
+    tags=["issuing"],
+    response_model_exclude_none=True,
+    responses={422: {"description": "Invalid micro-credential, or a learner `id` was given"}},
+)
+async def create_offer(
+    body: MicroCredentialIn,
+    session: SessionDep,
+    caller: IssueCaller,
+    policy: PolicyDep,
+    tx_code: Annotated[
+        bool,
+        Query(
+            alias="txCode",
+            description="Require a 6-digit PIN (`tx_code`) at the token endpoint; the PIN is "
+            "in the reply, for the issuer to send the learner by another channel",
+        ),
+    ] = False,
+) -> OfferReply:
+    """Offer a micro-credential to a wallet (OpenID4VCI pre-authorized code flow).
+
+    The body is the micro-credential of `POST /microcredentials` with the learner's `id` left
+    out: the credential is signed when the wallet redeems the offer, with `credentialSubject.id`
+    the wallet's DID from its key proof. The code works once, until `expires_at`.
+    """
+    if body.learner.id is not None:
+        raise ValidationFailed(
+            "an offered credential is bound to the wallet's key: leave the learner id out",
+            errors=[{"pointer": "/learner/id", "detail": "must be absent in an offer"}],
+        )
+    now = utcnow()
+    new = await oid4vci.create_offer(
+        session, caller.issuer, body, policy, with_tx_code=tx_code, actor=caller.actor, now=now
+    )
+    return OfferReply.model_validate(
+        {
+            "id": new.offer.id,
+            "credential_offer_uri": new.uri,
+            "credential_offer": new.document,
+            "qr_png_base64": base64.b64encode(new.qr_png).decode("ascii"),
+            "tx_code": new.tx_code,
+            "expires_at": new.offer.expires_at,
+        }
+    )
+
+
+@router.get(
+    "/issuers/{slug}/oid4vci/offers/{offer_id}",
+    tags=[WALLET],
+    response_model=CredentialOfferDocument,
+    responses={404: {"description": "No such offer, or it expired or was used"}},
+)
+async def get_offer(
+    slug: str, offer_id: str, session: SessionDep, policy: PolicyDep
+) -> JSONResponse:
+    """The Credential Offer a `credential_offer_uri` references (section 4.1.3)."""
+    issuer = await issuers.get_issuer(session, slug)
+    document = await oid4vci.offer_by_reference(session, issuer, offer_id, policy, now=utcnow())
+    return JSONResponse(document, headers=NO_STORE)
+
+
+# --- metadata -------------------------------------------------------------------------------
+
+
+@router.get(
+    "/.well-known/openid-credential-issuer/issuers/{slug}",
+    tags=[WALLET],
+    responses={404: {"description": "No such issuer"}},
+)
+async def credential_issuer_metadata(
+    slug: str, session: SessionDep, policy: PolicyDep
+) -> dict[str, Any]:
+    """Credential Issuer Metadata (section 12.2) of the issuer `{public_url}/issuers/{slug}`.
+
+    The well-known segment goes between host and path of the identifier (section 12.2.2); with
+    a path in `MICROCRED_PUBLIC_URL`, route `/.well-known/openid-credential-issuer/<path>/…`
+    here without the path.
+    """
+    issuer = await issuers.get_issuer(session, slug)
+    return oid4vci.issuer_metadata(issuer, oid4vci.IssuerUrls.of(policy.public_url, slug))
+
+
+@router.get(
+    "/.well-known/oauth-authorization-server/issuers/{slug}",
+    tags=[WALLET],
+    responses={404: {"description": "No such issuer"}},
+)
+async def authorization_server_metadata(
+    slug: str, session: SessionDep, policy: PolicyDep
+) -> dict[str, Any]:
+    """RFC 8414 Authorization Server Metadata of the issuer (each issuer is its own AS)."""
+    await issuers.get_issuer(session, slug)
+    return oid4vci.authorization_server_metadata(oid4vci.IssuerUrls.of(policy.public_url, slug))
+
+
+# --- token, nonce, credential -------------------------------------------------------------------
+
+
+_FORM_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["grant_type", "pre-authorized_code"],
+                    "properties": {
+                        "grant_type": {"type": "string", "enum": [oid4vci.PRE_AUTHORIZED_GRANT]},
+                        "pre-authorized_code": {"type": "string"},
+                        "tx_code": {
+                            "type": "string",
+                            "description": "The PIN, when the offer has a `tx_code` object",
+                        },
+                        "authorization_details": {
+                            "type": "string",
+                            "description": "JSON array of `openid_credential` details",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/issuers/{slug}/oid4vci/token",
+    tags=[WALLET],
+    response_model=TokenReply,
+    response_model_exclude_none=True,
+    responses=_OAUTH_ERRORS,
+    openapi_extra=_FORM_BODY,
+)
+async def token(slug: str, request: Request, session: SessionDep, policy: PolicyDep) -> Any:
+    """Token endpoint (section 6): a pre-authorized code (and PIN) for an access token.
+
+    Errors: `invalid_request`, `unsupported_grant_type`, `invalid_grant` (unknown, used or
+    expired code; wrong PIN; too many wrong PINs), `invalid_authorization_details`.
+    """
+    issuer = await issuers.get_issuer(session, slug)
+    try:
+        params = await _form(request)
+        grant = await oid4vci.exchange_pre_authorized_code(
+            session, issuer, params, policy, now=utcnow()
+        )
+    except OAuthError as exc:
+        return _oauth_error(exc)
+    reply: dict[str, Any] = {
+        "access_token": grant.access_token,
+        "token_type": "Bearer",
+        "expires_in": grant.expires_in,
+    }
+    if grant.authorization_details is not None:
+        reply["authorization_details"] = grant.authorization_details
+    return JSONResponse(reply, headers=NO_STORE)
+
+
+@router.post(
+    "/issuers/{slug}/oid4vci/nonce",
+    tags=[WALLET],
+    response_model=NonceReply,
+    responses={404: {"description": "No such issuer"}},
+)
+async def nonce(slug: str, session: SessionDep, policy: PolicyDep) -> Any:
+    """Nonce endpoint (section 7): a fresh single-use `c_nonce` for a key proof."""
+    await issuers.get_issuer(session, slug)
+    value = await oid4vci.new_c_nonce(session, policy, now=utcnow())
+    return JSONResponse({"c_nonce": value}, headers=NO_STORE)
+
+
+_CREDENTIAL_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "credential_configuration_id": {
+                            "type": "string",
+                            "enum": list(oid4vci.CONFIGURATION_IDS.values()),
+                        },
+                        "credential_identifier": {"type": "string"},
+                        "proofs": {
+                            "type": "object",
+                            "required": ["jwt"],
+                            "properties": {
+                                "jwt": {
+                                    "type": "array",
+                                    "minItems": 1,
+                                    "maxItems": 1,
+                                    "items": {"type": "string"},
+                                    "description": "One `openid4vci-proof+jwt` (EdDSA) with "
+                                    "`kid` (did:key DID URL) or `jwk` (OKP Ed25519), `aud` the "
+                                    "credential issuer, `iat`, `nonce` a fresh `c_nonce`",
+                                }
+                            },
+                        },
+                    },
+                    "required": ["proofs"],
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/issuers/{slug}/oid4vci/credential",
+    tags=[WALLET],
+    response_model=CredentialReply,
+    responses={
+        **_OAUTH_ERRORS,
+        401: {"model": OAuthErrorReply, "description": "Missing, invalid, expired or used token"},
+        403: {"model": OAuthErrorReply, "description": "The token does not cover the request"},
+    },
+    openapi_extra=_CREDENTIAL_BODY,
+)
+async def credential(slug: str, request: Request, session: SessionDep, policy: PolicyDep) -> Any:
+    """Credential endpoint (section 8): the offered credential, bound to the proof's key.
+
+    Errors: 401 `invalid_token`; 403 `insufficient_scope`; 400 `invalid_credential_request`,
+    `unknown_credential_configuration`, `unknown_credential_identifier`, `invalid_proof`,
+    `invalid_nonce`, `invalid_encryption_parameters`, `credential_request_denied`.
+    """
+    issuer = await issuers.get_issuer(session, slug)
+    urls = oid4vci.IssuerUrls.of(policy.public_url, slug)
+    now = utcnow()
+    try:
+        offer = await oid4vci.authenticate_access_token(
+            session, issuer, _bearer_token(request), now=now
+        )
+        proof_jwt = oid4vci.key_proof_of_request(await _json_body(request), offer)
+        proof = oid4vci.verify_key_proof(
+            proof_jwt, audience=urls.identifier, now=now, max_age=policy.nonce_ttl
+        )
+        await oid4vci.spend_c_nonce(session, proof.nonce, now=now)
+        document = await oid4vci.redeem_offer(
+            session, issuer, offer, proof.holder_did, _issuing(request), now=now
+        )
+    except OAuthError as exc:
+        return _oauth_error(exc, realm=urls.identifier)
+    return JSONResponse({"credentials": [{"credential": document}]}, headers=NO_STORE)
