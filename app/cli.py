@@ -105,9 +105,8 @@ def _print_json(value: object) -> None:
 
 
 def cmd_issuer_create(args: argparse.Namespace) -> int:
-    from app.api.admin import issuer_out
+    from app.api.admin import create_issuer_from
     from app.api.schemas import IssuerCreate
-    from app.services import issuers
 
     body = IssuerCreate.model_validate(
         {
@@ -122,19 +121,7 @@ def cmd_issuer_create(args: argparse.Namespace) -> int:
     )
 
     async def work(session: AsyncSession, settings: Settings) -> object:
-        issuer, keys = await issuers.create_issuer(
-            session,
-            slug=body.slug,
-            name=body.name,
-            country=body.country,
-            legal_identifier=body.legalIdentifier,
-            homepage=body.homepage,
-            did_method=body.didMethod,
-            suspension_enabled=body.suspensionEnabled,
-            public_url=settings.public_url,
-            master_key=settings.master_key_bytes,
-        )
-        return issuer_out(issuer, keys).model_dump(mode="json")
+        return (await create_issuer_from(session, body, settings)).model_dump(mode="json")
 
     _print_json(_run_with_session(work))
     return 0

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import httpx
 
+from app.credentials.examples import example_request
 from app.services.apikeys import SCOPES
 
 
@@ -55,60 +55,11 @@ def bearer(key: dict[str, Any] | str) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"}
 
 
-# A complete EU micro-credential request (API.md), with EU vocabulary URIs.
-MICROCREDENTIAL: dict[str, Any] = {
-    "format": "edc",
-    "learner": {
-        "givenName": "Aoife",
-        "familyName": "Murphy",
-        "dateOfBirth": "1999-04-02",
-        "identifier": {"scheme": "student-number", "value": "S1234567"},
-        "email": "aoife@example.org",
-    },
-    "title": {"en": "Digital micro-credential creation"},
-    "description": {"en": "Designing and issuing verifiable digital credentials."},
-    "awardedOn": "2026-06-30",
-    "learningOutcomes": [
-        {
-            "title": {"en": "Design a digital credential"},
-            "escoSkill": "http://data.europa.eu/esco/skill/5fd5c985-8ba7-4d56-a4a1-bf0f2b0e6fa7",
-        }
-    ],
-    "workload": {"ects": 2, "hours": 60},
-    "eqfLevel": 6,
-    "assessment": {
-        "type": "http://data.europa.eu/snb/assessment/de4d165a6c",
-        "title": {"en": "Portfolio"},
-    },
-    "participation": {
-        "mode": "http://data.europa.eu/snb/learning-assessment/e92d221e4d",
-        "setting": "http://data.europa.eu/snb/learning-setting/e207a81fc7",
-    },
-    "qualityAssurance": {
-        "type": "http://data.europa.eu/snb/accreditation/820101cba6",
-        "title": {"en": "Programme review"},
-        "agency": {"name": {"en": "QQI"}, "country": "IRL"},
-    },
-    "prerequisites": {"en": "None"},
-    "supervision": "http://data.europa.eu/snb/supervision-verification/c598449d64",
-    "grade": "Pass",
-    "stackability": {
-        "standalone": True,
-        "partOf": [
-            {
-                "title": {"en": "Certificate in Digital Credentials"},
-                "url": "https://www.uni-zed.example/cert",
-            }
-        ],
-    },
-    "furtherInformation": {"en": "See the programme page."},
-}
-
-
 def microcredential_body(format: str = "edc", **overrides: Any) -> dict[str, Any]:
-    body = copy.deepcopy(MICROCREDENTIAL)
-    body["format"] = format
-    body.update(overrides)
+    """The documented example request (``app.credentials.examples``) without a holder DID."""
+    body = example_request(format=format, **overrides)
+    if "learner" not in overrides:
+        del body["learner"]["id"]
     return body
 
 

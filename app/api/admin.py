@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.api.auth import AdminDep
 from app.api.deps import SessionDep, SettingsDep
@@ -21,6 +22,7 @@ from app.api.schemas import (
     IssuerOut,
     KeyOut,
 )
+from app.config import Settings
 from app.db.models import Issuer, SigningKey
 from app.services import apikeys, audit, issuers
 
@@ -51,10 +53,10 @@ def issuer_out(issuer: Issuer, keys: Sequence[SigningKey]) -> IssuerOut:
     )
 
 
-@router.post("/issuers", status_code=201, responses={409: {"description": "Slug taken"}})
-async def create_issuer(
-    body: IssuerCreate, session: SessionDep, settings: SettingsDep, response: Response
+async def create_issuer_from(
+    session: AsyncSession, body: IssuerCreate, settings: Settings
 ) -> IssuerOut:
+    """Create an issuer from an admin request (the HTTP API and the CLI share this)."""
     issuer, keys = await issuers.create_issuer(
         session,
         slug=body.slug,
@@ -67,8 +69,16 @@ async def create_issuer(
         public_url=settings.public_url,
         master_key=settings.master_key_bytes,
     )
-    response.headers["Location"] = f"/admin/issuers/{issuer.slug}"
     return issuer_out(issuer, keys)
+
+
+@router.post("/issuers", status_code=201, responses={409: {"description": "Slug taken"}})
+async def create_issuer(
+    body: IssuerCreate, session: SessionDep, settings: SettingsDep, response: Response
+) -> IssuerOut:
+    created = await create_issuer_from(session, body, settings)
+    response.headers["Location"] = f"/admin/issuers/{created.slug}"
+    return created
 
 
 @router.get("/issuers")

@@ -15,9 +15,7 @@ def method_from_document(
 ) -> VerificationMethod:
     """Find ``method_id`` in a controller (DID) document and check it may serve ``purpose``."""
     methods = {
-        vm.get("id"): vm
-        for vm in document.get("verificationMethod", [])
-        if isinstance(vm, dict)
+        vm.get("id"): vm for vm in document.get("verificationMethod", []) if isinstance(vm, dict)
     }
     relative = "#" + method_id.split("#", 1)[-1]
     authorized = {

@@ -147,9 +147,7 @@ async def _lock_issuer(session: AsyncSession, issuer: Issuer) -> None:
     the issuer holds until it commits.
     """
     await session.exec(
-        select(Issuer.id)
-        .where(Issuer.id == issuer.id)
-        .with_for_update(key_share=True)
+        select(Issuer.id).where(Issuer.id == issuer.id).with_for_update(key_share=True)
     )
 
 
