@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from app.api.deps import SessionDep, SettingsDep
 from app.db.models import utcnow
 from app.errors import ParsingError, json_pointer
+from app.observability import CREDENTIALS_VERIFIED
 from app.services import challenges
 from app.services.verification import Verifier, challenge_ttl
 
@@ -295,6 +296,7 @@ async def verify_credential(body: VerifyCredentialRequest, verifier: VerifierDep
     )
     reply = result.to_json("/verifiableCredential")
     verified = reply.pop("verified")
+    CREDENTIALS_VERIFIED.labels("credential", str(bool(verified)).lower()).inc()
     return _reply(
         {"verified": verified, "credential": body.verifiableCredential, **reply}, verified
     )
@@ -322,6 +324,7 @@ async def verify_presentation(body: VerifyPresentationRequest, verifier: Verifie
         domain=options.domain,
         now=utcnow(),
     )
+    CREDENTIALS_VERIFIED.labels("presentation", str(bool(result.verified)).lower()).inc()
     return _reply(result.to_json("/verifiablePresentation"), result.verified)
 
 

@@ -23,6 +23,7 @@ parsing the shapes, once per process, about 130 ms. Run it off the event loop fo
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -132,17 +133,21 @@ def _is_tolerated(result: Violation) -> bool:
     )
 
 
+_VALIDATION_LOCK = threading.Lock()
+
+
 def validate_edc(document: Mapping[str, Any], loader: DocumentLoader) -> ShaclReport:
     """Validate ``document`` (an EDC) against the pinned ``edc-generic-full`` shapes."""
     data = data_graph(document, loader)
-    _, report_graph, _ = shacl_validate(
-        data,
-        shacl_graph=shapes_graph(),
-        inference="none",
-        abort_on_first=False,
-        allow_warnings=True,
-        allow_infos=True,
-    )
+    with _VALIDATION_LOCK:  # pyshacl works over the one cached shapes graph: one at a time
+        _, report_graph, _ = shacl_validate(
+            data,
+            shacl_graph=shapes_graph(),
+            inference="none",
+            abort_on_first=False,
+            allow_warnings=True,
+            allow_infos=True,
+        )
     results = _results(report_graph)
     if (None, RDF.type, EUROPEAN_DIGITAL_CREDENTIAL) not in data:
         results.append(

@@ -34,7 +34,6 @@ signature checks and SHACL run in a worker thread.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -130,8 +129,6 @@ EDC_SHAPES = frozenset(
     }
 )
 
-# pyshacl over the process-wide shapes graph: one validation at a time.
-_SHACL_LOCK = threading.Lock()
 _DATE_TIME = re.compile(
     r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})?", re.ASCII
 )
@@ -992,8 +989,7 @@ def _schema(
     from app.credentials.shacl import validate_edc
 
     try:
-        with _SHACL_LOCK:
-            shacl = validate_edc(credential, loader)
+        shacl = validate_edc(credential, loader)
     except JsonLdProcessingError as exc:
         detail = f"the credential cannot be read for SHACL validation: {exc}"
         report.errors.append(problem(MALFORMED_VALUE_ERROR, detail, "/credentialSchema"))
