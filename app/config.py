@@ -47,7 +47,18 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     allow_private_network: bool = False
     contexts_dir: Path = PROJECT_ROOT / "contexts"
-    log_level: str = "INFO"
+    # RDF canonicalization: "oxigraph" (pyoxigraph where shown equal to pyld, pyld for the rest;
+    # refuses datasets above the two sizes, RDFC-1.0 having no work limit) or "pyld" alone.
+    canonicalizer: Literal["oxigraph", "pyld"] = "oxigraph"
+    canonical_max_quads: int = Field(default=20_000, ge=1)
+    canonical_max_blank_nodes: int = Field(default=2_000, ge=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    #: requests a minute per issuer API key, and per client address on public POST endpoints
+    #: (0 turns a limit off); kept per process, so per worker
+    rate_limit_per_key_per_minute: int = Field(default=6000, ge=0)
+    rate_limit_public_per_minute: int = Field(default=600, ge=0)
+    #: browser origins allowed to call the API (CORS is closed when empty)
+    cors_origins: tuple[str, ...] = ()
     # Bitstring Status Lists: never fewer than 131,072 entries (the specification's minimum).
     status_list_size: int = Field(default=131_072, ge=131_072, le=8 * 131_072 * 64)
     status_list_fill_limit: float = Field(default=0.75, gt=0, le=0.9)
@@ -56,6 +67,17 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     http_timeout_seconds: float = Field(default=5.0, gt=0)
     http_max_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Verification: did:web documents are cached this long; "http" (did:web over plain http)
+    # only together with allow_private_network, for loopback tests and closed networks.
+    did_web_scheme: Literal["https", "http"] = "https"
+    did_web_cache_seconds: int = Field(default=300, ge=0, le=86_400)
+    challenge_ttl_seconds: int = Field(default=300, ge=10, le=3_600)
+    # OpenID4VCI wallet delivery: pre-authorized codes are short-lived (a day at most); bearer
+    # access tokens above five minutes count as long-lived ("Protecting the Access Token").
+    oid4vci_offer_ttl_seconds: int = Field(default=600, ge=60, le=86_400)
+    oid4vci_token_ttl_seconds: int = Field(default=300, ge=30, le=300)
+    oid4vci_nonce_ttl_seconds: int = Field(default=300, ge=30, le=900)
+    oid4vci_tx_code_max_attempts: int = Field(default=5, ge=1, le=10)
 
     @field_validator("public_url")
     @classmethod
@@ -79,6 +101,15 @@ class Settings(BaseSettings):
                 f"MICROCRED_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_LENGTH} characters"
             )
         return value
+
+    @model_validator(mode="after")
+    def _plain_http_only_on_private_networks(self) -> Settings:
+        if self.did_web_scheme == "http" and not self.allow_private_network:
+            raise ValueError(
+                "MICROCRED_DID_WEB_SCHEME=http needs MICROCRED_ALLOW_PRIVATE_NETWORK=true "
+                "(plain http is for loopback tests and closed networks)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _secrets_required_in_production(self) -> Settings:

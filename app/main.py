@@ -6,19 +6,29 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
+import httpx
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
-from app.api import admin, credentials, did, health, status
+from app.api import admin, credentials, did, health, oid4vci, status, verify
 from app.config import Settings, get_settings
 from app.crypto.dataintegrity import DataIntegrity
 from app.db.engine import create_engine, session_factory
 from app.errors import install_problem_handlers
-from app.jsonld import OfflineDocumentLoader, PyldCanonicalizer
-from app.limits import BodySizeLimit
+from app.jsonld import (
+    Canonicalizer,
+    OfflineDocumentLoader,
+    OxigraphCanonicalizer,
+    PyldCanonicalizer,
+)
+from app.limits import RequestLimits
+from app.observability import ObservabilityMiddleware, configure_logging, metrics_endpoint
+from app.ratelimit import RateLimit
 from app.services.issuance import Issuing
 from app.services.keystore import KeyCache
 from app.services.status import StatusPolicy
+from app.services.verification import build_verifier
 
 DESCRIPTION = """Issue EU micro-credentials as W3C Verifiable Credentials (Europass EDC / ELM v3
 and Open Badges 3.0), deliver them to wallets, and verify credentials and presentations.
@@ -38,19 +48,41 @@ def _warm_up(di: DataIntegrity) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    configure_logging(settings.log_level)
     # Built (and every context file hashed) before serving: a tampered context stops start-up.
     loader = OfflineDocumentLoader(settings.contexts_dir)
-    data_integrity = DataIntegrity(PyldCanonicalizer(loader))
+    canonicalizer: Canonicalizer = (
+        OxigraphCanonicalizer(
+            loader,
+            max_quads=settings.canonical_max_quads,
+            max_blank_nodes=settings.canonical_max_blank_nodes,
+        )
+        if settings.canonicalizer == "oxigraph"
+        else PyldCanonicalizer(loader)
+    )
+    data_integrity = DataIntegrity(canonicalizer)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url)
         app.state.engine = engine
         app.state.sessionmaker = session_factory(engine)
+        # One client for every remote fetch (did:web, status lists); no proxies from the
+        # environment, so the fetch guard's address checks hold (app/net.py).
+        http_client = httpx.AsyncClient(trust_env=False)
+        app.state.http_client = http_client
+        app.state.verifier = build_verifier(
+            settings,
+            data_integrity=data_integrity,
+            loader=loader,
+            sessionmaker=app.state.sessionmaker,
+            client=http_client,
+        )
         _warm_up(data_integrity)
         try:
             yield
         finally:
+            await http_client.aclose()
             await engine.dispose()
 
     app = FastAPI(
@@ -76,12 +108,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         loader=loader,
     )
     install_problem_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestLimits, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RateLimit,
+        per_key_per_minute=settings.rate_limit_per_key_per_minute,
+        public_per_minute=settings.rate_limit_public_per_minute,
+    )
+    if settings.cors_origins:  # closed unless origins are configured
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        )
+    app.add_middleware(ObservabilityMiddleware, hsts=settings.public_url.startswith("https://"))
+    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.include_router(health.router)
     app.include_router(admin.router)
     app.include_router(did.router)
     app.include_router(credentials.router)
     app.include_router(status.router)
+    app.include_router(oid4vci.router)
+    app.include_router(verify.router)
     return app
 
 

@@ -1,4 +1,5 @@
-"""Offline JSON-LD: a document loader over ``contexts/`` and RDF canonicalization."""
+"""Offline JSON-LD: a document loader over ``contexts/`` and RDF canonicalization (pyld, or
+pyoxigraph where proven equal to pyld)."""
 
 from app.jsonld.canonical import Canonicalizer, PyldCanonicalizer
 from app.jsonld.errors import (
@@ -8,12 +9,14 @@ from app.jsonld.errors import (
     UnknownContextError,
 )
 from app.jsonld.loader import OfflineDocumentLoader
+from app.jsonld.oxigraph import OxigraphCanonicalizer
 
 __all__ = [
     "Canonicalizer",
     "ContextIntegrityError",
     "JsonLdProcessingError",
     "OfflineDocumentLoader",
+    "OxigraphCanonicalizer",
     "PyldCanonicalizer",
     "UndefinedTermError",
     "UnknownContextError",

@@ -121,3 +121,13 @@ async def test_streamed_body_over_the_limit_is_413(app: FastAPI, client: httpx.A
     )
     assert response.status_code == 413
     problem_of(response)
+
+
+@pytest.mark.parametrize("name", ["pyld", "oxigraph"])
+def test_the_canonicalizer_setting_picks_the_implementation(name: str) -> None:
+    from app.jsonld import OxigraphCanonicalizer, PyldCanonicalizer
+
+    app = create_app(Settings.model_validate({"env": "development", "canonicalizer": name}))
+    chosen = app.state.data_integrity.suites["eddsa-rdfc-2022"].canonicalizer
+    expected = OxigraphCanonicalizer if name == "oxigraph" else PyldCanonicalizer
+    assert type(chosen) is expected
