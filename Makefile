@@ -22,9 +22,11 @@ run: $(STAMP)
 migrate: $(STAMP)
 	MICROCRED_ENV=$${MICROCRED_ENV:-development} $(BIN)/microcred migrate
 
+LINT_PATHS := app tests migrations $(wildcard bench)
+
 lint: $(STAMP)
-	$(BIN)/ruff check app tests migrations bench
-	$(BIN)/ruff format --check app tests migrations bench
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
