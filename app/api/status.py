@@ -91,7 +91,10 @@ async def update_status(
     "/status-lists/{list_id}",
     tags=["public"],
     responses={
-        200: {"description": "The signed BitstringStatusListCredential"},
+        200: {
+            "content": {"application/vc+ld+json": {}},
+            "description": "The signed BitstringStatusListCredential",
+        },
         304: {"description": "Not modified (If-None-Match)"},
         404: {"description": "Unknown status list"},
     },

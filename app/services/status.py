@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -25,16 +26,24 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.crypto.dataintegrity import DataIntegrity
+from app.crypto.errors import ProofError
 from app.db.models import Credential, Issuer, StatusEntry, StatusList, utcnow
-from app.errors import PROBLEMS, Conflict, NotFound
+from app.errors import PROBLEMS, Conflict, NotFound, ServiceUnavailable
+from app.jsonld import JsonLdProcessingError
 from app.observability import STATUS_CHANGES, STATUS_LISTS_SIGNED
 from app.services import audit, issuers
-from app.services.keystore import KeyCache
+from app.services.keystore import KeyCache, KeyUnsealError
 from app.status.bitstring import Bitstring, status_entry, status_list_credential
 
 REVOCATION, SUSPENSION = "revocation", "suspension"
 PURPOSES = (REVOCATION, SUSPENSION)
 MAX_DRAWS = 64
+#: Seconds a client should wait before asking again for a list that could not be signed.
+SIGNING_RETRY_AFTER = 60
+#: Why a list cannot be (re-)signed now: no usable key, a key that does not open, a proof fault.
+SIGNING_FAILURES = (issuers.NoActiveKey, KeyUnsealError, ProofError, JsonLdProcessingError)
+
+log = logging.getLogger("microcred.status")
 
 
 class StatusListNotFound(NotFound):
@@ -45,6 +54,11 @@ class StatusListNotFound(NotFound):
 class RevocationIsFinal(Conflict):
     type = PROBLEMS + "REVOCATION_IS_FINAL"
     title = "A revoked credential cannot be reinstated"
+
+
+class StatusListUnavailable(ServiceUnavailable):
+    type = PROBLEMS + "STATUS_LIST_UNAVAILABLE"
+    title = "The status list cannot be signed right now"
 
 
 class PurposeNotEnabled(Conflict):
@@ -257,21 +271,61 @@ async def published_list(
     key_cache: KeyCache,
     now: datetime | None = None,
 ) -> PublishedList:
-    """The signed list credential: cached, re-signed only after a change or when it expires."""
+    """The signed list credential: cached, re-signed only after a change or when it expires.
+
+    When re-signing fails (the issuer's keys are all revoked, a sealed key does not open), the
+    last signed list stays served, as it was, rather than none: verifiers keep what they had.
+    Only a list that was never signed answers 503 then.
+    """
     now = now or utcnow()
     status_list = await session.get(StatusList, list_id)
     if status_list is None:
         raise StatusListNotFound(f"no status list {list_id}")
+    cached = status_list.published
+    cached_until = status_list.published_until
     fresh = (
-        status_list.published is not None
-        and status_list.published_version == status_list.version
-        and status_list.published_until is not None
-        and status_list.published_until > now
+        status_list.published_version == status_list.version
+        and cached_until is not None
+        and cached_until > now
     )
-    if fresh and status_list.published is not None and status_list.published_until is not None:
-        return PublishedList(
-            status_list.published, _etag(status_list.published), status_list.published_until
+    if fresh and cached is not None and cached_until is not None:
+        return PublishedList(cached, _etag(cached), cached_until)
+    try:
+        return await _sign_list(
+            session,
+            status_list,
+            policy=policy,
+            data_integrity=data_integrity,
+            key_cache=key_cache,
+            now=now,
         )
+    except SIGNING_FAILURES as exc:
+        log.error(
+            "status list %s cannot be re-signed (%s: %s); %s",
+            list_id,
+            type(exc).__name__,
+            exc,
+            "serving the last signed list" if cached is not None else "none was signed yet",
+        )
+        if cached is None or cached_until is None:
+            raise StatusListUnavailable(
+                f"status list {list_id} cannot be signed right now",
+                headers={"Retry-After": str(SIGNING_RETRY_AFTER)},
+            ) from exc
+        return PublishedList(cached, _etag(cached), cached_until)
+
+
+async def _sign_list(
+    session: AsyncSession,
+    status_list: StatusList,
+    *,
+    policy: StatusPolicy,
+    data_integrity: DataIntegrity,
+    key_cache: KeyCache,
+    now: datetime,
+) -> PublishedList:
+    """Sign the list as it is now and keep it as the published one."""
+    list_id = status_list.id
     version = status_list.version
     indexes = (
         await session.exec(
