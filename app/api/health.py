@@ -28,5 +28,7 @@ async def ready(request: Request) -> HealthReply:
         async with request.app.state.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
     except Exception as exc:  # any failure to reach the database means "not ready"
-        raise ServiceUnavailable("the database is not reachable") from exc
+        raise ServiceUnavailable(
+            "the database is not reachable", headers={"Retry-After": "5"}
+        ) from exc
     return HealthReply(status="ready")

@@ -46,6 +46,7 @@ async def test_ready_fails_with_503_when_the_database_is_unreachable() -> None:
             response = await client.get("/ready")
     assert response.status_code == 503
     assert problem_of(response)["title"] == "Service unavailable"
+    assert response.headers["retry-after"] == "5"
 
 
 async def test_unknown_path_is_a_404_problem(client: httpx.AsyncClient) -> None:
