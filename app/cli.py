@@ -65,8 +65,17 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    import os
+
     import uvicorn
 
+    if (
+        os.environ.get("MICROCRED_ENV") == "development"
+        and "MICROCRED_PUBLIC_URL" not in os.environ
+    ):
+        # A local trial: DIDs and status-list URLs name the address actually served.
+        os.environ["MICROCRED_PUBLIC_URL"] = f"http://{args.host}:{args.port}"
+        get_settings.cache_clear()
     settings = get_settings()
     migrate(settings.database_url)
     uvicorn.run(
