@@ -3,13 +3,9 @@ served by a real HTTP server on 127.0.0.1, and the guard that refuses private ad
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -29,6 +25,7 @@ from tests.api.test_verify import (
 )
 from tests.conftest import _empty_tables
 from tests.factories import vc2_credential
+from tests.loopback import LoopbackServer
 
 pytestmark = pytest.mark.anyio
 
@@ -38,57 +35,10 @@ TIMEOUT = 1.5
 SUSPENDED = "urn:microcred:problem:CREDENTIAL_SUSPENDED"
 
 
-class Site:
-    """An HTTP server on 127.0.0.1 serving JSON documents from ``routes``; counts requests."""
-
-    def __init__(self) -> None:
-        self.routes: dict[str, tuple[int, bytes]] = {}
-        self.slow: set[str] = set()
-        self.hits: Counter[str] = Counter()
-        self.release = threading.Event()
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                site.hits[self.path] += 1
-                status, body = site.routes.get(self.path, (404, b'{"error": "not found"}'))
-                if self.path in site.slow:
-                    site.release.wait(30)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
-
-    @property
-    def port(self) -> int:
-        return int(self.httpd.server_address[1])
-
-    def serve(self, path: str, document: Any, status: int = 200) -> None:
-        self.routes[path] = (status, json.dumps(document).encode())
-
-    def stop(self) -> None:
-        self.release.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=5)
-
-
 class RemoteIssuer:
     """A did:web issuer with a revocation and a suspension list, all served by ``site``."""
 
-    def __init__(self, site: Site, app: FastAPI) -> None:
+    def __init__(self, site: LoopbackServer, app: FastAPI) -> None:
         self.site = site
         self.app = app
         self.pair = KeyPair.generate()
@@ -115,10 +65,10 @@ class RemoteIssuer:
         return document
 
     def serve_did_document(self, document: dict[str, Any] | None = None) -> None:
-        self.site.serve(self.did_path, document or self.did_document())
+        self.site.serve_json(self.did_path, document or self.did_document())
 
     def list_url(self, purpose: str = "revocation") -> str:
-        return f"http://127.0.0.1:{self.site.port}/status/{purpose}"
+        return self.site.url(f"/status/{purpose}")
 
     def publish(
         self,
@@ -140,7 +90,7 @@ class RemoteIssuer:
         )
         pair, method_id = signer or (self.pair, self.method_id)
         signed = sign(self.app, unsigned, pair, method_id, created=now - timedelta(minutes=1))
-        self.site.serve(f"/status/{purpose}", signed)
+        self.site.serve_json(f"/status/{purpose}", signed)
         return signed
 
     def credential(self, *entries: dict[str, Any]) -> dict[str, Any]:
@@ -154,12 +104,10 @@ class RemoteIssuer:
 
 
 @pytest.fixture
-def site() -> Iterator[Site]:
-    server = Site()
-    try:
+def site() -> Iterator[LoopbackServer]:
+    """Other issuers' documents, served as application/json on 127.0.0.1."""
+    with LoopbackServer(content_type="application/json") as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -190,12 +138,12 @@ async def loopback_client(loopback_app: FastAPI) -> AsyncIterator[httpx.AsyncCli
 
 
 @pytest.fixture
-def remote(site: Site, loopback_app: FastAPI) -> RemoteIssuer:
+def remote(site: LoopbackServer, loopback_app: FastAPI) -> RemoteIssuer:
     return RemoteIssuer(site, loopback_app)
 
 
 async def test_a_did_web_issuer_with_a_remote_status_list_verifies(
-    loopback_client: httpx.AsyncClient, remote: RemoteIssuer, site: Site
+    loopback_client: httpx.AsyncClient, remote: RemoteIssuer, site: LoopbackServer
 ) -> None:
     remote.publish("revocation", bits=(3,))
     credential = remote.credential(remote.entry(41))
@@ -213,10 +161,10 @@ async def test_a_did_web_issuer_with_a_remote_status_list_verifies(
         "set": False,
         "verified": True,
     }
-    assert site.hits == {remote.did_path: 1, "/status/revocation": 1}
+    assert site.requests == {remote.did_path: 1, "/status/revocation": 1}
     # The DID document is cached between requests; the status list is read afresh.
     assert (await verify(loopback_client, credential))[0] == 200
-    assert site.hits == {remote.did_path: 1, "/status/revocation": 2}
+    assert site.requests == {remote.did_path: 1, "/status/revocation": 2}
 
 
 async def test_a_remotely_revoked_or_suspended_credential_is_not_verified(
@@ -245,7 +193,7 @@ async def test_a_status_list_whose_proof_fails_is_refused(
     signed = remote.publish("revocation", bits=(41,))
     # The list says "revoked"; someone clears the bit without the issuer's key.
     signed["credentialSubject"]["encodedList"] = Bitstring().encode()
-    remote.site.serve("/status/revocation", signed)
+    remote.site.serve_json("/status/revocation", signed)
     status, reply = await verify(loopback_client, remote.credential(remote.entry(41)))
     assert status == 422
     assert errors_of(reply) == [STATUS_LIST + "STATUS_VERIFICATION_ERROR"]
@@ -322,7 +270,7 @@ async def test_a_did_document_that_cannot_be_used_is_refused(
         padding = "x" * loopback_app.state.settings.http_max_bytes
         remote.serve_did_document({**remote.did_document(), "padding": padding})
     else:
-        remote.site.slow.add(remote.did_path)
+        remote.site.delay(remote.did_path, 30)
     started = time.monotonic()
     status, reply = await verify(loopback_client, remote.credential())
     assert time.monotonic() - started < TIMEOUT + 2
@@ -335,7 +283,7 @@ async def test_a_did_document_that_cannot_be_used_is_refused(
 
 
 async def test_by_default_a_did_web_on_a_private_address_is_not_fetched(
-    app: FastAPI, client: httpx.AsyncClient, site: Site
+    app: FastAPI, client: httpx.AsyncClient, site: LoopbackServer
 ) -> None:
     assert app.state.settings.allow_private_network is False
     remote = RemoteIssuer(site, app)
@@ -343,7 +291,7 @@ async def test_by_default_a_did_web_on_a_private_address_is_not_fetched(
     assert status == 422
     assert errors_of(reply) == [INVALID_VERIFICATION_METHOD]
     assert "non-public address" in reply["errors"][0]["detail"]
-    assert sum(site.hits.values()) == 0
+    assert sum(site.requests.values()) == 0
 
 
 @pytest.mark.parametrize(
@@ -356,7 +304,7 @@ async def test_by_default_a_did_web_on_a_private_address_is_not_fetched(
     ],
 )
 async def test_by_default_a_status_list_on_a_private_address_is_not_fetched(
-    app: FastAPI, client: httpx.AsyncClient, site: Site, list_url: str
+    app: FastAPI, client: httpx.AsyncClient, site: LoopbackServer, list_url: str
 ) -> None:
     pair = KeyPair.generate()
     did, method_id = did_key_method(pair)
@@ -367,4 +315,4 @@ async def test_by_default_a_status_list_on_a_private_address_is_not_fetched(
     assert errors_of(reply) == [STATUS_LIST + "STATUS_RETRIEVAL_ERROR"]
     detail = reply["errors"][0]["detail"]
     assert "non-public address" in detail or "not an https URL" in detail
-    assert sum(site.hits.values()) == 0
+    assert sum(site.requests.values()) == 0

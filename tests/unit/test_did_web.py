@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import threading
-from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -24,6 +20,7 @@ from app.did.web import (
     url_to_did_web,
 )
 from app.net import BlockedAddressError, FetchTimeoutError, RemoteStatusError, ResponseTooLargeError
+from tests.loopback import LoopbackServer
 
 KEY_1 = KeyPair(bytes(range(32)))
 KEY_2 = KeyPair(bytes(range(1, 33)))
@@ -173,68 +170,25 @@ def test_url_to_did_rejects_urls_that_are_not_did_documents(url: str) -> None:
 # -- resolving over HTTP ------------------------------------------------------------------------
 
 
-class DidServer:
-    """Serves ``documents`` (path → JSON bytes) on 127.0.0.1:0 and counts requests per path."""
+class DidServer(LoopbackServer):
+    """Serves did:web documents (as application/did+json; unknown paths are an empty 404)."""
 
     def __init__(self) -> None:
-        self.documents: dict[str, bytes] = {}
-        self.delays: dict[str, float] = {}
-        self.hits: Counter[str] = Counter()
-        self.release = threading.Event()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                server.hits[self.path] += 1
-                if self.path in server.delays:
-                    server.release.wait(server.delays[self.path])
-                body = server.documents.get(self.path)
-                try:
-                    self.send_response(404 if body is None else 200)
-                    self.send_header("Content-Type", "application/did+json")
-                    self.send_header("Content-Length", str(len(body or b"")))
-                    self.end_headers()
-                    self.wfile.write(body or b"")
-                except (BrokenPipeError, ConnectionResetError):
-                    self.close_connection = True
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
-
-    @property
-    def host(self) -> str:
-        return f"127.0.0.1%3A{self.httpd.server_address[1]}"
+        super().__init__(content_type="application/did+json", not_found=b"")
 
     def did(self, *path: str) -> str:
-        return ":".join(["did:web", self.host, *path])
+        return ":".join(["did:web", f"127.0.0.1%3A{self.port}", *path])
 
     def publish(self, did: str, document: dict[str, Any]) -> str:
-        path = did_web_to_url(did, scheme="http").split("/", 3)[3]
-        self.documents["/" + path] = json.dumps(document).encode()
-        return "/" + path
-
-    def stop(self) -> None:
-        self.release.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=5)
+        path = "/" + did_web_to_url(did, scheme="http").split("/", 3)[3]
+        self.serve_json(path, document)
+        return path
 
 
 @pytest.fixture
 def server() -> Iterator[DidServer]:
-    local = DidServer()
-    try:
+    with DidServer() as local:
         yield local
-    finally:
-        local.stop()
 
 
 @pytest.fixture
@@ -287,7 +241,7 @@ async def test_resolves_a_did_document_from_a_loopback_server(
     path = server.publish(did, did_document(did))
     assert path == "/issuers/uni-zed/did.json"
     assert await resolver(client).resolve(did) == did_document(did)
-    assert server.hits[path] == 1
+    assert server.requests[path] == 1
 
 
 @pytest.mark.anyio
@@ -345,7 +299,7 @@ async def test_loopback_is_refused_unless_private_networks_are_allowed(
     with pytest.raises(InvalidVerificationMethodError) as caught:
         await guarded.resolve_method(f"{did}#key-1", "assertionMethod")
     assert isinstance(caught.value.__cause__, BlockedAddressError)
-    assert server.hits[path] == 0
+    assert server.requests[path] == 0
 
 
 @pytest.mark.anyio
@@ -363,7 +317,7 @@ async def test_an_oversized_document_is_refused(
 async def test_a_slow_server_times_out(server: DidServer, client: httpx.AsyncClient) -> None:
     did = server.did("issuers", "slow")
     path = server.publish(did, did_document(did))
-    server.delays[path] = 10
+    server.delay(path, 10)
     with pytest.raises(FetchTimeoutError):
         await resolver(client, timeout=0.3).resolve(did)
     with pytest.raises(InvalidVerificationMethodError) as caught:
@@ -383,7 +337,7 @@ async def test_a_document_for_another_did_is_refused_and_not_cached(
         await resolve.resolve(did)
     with pytest.raises(DidDocumentError):
         await resolve.resolve(did)
-    assert server.hits[path] == 2
+    assert server.requests[path] == 2
 
 
 @pytest.mark.anyio
@@ -392,7 +346,7 @@ async def test_a_document_that_is_not_an_object_is_refused(
 ) -> None:
     did = server.did("issuers", "list")
     path = server.publish(did, {})
-    server.documents[path] = b'["not", "an", "object"]'
+    server.serve(path, b'["not", "an", "object"]')
     with pytest.raises(DidDocumentError):
         await resolver(client).resolve(did)
 
@@ -420,10 +374,10 @@ async def test_a_cache_hit_does_not_call_the_server_again(
     method = await resolve.resolve_method(f"{did}#key-1", "assertionMethod")
     assert second["id"] == did  # the cache keeps its own copy
     assert method.public_key == KEY_1.public_key
-    assert server.hits[path] == 1
+    assert server.requests[path] == 1
     now[0] += 61
     await resolve.resolve(did)
-    assert server.hits[path] == 2
+    assert server.requests[path] == 2
 
 
 @pytest.mark.anyio
@@ -433,7 +387,7 @@ async def test_a_zero_ttl_disables_the_cache(server: DidServer, client: httpx.As
     resolve = resolver(client, cache_ttl=0)
     await resolve.resolve(did)
     await resolve.resolve(did)
-    assert server.hits[path] == 2
+    assert server.requests[path] == 2
 
 
 @pytest.mark.anyio
@@ -445,4 +399,4 @@ async def test_the_cache_is_bounded(server: DidServer, client: httpx.AsyncClient
         await resolve.resolve(did)
     await resolve.resolve(dids[2])  # still cached
     await resolve.resolve(dids[0])  # evicted when c came in
-    assert [server.hits[path] for path in paths] == [2, 1, 1]
+    assert [server.requests[path] for path in paths] == [2, 1, 1]

@@ -5,12 +5,8 @@ from __future__ import annotations
 import gzip
 import ipaddress
 import json
-import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -27,6 +23,7 @@ from app.net import (
     fetch_json,
     is_blocked_address,
 )
+from tests.loopback import LoopbackServer
 
 LIMITS: dict[str, Any] = {"max_bytes": 64 * 1024, "timeout": 5.0}
 
@@ -36,78 +33,10 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@dataclass
-class Route:
-    body: bytes = b"{}"
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-    send_length: bool = True
-
-
-class LocalServer:
-    """A ThreadingHTTPServer on 127.0.0.1:0 that serves ``routes`` and records every request."""
-
-    def __init__(self) -> None:
-        self.routes: dict[str, Route] = {}
-        self.hits: Counter[str] = Counter()
-        self.request_headers: list[dict[str, str]] = []
-        self.release = threading.Event()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                server.hits[self.path] += 1
-                server.request_headers.append({k.lower(): v for k, v in self.headers.items()})
-                route = server.routes.get(self.path, Route(b'{"error": "not found"}', 404))
-                if route.delay:
-                    server.release.wait(route.delay)
-                try:
-                    self.send_response(route.status)
-                    for name, value in route.headers.items():
-                        self.send_header(name, value)
-                    if route.send_length:
-                        self.send_header("Content-Length", str(len(route.body)))
-                    else:
-                        self.send_header("Connection", "close")
-                        self.close_connection = True
-                    self.end_headers()
-                    self.wfile.write(route.body)
-                except (BrokenPipeError, ConnectionResetError):
-                    self.close_connection = True
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
-
-    @property
-    def port(self) -> int:
-        return int(self.httpd.server_address[1])
-
-    def url(self, path: str, host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}{path}"
-
-    def stop(self) -> None:
-        self.release.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=5)
-
-
 @pytest.fixture
-def server() -> Iterator[LocalServer]:
-    local = LocalServer()
-    try:
+def server() -> Iterator[LoopbackServer]:
+    with LoopbackServer() as local:
         yield local
-    finally:
-        local.stop()
 
 
 def _json(value: Any) -> bytes:
@@ -181,12 +110,14 @@ async def test_a_name_resolving_to_loopback_is_blocked() -> None:
         "2130706433",  # 127.0.0.1 written as one number: resolves to loopback
     ],
 )
-async def test_loopback_urls_are_refused_before_connecting(server: LocalServer, host: str) -> None:
-    server.routes["/doc"] = Route(_json({"ok": True}))
+async def test_loopback_urls_are_refused_before_connecting(
+    server: LoopbackServer, host: str
+) -> None:
+    server.serve("/doc", _json({"ok": True}))
     async with httpx.AsyncClient(trust_env=False) as client:
         with pytest.raises(BlockedAddressError):
             await fetch_json(client, server.url("/doc", host), allow_private=False, **LIMITS)
-    assert server.hits["/doc"] == 0
+    assert server.requests["/doc"] == 0
 
 
 @pytest.mark.anyio
@@ -228,14 +159,14 @@ async def test_urls_that_are_not_plain_http_are_refused(url: str) -> None:
 
 
 @pytest.mark.anyio
-async def test_allowed_private_fetch_returns_json(server: LocalServer) -> None:
+async def test_allowed_private_fetch_returns_json(server: LoopbackServer) -> None:
     document = {"id": "did:web:example", "n": [1, 2, 3]}
-    server.routes["/doc"] = Route(_json(document), headers={"Content-Type": "application/json"})
+    server.serve("/doc", _json(document), headers={"Content-Type": "application/json"})
     async with httpx.AsyncClient(trust_env=False) as client:
         assert (
             await fetch_json(client, server.url("/doc"), allow_private=True, **LIMITS) == document
         )
-    assert server.hits["/doc"] == 1
+    assert server.requests["/doc"] == 1
     sent = server.request_headers[0]
     assert sent["accept-encoding"] == "identity"
     assert "application/json" in sent["accept"]
@@ -243,9 +174,9 @@ async def test_allowed_private_fetch_returns_json(server: LocalServer) -> None:
 
 @pytest.mark.anyio
 async def test_http_connects_to_the_checked_address_with_the_original_host(
-    server: LocalServer,
+    server: LoopbackServer,
 ) -> None:
-    server.routes["/doc"] = Route(_json({"ok": True}))
+    server.serve("/doc", _json({"ok": True}))
     seen: list[httpx.URL] = []
 
     async def record(request: httpx.Request) -> None:
@@ -261,8 +192,8 @@ async def test_http_connects_to_the_checked_address_with_the_original_host(
 
 
 @pytest.mark.anyio
-async def test_non_2xx_is_an_error_with_its_status(server: LocalServer) -> None:
-    server.routes["/gone"] = Route(_json({"error": "gone"}), status=410)
+async def test_non_2xx_is_an_error_with_its_status(server: LoopbackServer) -> None:
+    server.serve("/gone", _json({"error": "gone"}), status=410)
     async with httpx.AsyncClient(trust_env=False) as client:
         with pytest.raises(RemoteStatusError) as caught:
             await fetch_json(client, server.url("/gone"), allow_private=True, **LIMITS)
@@ -274,25 +205,25 @@ async def test_non_2xx_is_an_error_with_its_status(server: LocalServer) -> None:
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("body", [b"<html>not json</html>", b"", b'{"truncated": ', b"\xff\xfe{"])
-async def test_a_body_that_is_not_json_is_an_error(server: LocalServer, body: bytes) -> None:
-    server.routes["/doc"] = Route(body)
+async def test_a_body_that_is_not_json_is_an_error(server: LoopbackServer, body: bytes) -> None:
+    server.serve("/doc", body)
     async with httpx.AsyncClient(trust_env=False) as client:
         with pytest.raises(RemoteFetchError, match="did not return JSON"):
             await fetch_json(client, server.url("/doc"), allow_private=True, **LIMITS)
 
 
 @pytest.mark.anyio
-async def test_declared_oversize_body_is_refused(server: LocalServer) -> None:
-    server.routes["/big"] = Route(_json({"pad": "x" * 100_000}))
+async def test_declared_oversize_body_is_refused(server: LoopbackServer) -> None:
+    server.serve("/big", _json({"pad": "x" * 100_000}))
     async with httpx.AsyncClient(trust_env=False) as client:
         with pytest.raises(ResponseTooLargeError):
             await fetch_json(client, server.url("/big"), allow_private=True, **LIMITS)
 
 
 @pytest.mark.anyio
-async def test_undeclared_oversize_body_is_cut_off_while_streaming(server: LocalServer) -> None:
-    server.routes["/big"] = Route(_json({"pad": "x" * 100_000}), send_length=False)
-    server.routes["/small"] = Route(_json({"pad": "x" * 1000}), send_length=False)
+async def test_undeclared_oversize_body_is_cut_off_while_streaming(server: LoopbackServer) -> None:
+    server.serve("/big", _json({"pad": "x" * 100_000}), send_length=False)
+    server.serve("/small", _json({"pad": "x" * 1000}), send_length=False)
     async with httpx.AsyncClient(trust_env=False) as client:
         with pytest.raises(ResponseTooLargeError):
             await fetch_json(client, server.url("/big"), allow_private=True, **LIMITS)
@@ -301,18 +232,18 @@ async def test_undeclared_oversize_body_is_cut_off_while_streaming(server: Local
 
 
 @pytest.mark.anyio
-async def test_a_compressed_body_is_refused(server: LocalServer) -> None:
+async def test_a_compressed_body_is_refused(server: LoopbackServer) -> None:
     # We ask for identity; a gzip body would be inflated before any size check could bound it.
     bomb = gzip.compress(b" " * 10_000_000)
-    server.routes["/gz"] = Route(bomb, headers={"Content-Encoding": "gzip"})
+    server.serve("/gz", bomb, headers={"Content-Encoding": "gzip"})
     async with httpx.AsyncClient(trust_env=False) as client:
         with pytest.raises(RemoteFetchError, match="content-encoding"):
             await fetch_json(client, server.url("/gz"), allow_private=True, **LIMITS)
 
 
 @pytest.mark.anyio
-async def test_a_slow_server_times_out(server: LocalServer) -> None:
-    server.routes["/slow"] = Route(_json({"late": True}), delay=10)
+async def test_a_slow_server_times_out(server: LoopbackServer) -> None:
+    server.serve("/slow", _json({"late": True}), delay=10)
     started = time.monotonic()
     async with httpx.AsyncClient(trust_env=False) as client:
         with pytest.raises(FetchTimeoutError):
@@ -323,25 +254,25 @@ async def test_a_slow_server_times_out(server: LocalServer) -> None:
 
 
 @pytest.mark.anyio
-async def test_redirects_are_not_followed_by_default(server: LocalServer) -> None:
-    server.routes["/moved"] = Route(b"", status=302, headers={"Location": "/target"})
-    server.routes["/target"] = Route(_json({"moved": True}))
+async def test_redirects_are_not_followed_by_default(server: LoopbackServer) -> None:
+    server.serve("/moved", b"", status=302, headers={"Location": "/target"})
+    server.serve("/target", _json({"moved": True}))
     async with httpx.AsyncClient(trust_env=False) as client:
         with pytest.raises(RemoteStatusError) as caught:
             await fetch_json(client, server.url("/moved"), allow_private=True, **LIMITS)
         assert caught.value.status_code == 302
-        assert server.hits["/target"] == 0
+        assert server.requests["/target"] == 0
         followed = await fetch_json(
             client, server.url("/moved"), allow_private=True, max_redirects=1, **LIMITS
         )
     assert followed == {"moved": True}
-    assert server.hits["/target"] == 1
+    assert server.requests["/target"] == 1
 
 
 @pytest.mark.anyio
-async def test_redirect_hops_are_checked_like_the_first_request(server: LocalServer) -> None:
-    server.routes["/to-ftp"] = Route(b"", status=301, headers={"Location": "ftp://example.com/x"})
-    server.routes["/loop"] = Route(b"", status=302, headers={"Location": "/loop"})
+async def test_redirect_hops_are_checked_like_the_first_request(server: LoopbackServer) -> None:
+    server.serve("/to-ftp", b"", status=301, headers={"Location": "ftp://example.com/x"})
+    server.serve("/loop", b"", status=302, headers={"Location": "/loop"})
     async with httpx.AsyncClient(trust_env=False) as client:
         with pytest.raises(InvalidUrlError):
             await fetch_json(
@@ -351,13 +282,13 @@ async def test_redirect_hops_are_checked_like_the_first_request(server: LocalSer
             await fetch_json(
                 client, server.url("/loop"), allow_private=True, max_redirects=3, **LIMITS
             )
-    assert server.hits["/loop"] == 4
+    assert server.requests["/loop"] == 4
 
 
 @pytest.mark.anyio
-async def test_connection_refused_is_a_fetch_error(server: LocalServer) -> None:
+async def test_connection_refused_is_a_fetch_error(server: LoopbackServer) -> None:
     url = server.url("/doc")
-    server.stop()
+    server.close()
     async with httpx.AsyncClient(trust_env=False) as client:
         with pytest.raises(RemoteFetchError):
             await fetch_json(client, url, allow_private=True, **LIMITS)
