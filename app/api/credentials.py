@@ -4,17 +4,29 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Body, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.api.auth import IssueCaller, ReadCaller
 from app.api.deps import SessionDep
+from app.credentials.examples import example_request
 from app.credentials.microcredential import MicroCredentialIn
 from app.credentials.vcapi import check_issuable
 from app.errors import ValidationFailed
 from app.services import issuance, status
 
 router = APIRouter(tags=["issuing"])
+
+MICROCREDENTIAL_EXAMPLES = {
+    "edc": {
+        "summary": "A micro-credential as a Europass EDC",
+        "value": example_request(format="edc"),
+    },
+    "obv3": {
+        "summary": "The same micro-credential as an Open Badge 3.0",
+        "value": example_request(format="obv3"),
+    },
+}
 
 IdempotencyKey = Annotated[
     str | None,
@@ -125,7 +137,7 @@ async def issue_credential(
     },
 )
 async def issue_microcredential(
-    body: MicroCredentialIn,
+    body: Annotated[MicroCredentialIn, Body(openapi_examples=MICROCREDENTIAL_EXAMPLES)],
     request: Request,
     response: Response,
     session: SessionDep,
