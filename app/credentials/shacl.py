@@ -38,7 +38,7 @@ from rdflib.namespace import RDF, SH
 from rdflib.term import Node
 
 from app.credentials.vocabularies import DATA_DIR
-from app.jsonld.canonical import DocumentLoader, PyldCanonicalizer
+from app.jsonld.canonical import DocumentLoader, PyldCanonicalizer, run_pyld
 
 SHAPES_FILES = ("EDC-generic-no-cv.ttl", "EDC-generic-full.ttl")
 CRED = "https://www.w3.org/2018/credentials#"
@@ -96,7 +96,7 @@ def data_graph(document: Mapping[str, Any], loader: DocumentLoader) -> Graph:
     Named graphs (a Data Integrity ``proof``) are left out: the shapes do not describe them.
     """
     expanded = PyldCanonicalizer(loader).expand(document)
-    dataset = jsonld.to_rdf(expanded, {"documentLoader": loader, "base": None})
+    dataset = run_pyld(lambda: jsonld.to_rdf(expanded, {"documentLoader": loader, "base": None}))
     graph = Graph()
     for triple in dataset.get("@default", []):
         graph.add((_term(triple["subject"]), _term(triple["predicate"]), _term(triple["object"])))

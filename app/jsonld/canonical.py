@@ -10,6 +10,7 @@ turns every such drop into :class:`UndefinedTermError`.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
@@ -92,10 +93,24 @@ def translate_pyld_error(exc: BaseException) -> JsonLdProcessingError:
     return error
 
 
+#: pyld keeps process-wide caches (resolved contexts, keyed by generated ids, in cachetools LRU
+#: caches) that are not thread-safe: with signing and verification in worker threads, two
+#: threads inside pyld at once occasionally failed valid documents under load. pyld is pure
+#: Python, so holding the GIL anyway, one lock costs almost no parallelism.
+PYLD_LOCK = threading.RLock()
+
+
+def run_pyld(operation: Callable[[], _T]) -> _T:
+    """Run ``operation`` (which calls pyld) under :data:`PYLD_LOCK`, translating its errors."""
+    with PYLD_LOCK:
+        return _run_pyld(operation)
+
+
 def _run_pyld(operation: Callable[[], _T]) -> _T:
     failure: BaseException
     try:
-        return operation()
+        with PYLD_LOCK:
+            return operation()
     except JsonLdProcessingError:
         raise
     except Exception as exc:  # pyld raises bare exceptions on some malformed input
