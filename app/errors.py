@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import traceback
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope, Send
 
 from app.crypto.errors import ProofError
 from app.jsonld import JsonLdProcessingError
@@ -177,6 +179,26 @@ def problem_response(
     if errors:
         body["errors"] = list(errors)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+async def send_problem(scope: Scope, send: Send, problem: Problem) -> None:
+    """Answer with ``problem`` from ASGI middleware (before any route or handler runs)."""
+    body = json.dumps(
+        {
+            "type": problem.type,
+            "title": problem.title,
+            "status": problem.status,
+            "detail": problem.detail,
+            "instance": scope.get("path", ""),
+        }
+    ).encode()
+    headers = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    headers += [(k.lower().encode(), v.encode()) for k, v in (problem.headers or {}).items()]
+    await send({"type": "http.response.start", "status": problem.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _render(request: Request, problem: Problem) -> JSONResponse:

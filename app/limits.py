@@ -14,7 +14,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import PROBLEM_JSON, PROBLEMS, PayloadTooLarge, Problem
+from app.errors import PROBLEMS, PayloadTooLarge, Problem, send_problem
 
 
 class JsonTooComplex(Problem):
@@ -79,7 +79,7 @@ class RequestLimits:
             return
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._reply(scope, send, PayloadTooLarge(self._too_large()))
+                await send_problem(scope, send, PayloadTooLarge(self._too_large()))
                 return
         if _is_json(scope) and scope.get("method") in ("POST", "PUT", "PATCH"):
             await self._checked_json(scope, receive, send)
@@ -99,7 +99,7 @@ class RequestLimits:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await self._reply(scope, send, PayloadTooLarge(self._too_large()))
+                await send_problem(scope, send, PayloadTooLarge(self._too_large()))
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -112,7 +112,7 @@ class RequestLimits:
         else:
             problem = json_shape_problem(parsed, self.json_limits)
             if problem is not None:
-                await self._reply(scope, send, JsonTooComplex(problem))
+                await send_problem(scope, send, JsonTooComplex(problem))
                 return
         delivered = False
 
@@ -148,26 +148,4 @@ class RequestLimits:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not response_started:
-                await self._reply(scope, send, PayloadTooLarge(self._too_large()))
-
-    async def _reply(self, scope: Scope, send: Send, problem: Problem) -> None:
-        body = json.dumps(
-            {
-                "type": problem.type,
-                "title": problem.title,
-                "status": problem.status,
-                "detail": problem.detail,
-                "instance": scope.get("path", ""),
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": problem.status,
-                "headers": [
-                    (b"content-type", PROBLEM_JSON.encode()),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+                await send_problem(scope, send, PayloadTooLarge(self._too_large()))

@@ -7,7 +7,6 @@ health/metrics are not limited here: they are cheap and cached.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections import OrderedDict
@@ -15,10 +14,15 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.errors import PROBLEM_JSON, PROBLEMS
+from app.errors import PROBLEMS, Problem, send_problem
 
 MAX_TRACKED = 100_000
 EXEMPT_PREFIXES = ("/health", "/ready", "/metrics", "/docs", "/redoc", "/openapi.json", "/admin")
+
+
+class RateLimited(Problem):
+    type = PROBLEMS + "RATE_LIMITED"
+    title, status = "Too many requests", 429
 
 
 @dataclass
@@ -85,29 +89,11 @@ class RateLimit:
             address = client[0] if client else "unknown"
             wait = self.public.take("ip:" + address, now)
         if wait > 0:
-            await self._too_many(scope, send, math.ceil(wait))
+            retry_after = math.ceil(wait)
+            problem = RateLimited(
+                f"rate limit reached; retry after {retry_after} s",
+                headers={"Retry-After": str(retry_after)},
+            )
+            await send_problem(scope, send, problem)
             return
         await self.app(scope, receive, send)
-
-    async def _too_many(self, scope: Scope, send: Send, retry_after: int) -> None:
-        body = json.dumps(
-            {
-                "type": PROBLEMS + "RATE_LIMITED",
-                "title": "Too many requests",
-                "status": 429,
-                "detail": f"rate limit reached; retry after {retry_after} s",
-                "instance": scope.get("path", ""),
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 429,
-                "headers": [
-                    (b"content-type", PROBLEM_JSON.encode()),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"retry-after", str(retry_after).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
