@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
 from app.api import admin, credentials, did, health, oid4vci, status, verify
-from app.config import Settings, get_settings
+from app.config import PROJECT_ROOT, Settings, get_settings
 from app.crypto.dataintegrity import DataIntegrity
 from app.db.engine import create_engine, session_factory
 from app.errors import install_problem_handlers
@@ -44,6 +44,16 @@ def _warm_up(di: DataIntegrity) -> None:
         di.suites["eddsa-rdfc-2022"].canonicalizer.canonicalize(
             {"@context": contexts, "type": ["VerifiableCredential"]}
         )
+
+
+def schema_head() -> str | None:
+    """The newest Alembic revision shipped with this code (readiness compares the database)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    return ScriptDirectory.from_config(config).get_current_head()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -92,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.schema_head = schema_head()
     app.state.document_loader = loader
     app.state.data_integrity = data_integrity
     key_cache = KeyCache(settings.master_key_bytes if settings.master_key else None)

@@ -108,6 +108,7 @@ def configure_logging(level: str) -> None:
     root.setLevel(level.upper())
     # Our access line replaces uvicorn's (which would log query strings verbatim).
     logging.getLogger("uvicorn.access").disabled = True
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True

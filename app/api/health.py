@@ -21,14 +21,26 @@ async def health() -> HealthReply:
     return HealthReply(status="ok")
 
 
-@router.get("/ready", responses={503: {"description": "The database cannot be reached"}})
+@router.get(
+    "/ready",
+    responses={503: {"description": "The database cannot be reached or is not migrated"}},
+)
 async def ready(request: Request) -> HealthReply:
-    """Readiness: the database answers a query."""
+    """Readiness: the database answers and its schema is at the latest migration."""
     try:
         async with request.app.state.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+            version = (
+                await connection.execute(text("SELECT version_num FROM alembic_version"))
+            ).scalar()
     except Exception as exc:  # any failure to reach the database means "not ready"
         raise ServiceUnavailable(
-            "the database is not reachable", headers={"Retry-After": "5"}
+            "the database is not reachable (or was never migrated: run `microcred migrate`)",
+            headers={"Retry-After": "5"},
         ) from exc
+    if version != request.app.state.schema_head:
+        raise ServiceUnavailable(
+            f"the database schema is at {version!r}, not the latest migration: "
+            "run `microcred migrate`",
+            headers={"Retry-After": "5"},
+        )
     return HealthReply(status="ready")

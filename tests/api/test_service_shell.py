@@ -132,3 +132,16 @@ def test_the_canonicalizer_setting_picks_the_implementation(name: str) -> None:
     chosen = app.state.data_integrity.suites["eddsa-rdfc-2022"].canonicalizer
     expected = OxigraphCanonicalizer if name == "oxigraph" else PyldCanonicalizer
     assert type(chosen) is expected
+
+
+async def test_ready_fails_while_the_schema_is_not_migrated(tmp_path: Path) -> None:
+    settings = Settings.model_validate(
+        {"env": "development", "database_url": f"sqlite+aiosqlite:///{tmp_path / 'new.db'}"}
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            response = await client.get("/ready")
+    assert response.status_code == 503
+    assert "microcred migrate" in problem_of(response)["detail"]
