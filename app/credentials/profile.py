@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from app.jsonld.values import as_list, types_of
+
 EU_ELEMENTS = (
     "learner",
     "title",
@@ -32,21 +34,15 @@ _OB_TYPES = {"OpenBadgeCredential", "AchievementCredential"}
 _SNB = "http://data.europa.eu/snb/"
 
 
-def _items(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list) else [value]
-
-
 def _objects(value: Any) -> list[Mapping[str, Any]]:
-    return [item for item in _items(value) if isinstance(item, Mapping)]
+    return [item for item in as_list(value) if isinstance(item, Mapping)]
 
 
 def _get(nodes: Any, *path: str) -> list[Any]:
     """All values at ``path`` below ``nodes`` (a node or a list), following arrays at every step."""
-    current = _items(nodes)
+    current = as_list(nodes)
     for key in path:
-        current = [v for item in _objects(current) for v in _items(item.get(key))]
+        current = [v for item in _objects(current) for v in as_list(item.get(key))]
     return current
 
 
@@ -55,15 +51,11 @@ def _present(values: Iterable[Any]) -> bool:
     for value in values:
         if isinstance(value, str) and value.strip():
             return True
-        if isinstance(value, Mapping) and any(_present(_items(v)) for v in value.values()):
+        if isinstance(value, Mapping) and any(_present(as_list(v)) for v in value.values()):
             return True
         if isinstance(value, bool | int | float) and not isinstance(value, str):
             return True
     return False
-
-
-def _types(node: Mapping[str, Any]) -> set[str]:
-    return {t for t in _items(node.get("type")) if isinstance(t, str)}
 
 
 def _concept_ids(values: Iterable[Any]) -> list[str]:
@@ -95,7 +87,7 @@ def _edc_checks(credential: Mapping[str, Any]) -> dict[str, Callable[[], bool]]:
             if isinstance(person_id, str) and person_id.startswith("did:"):
                 return True
             keys = ("fullName", "givenName", "familyName", "identifier", "nationalID")
-            if any(_present(_items(person.get(key))) for key in keys):
+            if any(_present(as_list(person.get(key))) for key in keys):
                 return True
             if _present(_get(person, "contactPoint", "emailAddress")):
                 return True
@@ -110,7 +102,7 @@ def _edc_checks(credential: Mapping[str, Any]) -> dict[str, Callable[[], bool]]:
 
     def participation() -> bool:
         activities = _get(claims, "influencedBy", "specifiedBy", "mode")
-        return bool(_concept_ids([m for s in specs for m in _items(s.get("mode"))] + activities))
+        return bool(_concept_ids([m for s in specs for m in as_list(s.get("mode"))] + activities))
 
     def quality_assurance() -> bool:
         return bool(
@@ -128,9 +120,9 @@ def _edc_checks(credential: Mapping[str, Any]) -> dict[str, Callable[[], bool]]:
         ),
         "awardedOn": lambda: (
             _present(_get(claims, "awardedBy", "awardingDate"))
-            or _present(_items(credential.get("issued")))
-            or _present(_items(credential.get("issuanceDate")))
-            or _present(_items(credential.get("validFrom")))
+            or _present(as_list(credential.get("issued")))
+            or _present(as_list(credential.get("issuanceDate")))
+            or _present(as_list(credential.get("validFrom")))
         ),
         "learningOutcomes": lambda: (
             _present(_get(specs, "learningOutcome", "title"))
@@ -158,7 +150,7 @@ def _ob_checks(credential: Mapping[str, Any]) -> dict[str, Callable[[], bool]]:
 
     def learner() -> bool:
         return any(
-            _present(_items(s.get("id"))) or _present(_get(s, "identifier", "identityHash"))
+            _present(as_list(s.get("id"))) or _present(_get(s, "identifier", "identityHash"))
             for s in subjects
         )
 
@@ -182,8 +174,8 @@ def _ob_checks(credential: Mapping[str, Any]) -> dict[str, Callable[[], bool]]:
             or _present(_get(issuers, "address", "addressCountryCode"))
         ),
         "awardedOn": lambda: (
-            _present(_items(credential.get("awardedDate")))
-            or _present(_items(credential.get("validFrom")))
+            _present(as_list(credential.get("awardedDate")))
+            or _present(as_list(credential.get("validFrom")))
         ),
         "learningOutcomes": lambda: (
             any(a.get("targetType") == "ext:ESCOSkill" for a in alignments)
@@ -203,7 +195,7 @@ def _ob_checks(credential: Mapping[str, Any]) -> dict[str, Callable[[], bool]]:
 def missing_eu_elements(credential: Mapping[str, Any]) -> list[str]:
     """The mandatory EU micro-credential elements ``credential`` lacks, in :data:`EU_ELEMENTS`
     order; ``[]`` when it has them all. A credential neither EDC nor OBv3 lacks them all."""
-    types = _types(credential)
+    types = types_of(credential)
     if types & _EDC_TYPES:
         checks = _edc_checks(credential)
     elif types & _OB_TYPES:

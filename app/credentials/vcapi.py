@@ -6,17 +6,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.crypto.dataintegrity import VC_V1_CONTEXT, VC_V2_CONTEXT, parse_datetime
+from app.jsonld.values import node_id
 
 FieldError = dict[str, str]
 
 
 def issuer_id(credential: Mapping[str, Any]) -> str | None:
-    issuer = credential.get("issuer")
-    if isinstance(issuer, str):
-        return issuer
-    if isinstance(issuer, Mapping) and isinstance(issuer.get("id"), str):
-        return str(issuer["id"])
-    return None
+    return node_id(credential.get("issuer"))
 
 
 def check_issuable(credential: Mapping[str, Any], caller_did: str) -> list[FieldError]:

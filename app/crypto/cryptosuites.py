@@ -23,6 +23,7 @@ from app.crypto.keys import (
     multibase_base58btc_encode,
 )
 from app.jsonld import Canonicalizer
+from app.jsonld.values import as_list
 
 DATA_INTEGRITY_PROOF = "DataIntegrityProof"
 ED25519_SIGNATURE_2020 = "Ed25519Signature2020"
@@ -110,17 +111,11 @@ class Cryptosuite(ABC):
         signature = decode_proof_value(proof.get("proofValue"))
         document = dict(unsecured_document)
         if "@context" in proof:
-            proof_context = _as_list(proof["@context"])
-            if _as_list(document.get("@context"))[: len(proof_context)] != proof_context:
+            proof_context = as_list(proof["@context"])
+            if as_list(document.get("@context"))[: len(proof_context)] != proof_context:
                 return False
             document["@context"] = proof["@context"]
         return key.verify(self.hash_data(document, proof), signature)
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
 
 
 class EddsaRdfc2022(Cryptosuite):

@@ -34,6 +34,7 @@ from app.crypto.errors import (
 )
 from app.crypto.keys import KeyPair, PublicKey
 from app.jsonld import Canonicalizer
+from app.jsonld.values import as_list
 
 VC_V1_CONTEXT = "https://www.w3.org/2018/credentials/v1"
 VC_V2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
@@ -93,15 +94,9 @@ class VerifyResult:
         return [result.error for result in self.proofs if result.error is not None]
 
 
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
 def with_data_integrity_context(document: Mapping[str, Any]) -> dict[str, Any]:
     """A VC 1.1 document gets ``https://w3id.org/security/data-integrity/v2`` appended."""
-    contexts = _as_list(document.get("@context"))
+    contexts = as_list(document.get("@context"))
     result = dict(document)
     if (
         VC_V1_CONTEXT in contexts
@@ -121,7 +116,7 @@ def _matching_proofs(all_proofs: Sequence[Any], previous: Any) -> list[Any]:
     ``proofChainTempDoc2.json`` of the EdDSA test vectors). With eddsa-rdfc-2022 one object and a
     one-element list canonicalize alike; with eddsa-jcs-2022 they do not.
     """
-    wanted = _as_list(previous)
+    wanted = as_list(previous)
     if not all(isinstance(proof_id, str) for proof_id in wanted):
         raise MalformedProofError("previousProof must be a string or a list of strings")
     found = [p for p in all_proofs if isinstance(p, Mapping) and p.get("id") in wanted]
@@ -192,7 +187,7 @@ class DataIntegrity:
             options["challenge"] = challenge
         if domain is not None:
             options["domain"] = domain if isinstance(domain, str) else list(domain)
-        existing = _as_list(document.get("proof"))
+        existing = as_list(document.get("proof"))
         unsecured = {k: v for k, v in document.items() if k != "proof"}
         if previous_proof is not None:
             options["previousProof"] = (
@@ -226,7 +221,7 @@ class DataIntegrity:
         if "proof" not in document:
             error = MalformedProofError("the document has no proof")
             return VerifyResult(False, [ProofResult({}, False, error)])
-        all_proofs = _as_list(document["proof"])
+        all_proofs = as_list(document["proof"])
         if not all_proofs:
             error = MalformedProofError("the document's proof is empty")
             return VerifyResult(False, [ProofResult({}, False, error)])
@@ -280,7 +275,7 @@ class DataIntegrity:
         expires = parse_datetime(proof.get("expires"))
         if expires is not None and expires < now:
             raise ProofVerificationError("the proof has expired")
-        if domain is not None and domain not in _as_list(proof.get("domain")):
+        if domain is not None and domain not in as_list(proof.get("domain")):
             raise InvalidDomainError("the proof's domain does not match the expected domain")
         if challenge is not None and proof.get("challenge") != challenge:
             raise InvalidChallengeError(

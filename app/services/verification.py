@@ -69,6 +69,7 @@ from app.did.key import InvalidDid, resolve_did_key
 from app.did.web import DID_WEB_PREFIX, DidWebResolver, did_web_for
 from app.errors import PROBLEMS, VC_DM, ParsingError
 from app.jsonld import JsonLdProcessingError, OfflineDocumentLoader
+from app.jsonld.values import as_list, node_id, types_of
 from app.net import RemoteFetchError, fetch_json
 from app.services import challenges, issuers
 from app.status.bitstring import (
@@ -259,27 +260,8 @@ class PresentationVerification:
 # -- shared helpers -----------------------------------------------------------------------------
 
 
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def _types(document: Mapping[str, Any]) -> set[str]:
-    return {t for t in _as_list(document.get("type")) if isinstance(t, str)}
-
-
 def _is_url(value: Any) -> bool:
     return isinstance(value, str) and re.match(r"[A-Za-z][A-Za-z0-9+.-]*:\S", value) is not None
-
-
-def _holder_id(presentation: Mapping[str, Any]) -> str | None:
-    holder = presentation.get("holder")
-    if isinstance(holder, str):
-        return holder
-    if isinstance(holder, Mapping) and isinstance(holder.get("id"), str):
-        return str(holder["id"])
-    return None
 
 
 def ensure_credential(document: Any) -> Mapping[str, Any]:
@@ -288,7 +270,7 @@ def ensure_credential(document: Any) -> Mapping[str, Any]:
         raise NotACredential("verifiableCredential must be a JSON object")
     if "@context" not in document:
         raise NotACredential("verifiableCredential has no @context: it is not a credential")
-    if "VerifiableCredential" not in _types(document):
+    if "VerifiableCredential" not in types_of(document):
         raise NotACredential("verifiableCredential's type does not include VerifiableCredential")
     return document
 
@@ -298,7 +280,7 @@ def ensure_presentation(document: Any) -> Mapping[str, Any]:
         raise NotAPresentation("verifiablePresentation must be a JSON object")
     if "@context" not in document:
         raise NotAPresentation("verifiablePresentation has no @context: it is not a presentation")
-    if "VerifiablePresentation" not in _types(document):
+    if "VerifiablePresentation" not in types_of(document):
         raise NotAPresentation(
             "verifiablePresentation's type does not include VerifiablePresentation"
         )
@@ -356,7 +338,7 @@ def _controller_did(method_id: str) -> str:
 
 
 def _proof_method_ids(document: Mapping[str, Any]) -> Iterator[str]:
-    for proof in _as_list(document.get("proof"))[:MAX_PROOFS]:
+    for proof in as_list(document.get("proof"))[:MAX_PROOFS]:
         if isinstance(proof, Mapping) and isinstance(proof.get("verificationMethod"), str):
             yield proof["verificationMethod"]
 
@@ -479,7 +461,7 @@ class Verifier:
         domain: str | None = None,
     ) -> VerifyResult:
         """Data Integrity over a document whose controllers are resolved (runs in a thread)."""
-        count = len(_as_list(document.get("proof")))
+        count = len(as_list(document.get("proof")))
         if count > MAX_PROOFS:
             too_many = MalformedProofError(f"{count} proofs; at most {MAX_PROOFS} are verified")
             return VerifyResult(False, [ProofResult({}, False, too_many)])
@@ -556,7 +538,7 @@ class Verifier:
             "suspended": False,
             "entries": [],
         }
-        entries = _as_list(raw)
+        entries = as_list(raw)
         if not entries:
             return result
         if len(entries) > MAX_STATUS_ENTRIES:
@@ -708,7 +690,7 @@ class Verifier:
         ensure_presentation(presentation)
         run = _Run(now)
         report = Verification()
-        items = _as_list(presentation.get("verifiableCredential"))
+        items = as_list(presentation.get("verifiableCredential"))
         if len(items) > MAX_CREDENTIALS:
             report.errors.append(
                 problem(
@@ -791,7 +773,7 @@ def _data_model(credential: Mapping[str, Any], report: Verification) -> int | No
     def fail(pointer: str, detail: str) -> None:
         report.errors.append(problem(MALFORMED_VALUE_ERROR, detail, pointer))
 
-    contexts = _as_list(credential.get("@context"))
+    contexts = as_list(credential.get("@context"))
     first = contexts[0] if contexts else None
     version = {VC_V2_CONTEXT: 2, VC_V1_CONTEXT: 1}.get(first) if isinstance(first, str) else None
     if version is None:
@@ -803,7 +785,7 @@ def _data_model(credential: Mapping[str, Any], report: Verification) -> int | No
         fail("/issuer", "issuer must be a URL or an object with an id")
     elif not _is_url(issuer):
         fail("/issuer", "the issuer's id must be a URL")
-    subjects = _as_list(credential.get("credentialSubject"))
+    subjects = as_list(credential.get("credentialSubject"))
     if not subjects or not all(isinstance(s, Mapping) and s for s in subjects):
         fail("/credentialSubject", "credentialSubject must be one or more non-empty objects")
     if version == 1 and "issuanceDate" not in credential:
@@ -812,7 +794,7 @@ def _data_model(credential: Mapping[str, Any], report: Verification) -> int | No
 
 
 def _presentation_data_model(presentation: Mapping[str, Any], report: Verification) -> None:
-    contexts = _as_list(presentation.get("@context"))
+    contexts = as_list(presentation.get("@context"))
     if not contexts or not isinstance(contexts[0], str) or contexts[0] not in _VC_CONTEXTS:
         report.errors.append(
             problem(
@@ -821,7 +803,7 @@ def _presentation_data_model(presentation: Mapping[str, Any], report: Verificati
                 "/@context",
             )
         )
-    if "holder" in presentation and not _is_url(_holder_id(presentation)):
+    if "holder" in presentation and not _is_url(node_id(presentation.get("holder"))):
         report.errors.append(
             problem(MALFORMED_VALUE_ERROR, "holder must be a URL or an object with one", "/holder")
         )
@@ -898,7 +880,7 @@ def _issuer_check(issuer: str | None, proofs: VerifyResult, report: Verification
 def _holder_check(
     presentation: Mapping[str, Any], proofs: VerifyResult, report: Verification
 ) -> dict[str, Any]:
-    holder = _holder_id(presentation)
+    holder = node_id(presentation.get("holder"))
     controllers = _controllers(proofs)
     result: dict[str, Any] = {"id": holder, "controllers": controllers, "bound": None}
     if holder is None or not controllers:
@@ -966,9 +948,9 @@ def _schema(
     credential: Mapping[str, Any], loader: OfflineDocumentLoader, report: Verification
 ) -> dict[str, Any]:
     """An EDC (by type or by a declared EDC ``ShaclValidator2017`` schema) against the shapes."""
-    declared = _as_list(credential.get("credentialSchema"))
+    declared = as_list(credential.get("credentialSchema"))
     schemas: list[dict[str, Any]] = []
-    wants_edc = EDC_TYPE in _types(credential)
+    wants_edc = EDC_TYPE in types_of(credential)
     for index, schema in enumerate(declared[:MAX_SCHEMAS]):
         pointer = (
             f"/credentialSchema/{index}" if isinstance(declared, list) else "/credentialSchema"
@@ -1024,7 +1006,7 @@ def _eu_profile(credential: Mapping[str, Any], report: Verification) -> dict[str
     """The mandatory EU micro-credential elements the credential lacks (informative)."""
     from app.credentials.profile import missing_eu_elements
 
-    types = _types(credential)
+    types = types_of(credential)
     profile = "edc" if EDC_TYPE in types else "obv3" if types & OB_TYPES else None
     missing = missing_eu_elements(credential)
     if profile is not None and missing:

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from app.jsonld.values import as_list
+
 #: https://www.w3.org/TR/vc-bitstring-status-list/#processing-errors — the ``type`` of an RFC 9457
 #: error object "MUST be a URL that starts with the value
 #: https://www.w3.org/ns/credentials/status-list# and ends with the value in the section".
@@ -344,10 +346,6 @@ def status_list_credential(
     return credential
 
 
-def _types(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
 def check_entry(entry: Any) -> tuple[str, int, str]:
     """Check the shape of a ``BitstringStatusListEntry``; returns (list URL, index, purpose)."""
     if not isinstance(entry, Mapping):
@@ -388,7 +386,7 @@ def check_status(
     list_url, index, purpose = check_entry(entry)
     if not isinstance(list_credential, Mapping):
         raise MalformedStatusEntryError("the status list credential must be a JSON object")
-    if LIST_CREDENTIAL_TYPE not in _types(list_credential.get("type")):
+    if LIST_CREDENTIAL_TYPE not in as_list(list_credential.get("type")):
         raise StatusVerificationError(f"the status list credential is not a {LIST_CREDENTIAL_TYPE}")
     if list_credential.get("id") != list_url:
         # Otherwise a list published for another URL (or issuer) could stand in for this one.
@@ -405,7 +403,7 @@ def check_status(
         raise MalformedStatusEntryError("the status list's credentialSubject must be one object")
     if subject.get("type") != LIST_TYPE:
         raise MalformedStatusEntryError(f"the status list's credentialSubject is not {LIST_TYPE}")
-    list_purposes: Sequence[Any] = _types(subject.get("statusPurpose"))
+    list_purposes: Sequence[Any] = as_list(subject.get("statusPurpose"))
     if purpose not in list_purposes:
         raise StatusVerificationError(
             f"statusPurpose {purpose!r} is not a purpose of the status list"
