@@ -106,11 +106,8 @@ def _did_from_parts(host: str, port: int | None, segments: list[str], what: str)
     return did
 
 
-def url_to_did_web(url: str) -> str:
-    """The did:web whose DID document is at ``url`` (``…/.well-known/did.json``, ``…/did.json``).
-
-    Default ports (443 for https, 80 for http) are left out of the DID.
-    """
+def _plain_http_url(url: str) -> httpx.URL:
+    """``url`` parsed, when it is http(s) without credentials, query or fragment."""
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as exc:
@@ -119,6 +116,15 @@ def url_to_did_web(url: str) -> str:
         raise InvalidDidWeb(f"{url!r} is not an http(s) URL without query or fragment")
     if parsed.userinfo:
         raise InvalidDidWeb(f"{url!r} carries credentials")
+    return parsed
+
+
+def url_to_did_web(url: str) -> str:
+    """The did:web whose DID document is at ``url`` (``…/.well-known/did.json``, ``…/did.json``).
+
+    Default ports (443 for https, 80 for http) are left out of the DID.
+    """
+    parsed = _plain_http_url(url)
     raw_path = parsed.raw_path.decode("ascii")
     if raw_path == WELL_KNOWN_PATH:
         segments: list[str] = []
@@ -136,14 +142,7 @@ def did_web_for(public_url: str, *path_segments: str) -> str:
     ``did:web:127.0.0.1%3A8000:issuers:uni-zed``; a path in ``public_url``
     (``https://example.edu/credentials``) comes first. Default ports are left out.
     """
-    try:
-        parsed = httpx.URL(public_url)
-    except httpx.InvalidURL as exc:
-        raise InvalidDidWeb(f"{public_url!r} is not a URL") from exc
-    if parsed.scheme not in ("https", "http") or parsed.query or parsed.fragment:
-        raise InvalidDidWeb(f"{public_url!r} is not an http(s) base URL")
-    if parsed.userinfo:
-        raise InvalidDidWeb(f"{public_url!r} carries credentials")
+    parsed = _plain_http_url(public_url)
     base = [unquote(s) for s in parsed.raw_path.decode("ascii").split("/") if s]
     return _did_from_parts(parsed.host, parsed.port, [*base, *path_segments], public_url)
 
