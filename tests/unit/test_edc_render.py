@@ -55,3 +55,33 @@ def test_a_hundred_long_outcomes_still_fit_one_page() -> None:
 
 def test_chosen_languages_only() -> None:
     assert list(render_pages(mc_of(), example_issuer(), ["ga"])) == ["ga"]
+
+
+def test_a_line_laid_out_from_cached_glyphs_looks_like_pillows_own_drawing() -> None:
+    # The page pastes one cached mask per glyph (no kerning); the ink must land where Pillow's
+    # own text drawing puts it, give or take a pixel of rounding at the glyph edges.
+    from PIL import ImageDraw
+
+    from app.credentials.render import _font, _Page
+
+    line = "Quality and Qualifications Ireland · Ólann Éire tae, 2026-06-30"
+    page = _Page()
+    page.write((60, 100), line, 17, 0)
+    ours = page.image.tobytes()
+    reference = Image.new("L", PAGE_SIZE, 255)
+    ImageDraw.Draw(reference).text((60, 100), line, font=_font(17), fill=0)
+    theirs = reference.tobytes()
+
+    ink = sum(1 for v in theirs if v < 128)
+    both = sum(1 for a, b in zip(ours, theirs, strict=True) if a < 128 and b < 128)
+    either = sum(1 for a, b in zip(ours, theirs, strict=True) if a < 128 or b < 128)
+    assert ink > 1000
+    assert both / either > 0.8
+
+
+def test_the_png_holds_only_the_four_grey_levels() -> None:
+    image = Image.open(io.BytesIO(render_page(mc_of(), example_issuer(), "en")))
+    assert image.mode == "P"
+    used = set(image.convert("L").tobytes())
+    assert used <= {0, 96, 170, 255}
+    assert {0, 96, 255} <= used
