@@ -25,7 +25,9 @@ shown equal to pyld, and hands every other document to pyld with the strict chec
    document's ``@context`` replaces the URL; nothing is fetched). A vendored context takes part
    only if it uses just the features listed in :func:`_analyse_context` (no ``@base``,
    ``@import``, ``@propagate``, nested context URLs, maps or ``@nest``, on which inlining or
-   pyoxigraph would differ); inline context objects go to pyld.
+   pyoxigraph would differ); inline context objects go to pyld. What is inlined is each context
+   pruned to the definitions the document can reach (:func:`_pruned_contexts`): processing the
+   whole EDC context was most of pyoxigraph's time for an EDC credential.
 2. :class:`_DocumentCheck` walks the document (at most 100 deep) for what pyld refuses but
    pyoxigraph would accept silently, and for the shapes on which they differ: ``null`` and
    ``[]`` (an undefined term with no value yields no triple), keywords beyond a small set (no
@@ -135,6 +137,8 @@ class ContextInfo:
     definitions: Mapping[str, tuple[str, ...]]
     #: the terms defined at the top level
     top_terms: frozenset[str]
+    #: the context document's ``@context`` object, for :func:`_pruned_contexts`
+    value: Mapping[str, Any]
 
 
 class _Analysis:
@@ -173,6 +177,7 @@ def _analyse_context(url: str, document: Any) -> ContextInfo:
         scoped_contexts={k: tuple(v) for k, v in analysis.scoped_contexts.items()},
         definitions={k: tuple(v) for k, v in analysis.definitions.items()},
         top_terms=frozenset(analysis.top_terms),
+        value=value if isinstance(value, Mapping) else {},
     )
 
 
@@ -261,6 +266,8 @@ class _Contexts:
     scoped_contexts: Mapping[str, tuple[frozenset[str], ...]]
     #: terms defined at the top level and alike wherever defined (no scope changes them)
     stable_terms: frozenset[str]
+    #: every term defined anywhere in the contexts (top level or scoped)
+    terms: frozenset[str]
 
 
 def _combine(infos: tuple[ContextInfo, ...]) -> _Contexts:
@@ -284,7 +291,65 @@ def _combine(infos: tuple[ContextInfo, ...]) -> _Contexts:
         refused_terms=frozenset().union(*(info.refused_terms for info in infos)),
         scoped_contexts=scoped_contexts,
         stable_terms=frozenset(term for term in top_terms if len(definitions[term]) == 1),
+        terms=frozenset(definitions),
     )
+
+
+def _prune(context: Mapping[str, Any], keep: frozenset[str]) -> dict[str, Any]:
+    """``context`` with only the term definitions of ``keep`` (scoped contexts pruned alike)."""
+    pruned: dict[str, Any] = {}
+    for key, definition in context.items():
+        if key[:1] == "@":
+            pruned[key] = definition
+        elif key in keep:
+            scoped = definition.get("@context") if isinstance(definition, Mapping) else None
+            if isinstance(scoped, Mapping):
+                definition = {**definition, "@context": _prune(scoped, keep)}
+            pruned[key] = definition
+    return pruned
+
+
+def _names(strings: set[str], terms: frozenset[str]) -> frozenset[str]:
+    """The terms that ``strings`` may name: a string itself, or the prefix of a compact IRI."""
+    prefixes = {string.partition(":")[0] for string in strings if ":" in string}
+    return terms & (strings | prefixes)
+
+
+def _strings(value: Any, found: set[str]) -> None:
+    if type(value) is str:
+        found.add(value)
+    elif type(value) is dict:
+        found.update(value)
+        for item in value.values():
+            _strings(item, found)
+    elif type(value) is list:
+        for item in value:
+            _strings(item, found)
+
+
+def _pruned_contexts(
+    infos: tuple[ContextInfo, ...], terms: frozenset[str], seeds: frozenset[str]
+) -> dict[str, str]:
+    """The JSON text of each context (by URL) without the definitions a document cannot reach.
+
+    Processing the contexts is most of pyoxigraph's work for a document (the EDC context alone
+    has some 400 definitions; the EDC micro-credential uses a few dozen). A definition is kept
+    when its term is named by the document (``seeds``: every key and string of the document, and
+    the prefix of every compact IRI among them, that is a term) or, transitively, by a kept
+    definition (its IRI, coercion or scoped context may name other terms and prefixes). A term
+    no string of the document names cannot take part in expanding it, so the RDF is the same;
+    what only the full contexts would raise (a protected term redefined) is checked for each
+    combination of contexts before pruning it (:meth:`OxigraphCanonicalizer._prunable`).
+    """
+    keep = seeds
+    while True:
+        pruned = {info.url: _prune(info.value, keep) for info in infos}
+        found: set[str] = set()
+        _strings(list(pruned.values()), found)
+        grown = keep | _names(found, terms)
+        if grown == keep:
+            return {url: json.dumps(value, ensure_ascii=False) for url, value in pruned.items()}
+        keep = grown
 
 
 def _context_urls(value: Any) -> tuple[str, ...]:
@@ -310,10 +375,15 @@ class _DocumentCheck:
     def __init__(self, contexts: _Contexts) -> None:
         self.contexts = contexts
         self.nested_contexts: list[tuple[str, ...]] = []
+        #: every key and string of the document (term names and compact IRIs among them)
+        self.mentioned: set[str] = set()
 
     def value(self, value: Any, depth: int) -> None:
         kind = type(value)
-        if kind is str or kind is bool or kind is int:
+        if kind is str:
+            self.mentioned.add(value)
+            return
+        if kind is bool or kind is int:
             return
         if kind is float:
             self.number(value)
@@ -343,15 +413,18 @@ class _DocumentCheck:
             self.value_object(node)
             return
         contexts = self.contexts
+        mentioned = self.mentioned
         scoped_type: str | None = None
         for key, value in node.items():
             if type(key) is not str:
                 raise FastPathDeclined("a key that is not a string")
+            mentioned.add(key)
             if key == "@context":
                 self.nested_contexts.append(_context_urls(value))
             elif key in contexts.id_keys:
                 if type(value) is not str:
                     raise FastPathDeclined(f"{key} is not a string")
+                mentioned.add(value)
             elif key in contexts.type_keys:
                 scoped = self.types(key, value)
                 if scoped is not None and scoped_type is not None:
@@ -402,12 +475,15 @@ class _DocumentCheck:
         for key in ("@language", "@type"):
             if key in node and (type(node[key]) is not str or node[key].startswith("@")):
                 raise FastPathDeclined(f"a value object's {key} {node[key]!r}")
+        if "@type" in node:
+            self.mentioned.add(node["@type"])
 
     def types(self, key: str, value: Any) -> str | None:
         """Check the types; the one naming a term with a scoped context, if any."""
         types = value if type(value) is list else [value]
         if not types or not all(type(name) is str and name[:1] != "@" for name in types):
             raise FastPathDeclined(f"{key} is not one or more type names")
+        self.mentioned.update(types)
         scoped = [name for name in types if name in self.contexts.scoped_terms]
         if len(scoped) > 1:
             raise FastPathDeclined(f"several types with a scoped context: {scoped}")
@@ -499,6 +575,11 @@ class OxigraphCanonicalizer:
             )
         self._contexts: dict[str, ContextInfo] = {}
         self._combined: dict[tuple[str, ...], _Contexts] = {}
+        self._prunable_urls: dict[tuple[str, ...], bool] = {}
+        self._pruned: dict[tuple[tuple[str, ...], frozenset[str]], dict[str, str]] = {}
+        #: pruning the contexts to what each document can reach (see _pruned_contexts); off, the
+        #: whole vendored contexts are inlined (the tests compare the two)
+        self.prune_contexts = True
         # Context placeholders carry a per-process random token, so no string of a document
         # can pass for one.
         self._token = f"\u0000microcred-context-{secrets.token_hex(16)}-"
@@ -566,8 +647,9 @@ class OxigraphCanonicalizer:
             )
         except (TypeError, ValueError, RecursionError) as exc:
             raise FastPathDeclined(f"not plain JSON: {exc}") from None
+        texts = self._context_texts(tuple(url for urls in slots for url in urls), check.mentioned)
         for index, urls in enumerate(slots):
-            inlined = [self.context_info(url).text for url in urls]
+            inlined = [texts[url] for url in urls]
             if index == 0:
                 inlined.insert(0, _SENTINEL_CONTEXT)
             placeholder = json.dumps(f"{self._token}{index}@", ensure_ascii=False)
@@ -575,6 +657,35 @@ class OxigraphCanonicalizer:
                 raise FastPathDeclined("a context placeholder is ambiguous")
             text = text.replace(placeholder, "[" + ",".join(inlined) + "]")
         return text
+
+    def _context_texts(self, urls: tuple[str, ...], mentioned: set[str]) -> dict[str, str]:
+        """The text to inline for each context of a document that mentions ``mentioned``."""
+        if not self.prune_contexts or not self._prunable(urls):
+            return {url: self.context_info(url).text for url in urls}
+        contexts = self._contexts_for(urls)
+        seeds = _names(mentioned, contexts.terms)
+        texts = self._pruned.get((urls, seeds))
+        if texts is None:
+            texts = _pruned_contexts(contexts.infos, contexts.terms, seeds)
+            if len(self._pruned) < 1024:
+                self._pruned[(urls, seeds)] = texts
+        return texts
+
+    def _prunable(self, urls: tuple[str, ...]) -> bool:
+        """Whether pyld processes these contexts, unpruned and in this order, without error."""
+        prunable = self._prunable_urls.get(urls)
+        if prunable is None:
+            probe = {"@context": list(urls), "@id": "urn:x-microcred:probe"}
+            options = {"documentLoader": self.loader, "base": None}
+            try:
+                _run_pyld(lambda: _StrictProcessor().expand(probe, options))
+                prunable = True
+            except JsonLdProcessingError as exc:
+                logger.debug("not pruning the contexts %s: %s", urls, exc)
+                prunable = False
+            if len(self._prunable_urls) < 256:
+                self._prunable_urls[urls] = prunable
+        return prunable
 
     @staticmethod
     def _parse(text: str) -> Any:

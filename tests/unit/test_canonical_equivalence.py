@@ -851,6 +851,54 @@ def test_generated_documents_give_pylds_outcome(
     assert fast >= 10
 
 
+# -- pruned contexts ---------------------------------------------------------------------------
+
+
+def test_the_edc_inlines_a_fraction_of_its_contexts(oxigraph: OxigraphCanonicalizer) -> None:
+    (fixture,) = [f for f in BUILT_FIXTURES if f.name == "built/edc/status"]
+    whole = OxigraphCanonicalizer(oxigraph.loader)
+    whole.prune_contexts = False
+    pruned_text = oxigraph._inline_contexts(fixture.document)
+    whole_text = whole._inline_contexts(fixture.document)
+    assert len(whole_text) - len(pruned_text) > 15_000
+    assert whole.canonicalize_fast(fixture.document) == oxigraph.canonicalize_fast(fixture.document)
+
+
+@pytest.mark.parametrize(
+    ("subject", "expanded"),
+    [
+        ("dc:learner-7", "<http://purl.org/dc/terms/learner-7>"),
+        ("skos:x", "<http://www.w3.org/2004/02/skos/core#x>"),
+    ],
+)
+def test_a_prefix_named_only_by_a_value_is_kept(
+    subject: str, expanded: str, canonicalizer: PyldCanonicalizer, oxigraph: OxigraphCanonicalizer
+) -> None:
+    # Nothing else in the document or in the definitions it reaches names the prefix.
+    document = {
+        "@context": [V1, EDC_CONTEXT],
+        "type": "VerifiableCredential",
+        "credentialSubject": {"id": subject},
+    }
+    nquads = oxigraph.canonicalize_fast(document)
+    assert expanded in nquads
+    assert nquads == canonicalizer.canonicalize(document)
+
+
+def test_contexts_that_only_pyld_refuses_whole_are_not_pruned(
+    canonicalizer: PyldCanonicalizer, oxigraph: OxigraphCanonicalizer
+) -> None:
+    # VC 1.1 and 2.0 define protected terms differently: processing both is an error, but a
+    # document naming none of those terms would pass once the contexts were pruned.
+    document = {"@context": [V1, V2], "@id": "urn:x", "https://example.org/p": "v"}
+    assert _outcome(canonicalizer.canonicalize, document).startswith("refused")
+    assert _outcome(oxigraph.canonicalize, document) == _outcome(
+        canonicalizer.canonicalize, document
+    )
+    with pytest.raises(FastPathDeclined, match="protected"):
+        oxigraph.canonicalize_fast(document)
+
+
 # -- limits -----------------------------------------------------------------------------------
 
 
