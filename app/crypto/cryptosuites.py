@@ -12,9 +12,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any
 
-import rfc8785
-
 from app.crypto.errors import MalformedProofError, ProofGenerationError, ProofTransformationError
+from app.crypto.jcs import canonical_json
 from app.crypto.keys import (
     KeyFormatError,
     KeyPair,
@@ -132,10 +131,7 @@ class EddsaJcs2022(Cryptosuite):
     proof_keeps_context = True
 
     def canonicalize(self, document: Mapping[str, Any]) -> str:
-        try:
-            return rfc8785.dumps(document).decode("utf-8")
-        except (rfc8785.CanonicalizationError, TypeError) as exc:
-            raise ValueError(f"cannot canonicalize as RFC 8785 JSON: {exc}") from exc
+        return canonical_json(document)
 
 
 class Ed25519Signature2020(Cryptosuite):

@@ -1,0 +1,66 @@
+"""RFC 8785 JSON Canonicalization (JCS), the transformation of ``eddsa-jcs-2022``.
+
+The ``rfc8785`` package is the reference here; it is pure Python and writes byte by byte, about
+2.5 ms for the EDC micro-credential. For plain JSON with no float, no integer beyond ±(2**53 − 1)
+and no object key outside the Basic Multilingual Plane, the standard library's C encoder writes
+the same text (``tests/unit/test_jcs.py`` compares the two on generated JSON): keys sorted by code
+point are sorted by UTF-16 code unit within the BMP, and its escapes (``\\"``, ``\\\\``, ``\\b``,
+``\\f``, ``\\n``, ``\\r``, ``\\t``, ``\\u00xx`` in lowercase for the other control characters,
+nothing else) are RFC 8785's. Everything else (floats, whose ECMAScript form differs from
+Python's; lone surrogates; non-JSON types) goes to ``rfc8785``, errors included.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import rfc8785
+
+_MAX_SAFE_INTEGER = 2**53 - 1
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+class JcsError(ValueError):
+    """The value cannot be canonicalized (a float out of range, a lone surrogate, not JSON)."""
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``json.dumps(sort_keys=True)`` writes ``value`` exactly as RFC 8785 does."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is int:
+            if -_MAX_SAFE_INTEGER <= item <= _MAX_SAFE_INTEGER:
+                continue
+            return False
+        if kind is dict:
+            for key in item:
+                if type(key) is not str or (not key.isascii() and _ASTRAL.search(key)):
+                    return False
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        else:
+            return False
+    return True
+
+
+def canonical_json(value: Any) -> str:
+    """The RFC 8785 canonical text of ``value``; :class:`JcsError` when there is none."""
+    if _plain(value):
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: rfc8785 refuses it below
+        else:
+            return text
+    try:
+        return rfc8785.dumps(value).decode("utf-8")
+    except (rfc8785.CanonicalizationError, TypeError, UnicodeError) as exc:  # lone surrogates
+        raise JcsError(f"cannot canonicalize as RFC 8785 JSON: {exc}") from exc
