@@ -129,6 +129,7 @@ class DataIntegrity:
     """Entry point: ``add_proof`` and ``verify`` with the suites this service supports."""
 
     def __init__(self, canonicalizer: Canonicalizer) -> None:
+        self.canonicalizer = canonicalizer
         self.suites: dict[str, Cryptosuite] = {
             EDDSA_RDFC_2022: EddsaRdfc2022(canonicalizer),
             EDDSA_JCS_2022: EddsaJcs2022(canonicalizer),

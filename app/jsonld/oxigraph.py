@@ -55,6 +55,8 @@ import logging
 import math
 import re
 import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -81,6 +83,8 @@ SENTINEL_VOCAB = "x-microcred-undefined:"
 SENTINEL_BASE = "x-microcred-relative:/"
 _SENTINEL_MARK = "x-microcred-"
 _SENTINEL_CONTEXT = json.dumps({"@vocab": SENTINEL_VOCAB})
+#: how many documents' N-Quads a canonicalizer remembers (a few per worker thread)
+_RECENT = 16
 
 _CONTAINERS = frozenset({"@set", "@list", "@graph", "@language"})
 _TERM_KEYS = frozenset({"@id", "@type", "@container", "@context", "@protected"})
@@ -580,6 +584,10 @@ class OxigraphCanonicalizer:
         #: pruning the contexts to what each document can reach (see _pruned_contexts); off, the
         #: whole vendored contexts are inlined (the tests compare the two)
         self.prune_contexts = True
+        #: the N-Quads of the last few documents, by their inlined text: issuing an EDC
+        #: canonicalizes it to sign it and again to validate it against the SHACL shapes
+        self._recent: OrderedDict[str, str] = OrderedDict()
+        self._recent_lock = threading.Lock()
         # Context placeholders carry a per-process random token, so no string of a document
         # can pass for one.
         self._token = f"\u0000microcred-context-{secrets.token_hex(16)}-"
@@ -597,7 +605,19 @@ class OxigraphCanonicalizer:
         unknown context URL."""
         if not self.fast_path_enabled:
             raise FastPathDeclined(f"pyoxigraph {pyoxigraph.__version__} is not a tested version")
-        dataset = self._parse(self._inline_contexts(document))
+        text = self._inline_contexts(document)
+        with self._recent_lock:
+            nquads = self._recent.get(text)
+        if nquads is None:
+            nquads = self._canonicalize_text(text)
+            with self._recent_lock:
+                self._recent[text] = nquads
+                if len(self._recent) > _RECENT:
+                    self._recent.popitem(last=False)
+        return nquads
+
+    def _canonicalize_text(self, text: str) -> str:
+        dataset = self._parse(text)
         self.check_limits(len(dataset), lambda: _count_blank_nodes(dataset))
         dataset.canonicalize(pyoxigraph.CanonicalizationAlgorithm.RDFC_1_0)
         lines = str(dataset).split("\n")  # not splitlines(): literals may hold U+2028 etc.

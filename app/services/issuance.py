@@ -271,7 +271,9 @@ def microcredential_builder(
         )
 
     def check(document: dict[str, Any]) -> None:
-        report = validate_edc(document, issuing.loader)
+        report = validate_edc(
+            document, issuing.loader, canonicalizer=issuing.data_integrity.canonicalizer
+        )
         if not report.conforms:
             raise EdcShapeViolation(
                 f"{len(report.violations)} EDC shape violation(s)",

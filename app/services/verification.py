@@ -68,7 +68,7 @@ from app.db.models import Issuer, StatusEntry, StatusList
 from app.did.key import InvalidDid, resolve_did_key
 from app.did.web import DID_WEB_PREFIX, DidWebResolver, did_web_for
 from app.errors import PROBLEMS, VC_DM, ParsingError
-from app.jsonld import JsonLdProcessingError, OfflineDocumentLoader
+from app.jsonld import Canonicalizer, JsonLdProcessingError, OfflineDocumentLoader
 from app.jsonld.values import as_list, node_id, types_of
 from app.net import RemoteFetchError, fetch_json
 from app.services import challenges, issuers
@@ -674,7 +674,8 @@ class Verifier:
         self, credential: Mapping[str, Any], report: Verification
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """``credentialSchema`` (EDC SHACL) and ``euMicroCredential`` (runs in a thread)."""
-        return _schema(credential, self._loader, report), _eu_profile(credential, report)
+        schema = _schema(credential, self._loader, self._di.canonicalizer, report)
+        return schema, _eu_profile(credential, report)
 
     # -- presentations --------------------------------------------------------------------------
 
@@ -945,7 +946,10 @@ def _validity(
 
 
 def _schema(
-    credential: Mapping[str, Any], loader: OfflineDocumentLoader, report: Verification
+    credential: Mapping[str, Any],
+    loader: OfflineDocumentLoader,
+    canonicalizer: Canonicalizer,
+    report: Verification,
 ) -> dict[str, Any]:
     """An EDC (by type or by a declared EDC ``ShaclValidator2017`` schema) against the shapes."""
     declared = as_list(credential.get("credentialSchema"))
@@ -971,7 +975,7 @@ def _schema(
     from app.credentials.shacl import validate_edc
 
     try:
-        shacl = validate_edc(credential, loader)
+        shacl = validate_edc(credential, loader, canonicalizer=canonicalizer)
     except JsonLdProcessingError as exc:
         detail = f"the credential cannot be read for SHACL validation: {exc}"
         report.errors.append(problem(MALFORMED_VALUE_ERROR, detail, "/credentialSchema"))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import copy
-import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from rdflib.namespace import OWL, RDF
@@ -14,7 +14,13 @@ from rdflib.namespace import OWL, RDF
 from app.credentials.edc import build_edc
 from app.credentials.examples import EXAMPLE_ISSUER_DID, example_issuer, example_request
 from app.credentials.microcredential import MicroCredentialIn
-from app.credentials.shacl import ShaclReport, shapes_graph, validate_edc
+from app.credentials.shacl import (
+    ShaclReport,
+    canonical_nquads,
+    shapes_graph,
+    validate_edc,
+    validate_edc_nquads,
+)
 from app.jsonld import OfflineDocumentLoader, UndefinedTermError
 
 ELM = "http://data.europa.eu/snb/model/elm/"
@@ -180,11 +186,47 @@ def test_a_document_the_shapes_do_not_target_does_not_pass_vacuously(
     assert any("vacuously" in v.message for v in report.violations)
 
 
-def test_an_undefined_term_is_an_error_not_a_silent_drop(loader: OfflineDocumentLoader) -> None:
+@pytest.mark.parametrize("engine", ["compiled", "pyshacl"])
+def test_an_undefined_term_is_an_error_not_a_silent_drop(
+    loader: OfflineDocumentLoader, engine: Literal["compiled", "pyshacl"]
+) -> None:
     credential = build()
     credential["issuer"]["vatNumber"] = "IE1234567X"
     with pytest.raises(UndefinedTermError):
-        validate_edc(credential, loader)
+        validate_edc(credential, loader, engine=engine)
+
+
+def test_the_reference_engine_gives_the_same_report(loader: OfflineDocumentLoader) -> None:
+    credential = build(example_request(awardingBodies=[PARTNER]), status=STATUS)
+    _remove_grade(credential)
+    compiled = validate_edc(credential, loader)
+    reference = validate_edc(credential, loader, engine="pyshacl")
+    assert not compiled.conforms and not reference.conforms
+    assert compiled.triples == reference.triples
+    # the same results but for the wording of messages (no blank node among them)
+    assert [replace(v, message="") for v in compiled.violations] == [
+        replace(v, message="") for v in reference.violations
+    ]
+    assert [(v.path, v.constraint) for v in compiled.tolerated] == [
+        (v.path, v.constraint) for v in reference.tolerated
+    ]
+
+
+def test_the_issuers_nquads_can_be_validated_directly(loader: OfflineDocumentLoader) -> None:
+    credential = build(status=STATUS)
+    nquads = canonical_nquads(credential, loader)
+    assert validate_edc_nquads(nquads, credential["id"]) == validate_edc(credential, loader)
+    report = validate_edc_nquads("", "urn:example:empty")
+    assert not report.conforms and report.triples == 0
+    (vacuous,) = report.violations
+    assert vacuous.focus_node == "urn:example:empty" and "vacuously" in vacuous.message
+    with pytest.raises(ValueError):
+        validate_edc_nquads("not N-Quads\n", "urn:example:broken")
+
+
+def test_an_unknown_engine_is_refused(loader: OfflineDocumentLoader) -> None:
+    with pytest.raises(ValueError):
+        validate_edc(build(), loader, engine="fast")  # type: ignore[arg-type]
 
 
 def test_shapes_are_parsed_once() -> None:
@@ -195,18 +237,6 @@ def test_shapes_are_parsed_once() -> None:
         "http://data.europa.eu/snb/model/ap/edc-generic-no-cv",
         "http://data.europa.eu/snb/model/ap/edc-generic-full",
     }
-
-
-def test_one_validation_takes_well_under_a_second(loader: OfflineDocumentLoader) -> None:
-    credential = build(status=STATUS)
-    validate_edc(credential, loader)  # warm: shapes parsed, contexts processed
-    runs = 3
-    started = time.perf_counter()
-    for _ in range(runs):
-        validate_edc(credential, loader)
-    per_validation = (time.perf_counter() - started) / runs
-    # Measured about 0.09 s on one core; the bound leaves room for slow CI machines.
-    assert per_validation < 1.0
 
 
 def test_validation_never_touches_the_network(
@@ -227,3 +257,29 @@ def test_only_the_datatype_deviation_is_excused_not_two_status_entries(
     (too_many,) = report.violations
     assert too_many.path == "https://www.w3.org/2018/credentials#credentialStatus"
     assert too_many.constraint == "http://www.w3.org/ns/shacl#MaxCountConstraintComponent"
+
+
+def test_validating_a_credential_just_signed_reuses_its_n_quads(
+    loader: OfflineDocumentLoader,
+) -> None:
+    # The issuer signs with its canonicalizer and then validates with the same one: the second
+    # canonicalization of the same default graph is answered from the recent N-Quads.
+    from app.crypto.dataintegrity import DataIntegrity
+    from app.crypto.keys import KeyPair
+    from app.jsonld import OxigraphCanonicalizer
+
+    canonicalizer = OxigraphCanonicalizer(loader)
+    signed = DataIntegrity(canonicalizer).add_proof(
+        build(status=STATUS),
+        KeyPair.generate(),
+        EXAMPLE_ISSUER_DID + "#key-1",
+        created=datetime(2026, 7, 1, 9, 0, tzinfo=UTC),
+    )
+    remembered = dict(canonicalizer._recent)
+    report = validate_edc(signed, loader, canonicalizer=canonicalizer)
+    assert report.conforms
+    assert dict(canonicalizer._recent) == remembered  # nothing new was canonicalized
+    assert report == validate_edc(signed, loader)  # and the result is a fresh one's
+    other = build(example_request(awardingBodies=[PARTNER]))
+    validate_edc(other, loader, canonicalizer=canonicalizer)
+    assert len(canonicalizer._recent) == len(remembered) + 1  # it is this canonicalizer's memory
