@@ -50,7 +50,9 @@ def data_integrity(canonicalizer: str, contexts: Path = CONTEXTS_DIR) -> DataInt
     """
     loader = OfflineDocumentLoader(contexts)
     if canonicalizer == "oxigraph":
-        return DataIntegrity(OxigraphCanonicalizer(loader))
+        # remember=0: the in-process loops sign one document over and over, and the service's
+        # memory of recent N-Quads (for the SHACL check after signing) would answer them all.
+        return DataIntegrity(OxigraphCanonicalizer(loader, remember=0))
     if canonicalizer == "pyld":
         return DataIntegrity(PyldCanonicalizer(loader))
     raise ValueError(f"unknown canonicalizer {canonicalizer!r}")

@@ -83,8 +83,6 @@ SENTINEL_VOCAB = "x-microcred-undefined:"
 SENTINEL_BASE = "x-microcred-relative:/"
 _SENTINEL_MARK = "x-microcred-"
 _SENTINEL_CONTEXT = json.dumps({"@vocab": SENTINEL_VOCAB})
-#: how many documents' N-Quads a canonicalizer remembers (a few per worker thread)
-_RECENT = 16
 
 _CONTAINERS = frozenset({"@set", "@list", "@graph", "@language"})
 _TERM_KEYS = frozenset({"@id", "@type", "@container", "@context", "@protected"})
@@ -564,9 +562,12 @@ class OxigraphCanonicalizer:
         *,
         max_quads: int = DEFAULT_MAX_QUADS,
         max_blank_nodes: int = DEFAULT_MAX_BLANK_NODES,
+        remember: int = 16,
     ) -> None:
-        if max_quads < 1 or max_blank_nodes < 0:
-            raise ValueError("max_quads must be positive and max_blank_nodes not negative")
+        if max_quads < 1 or max_blank_nodes < 0 or remember < 0:
+            raise ValueError(
+                "max_quads must be positive, max_blank_nodes and remember not negative"
+            )
         self.loader = loader
         self.max_quads = max_quads
         self.max_blank_nodes = max_blank_nodes
@@ -584,8 +585,10 @@ class OxigraphCanonicalizer:
         #: pruning the contexts to what each document can reach (see _pruned_contexts); off, the
         #: whole vendored contexts are inlined (the tests compare the two)
         self.prune_contexts = True
-        #: the N-Quads of the last few documents, by their inlined text: issuing an EDC
-        #: canonicalizes it to sign it and again to validate it against the SHACL shapes
+        #: the N-Quads of the last ``remember`` documents, by their inlined text: issuing an
+        #: EDC canonicalizes it to sign it and again to validate it against the SHACL shapes
+        #: (a benchmark signing one document over and over must remember none)
+        self.remember = remember
         self._recent: OrderedDict[str, str] = OrderedDict()
         self._recent_lock = threading.Lock()
         # Context placeholders carry a per-process random token, so no string of a document
@@ -606,13 +609,15 @@ class OxigraphCanonicalizer:
         if not self.fast_path_enabled:
             raise FastPathDeclined(f"pyoxigraph {pyoxigraph.__version__} is not a tested version")
         text = self._inline_contexts(document)
+        if not self.remember:
+            return self._canonicalize_text(text)
         with self._recent_lock:
             nquads = self._recent.get(text)
         if nquads is None:
             nquads = self._canonicalize_text(text)
             with self._recent_lock:
                 self._recent[text] = nquads
-                if len(self._recent) > _RECENT:
+                if len(self._recent) > self.remember:
                     self._recent.popitem(last=False)
         return nquads
 
