@@ -934,6 +934,8 @@ def test_more_blank_nodes_than_allowed_is_refused_on_both_paths(
 def test_limits_must_be_sensible(loader: OfflineDocumentLoader) -> None:
     with pytest.raises(ValueError):
         OxigraphCanonicalizer(loader, max_quads=0)
+    with pytest.raises(ValueError):
+        OxigraphCanonicalizer(loader, remember=-1)
 
 
 # -- the W3C rdfc vectors with the new canonicalizer in Data Integrity ------------------------
