@@ -151,16 +151,11 @@ def canonical_nquads(
     loader: DocumentLoader,
     canonicalizer: Canonicalizer | None = None,
 ) -> str:
-    """The canonical N-Quads of ``document`` without its ``proof`` (pyoxigraph where proven
-    equal to pyld, else pyld); raises :class:`~app.jsonld.UndefinedTermError` on any term the
-    contexts lack.
-
-    The proof is a named graph the shapes do not describe; leaving it out makes the text the
-    one a Data Integrity signer or verifier canonicalized, so the service's canonicalizer
-    (``canonicalizer``, by default one per loader) answers from its recent N-Quads.
-    """
-    unsecured = {key: value for key, value in document.items() if key != "proof"}
-    return (canonicalizer or _canonicalizer(loader)).canonicalize(unsecured)
+    """The canonical N-Quads of ``document`` (pyoxigraph where proven equal to pyld, else
+    pyld); raises :class:`~app.jsonld.UndefinedTermError` on any term the contexts lack.
+    ``canonicalizer``: the service's own (its limits, its recent N-Quads), by default one per
+    loader."""
+    return (canonicalizer or _canonicalizer(loader)).canonicalize(document)
 
 
 # -- the engines ---------------------------------------------------------------------------------

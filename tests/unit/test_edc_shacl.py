@@ -276,10 +276,11 @@ def test_validating_a_credential_just_signed_reuses_its_n_quads(
         created=datetime(2026, 7, 1, 9, 0, tzinfo=UTC),
     )
     remembered = dict(canonicalizer._recent)
-    report = validate_edc(signed, loader, canonicalizer=canonicalizer)
+    unsecured = {key: value for key, value in signed.items() if key != "proof"}
+    report = validate_edc(unsecured, loader, canonicalizer=canonicalizer)
     assert report.conforms
     assert dict(canonicalizer._recent) == remembered  # nothing new was canonicalized
-    assert report == validate_edc(signed, loader)  # and the result is a fresh one's
+    assert report == validate_edc(unsecured, loader)  # and the result is a fresh one's
     other = build(example_request(awardingBodies=[PARTNER]))
     validate_edc(other, loader, canonicalizer=canonicalizer)
     assert len(canonicalizer._recent) == len(remembered) + 1  # it is this canonicalizer's memory
