@@ -67,20 +67,23 @@ def test_credential_status_is_the_only_tolerated_deviation(loader: OfflineDocume
     assert "anyURI" in deviation.message
 
 
+MINIMAL = {
+    "format": "edc",
+    "learner": {"identifier": {"scheme": "matriculation", "value": "M-77"}},
+    "title": {"de": "Datenkompetenz"},
+    "awardedOn": "2026-02-01",
+    "learningOutcomes": [{"title": {"de": "Daten bereinigen"}}],
+    "workload": {"ects": "1.5"},
+    "assessment": {"type": "oral-examination"},
+    "participation": {"mode": "presential"},
+    "qualityAssurance": {"type": "program-license"},
+    "supervision": "supervised-with-id-verification",
+}
+"""A request with only what the Recommendation requires (no grade, no EQF level)."""
+
+
 def test_a_minimal_credential_without_grade_conforms(loader: OfflineDocumentLoader) -> None:
-    body = {
-        "format": "edc",
-        "learner": {"identifier": {"scheme": "matriculation", "value": "M-77"}},
-        "title": {"de": "Datenkompetenz"},
-        "awardedOn": "2026-02-01",
-        "learningOutcomes": [{"title": {"de": "Daten bereinigen"}}],
-        "workload": {"ects": "1.5"},
-        "assessment": {"type": "oral-examination"},
-        "participation": {"mode": "presential"},
-        "qualityAssurance": {"type": "program-license"},
-        "supervision": "supervised-with-id-verification",
-    }
-    report = validate_edc(build(body), loader)
+    report = validate_edc(build(MINIMAL), loader)
     assert report.violations == ()
 
 

@@ -64,6 +64,7 @@ from app.credentials.shacl_engine import (
 from app.jsonld import OfflineDocumentLoader, UndefinedTermError, UnknownContextError
 from tests.unit.conftest import CONTEXTS_DIR
 from tests.unit.test_edc_shacl import (
+    MINIMAL,
     PARTNER,
     STATUS,
     _country_from_wrong_table,
@@ -199,18 +200,6 @@ def test_the_shared_samples_are_compared() -> None:
 
 # -- (b) built EDCs ------------------------------------------------------------------------------
 
-MINIMAL = {
-    "format": "edc",
-    "learner": {"identifier": {"scheme": "matriculation", "value": "M-77"}},
-    "title": {"de": "Datenkompetenz"},
-    "awardedOn": "2026-02-01",
-    "learningOutcomes": [{"title": {"de": "Daten bereinigen"}}],
-    "workload": {"ects": "1.5"},
-    "assessment": {"type": "oral-examination"},
-    "participation": {"mode": "presential"},
-    "qualityAssurance": {"type": "program-license"},
-    "supervision": "supervised-with-id-verification",
-}
 SUSPENSION = {**STATUS, "id": STATUS["id"] + "-s", "statusPurpose": "suspension"}
 OTHER = {"name": {"fr": "Université Autre", "en": "Other University"}, "country": "FRA"}
 REQUESTS: dict[str, tuple[Json, Any]] = {
