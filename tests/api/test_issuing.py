@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.engine import make_url
 from sqlmodel import select
 
 from app.crypto.dataintegrity import DataIntegrity, VerificationMethod
 from app.crypto.errors import InvalidVerificationMethodError
 from app.db.models import AuditEvent, Credential, StatusEntry
+from app.services import issuance
 from tests.conftest import problem_of
 from tests.factories import (
     bearer,
@@ -275,6 +281,84 @@ async def test_microcredential_is_issued_signed_and_stored(
         actions = [e.action for e in (await session.exec(select(AuditEvent))).all()]
     assert row.format == format and row.learner_ref == "student-number:S1234567"
     assert "credential.issued" in actions
+
+
+async def test_an_edc_is_canonicalized_once_for_its_shapes_and_its_proof(
+    app: FastAPI, client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    # The SHACL check runs on the unsigned EDC; the rdfc signer then finds those N-Quads in the
+    # canonicalizer's memory instead of canonicalizing the 50 KB document a second time.
+    _, auth = await issuer_with_key(client, admin_headers, random_slug)
+    canonicalizer = app.state.data_integrity.canonicalizer
+    before = canonicalizer.reused
+    response = await client.post("/microcredentials", json=microcredential_body(), headers=auth)
+    assert response.status_code == 201, response.text
+    assert canonicalizer.reused == before + 1
+    vc = response.json()["verifiableCredential"]
+    assert app.state.data_integrity.verify(vc, await resolver_for(client, random_slug)).verified
+
+
+def open_transactions(database_url: str) -> int:
+    """Transactions of other connections open now: on SQLite, whether one holds the write lock
+    (every transaction of the service does); on PostgreSQL, the sessions idle in one."""
+
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        probe = sqlite3.connect(str(url.database), timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return 0
+        except sqlite3.OperationalError:
+            return 1
+        finally:
+            probe.close()
+
+    async def idle_in_transaction() -> int:
+        connection = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(False))
+        try:
+            count: int = await connection.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
+            )
+            return count
+        finally:
+            await connection.close()
+
+    # Its own thread and event loop: the probe runs from inside the signing step.
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, idle_in_transaction()).result()
+
+
+async def test_no_transaction_is_open_while_a_credential_is_signed(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    random_slug: str,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every SQLite transaction holds the write lock: one that spanned the signing (an EDC takes
+    # ~20 ms) would queue every other request, and the other workers, behind it.
+    issuer, auth = await issuer_with_key(client, admin_headers, random_slug)
+    open_while_signing: list[int] = []
+    build_and_sign = issuance.build_and_sign
+
+    def probed(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        open_while_signing.append(open_transactions(database_url))
+        return build_and_sign(*args, **kwargs)
+
+    monkeypatch.setattr(issuance, "build_and_sign", probed)
+    requests = [
+        ("/microcredentials", microcredential_body()),
+        ("/credentials/issue", {"credential": vc2_credential(issuer["did"])}),
+        ("/microcredentials/batch", {"items": [microcredential_body("obv3")] * 2}),
+    ]
+    for path, body in requests:
+        response = await client.post(path, json=body, headers=auth)
+        assert response.status_code in (200, 201), response.text
+    assert open_while_signing == [0, 0, 0, 0]
+    assert await count(app, Credential) == 4
 
 
 async def test_missing_microcredential_elements_are_each_named(

@@ -67,7 +67,7 @@ def test_a_line_laid_out_from_cached_glyphs_looks_like_pillows_own_drawing() -> 
     line = "Quality and Qualifications Ireland · Ólann Éire tae, 2026-06-30"
     page = _Page()
     page.write((60, 100), line, 17, 0)
-    ours = page.image.tobytes()
+    ours = page.image.convert("L").tobytes()
     reference = Image.new("L", PAGE_SIZE, 255)
     ImageDraw.Draw(reference).text((60, 100), line, font=_font(17), fill=0)
     theirs = reference.tobytes()
@@ -85,3 +85,21 @@ def test_the_png_holds_only_the_four_grey_levels() -> None:
     used = set(image.convert("L").tobytes())
     assert used <= {0, 96, 170, 255}
     assert {0, 96, 255} <= used
+
+
+def test_the_png_decodes_to_exactly_the_page_drawn() -> None:
+    # The PNG container is written by render._png: Pillow decodes it (checking every chunk's
+    # CRC) and must find the drawn page's palette and every one of its pixels.
+    from app.credentials.render import _Page
+
+    page = _Page()
+    page.text("Quality assurance · Ólann Éire tae · 0123456789 " * 8, 17)
+    page.rule()
+    page.fact("Assessment", "Written exam · grade: A")
+    decoded = Image.open(io.BytesIO(page.png()))
+    decoded.load()
+    assert decoded.mode == "P" and decoded.size == PAGE_SIZE
+    assert decoded.info.get("transparency") is None
+    assert decoded.tobytes() == page.image.tobytes()
+    assert decoded.getpalette()[:12] == page.image.getpalette()[:12]
+    assert len(set(decoded.tobytes())) == 4
