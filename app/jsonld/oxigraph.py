@@ -591,6 +591,8 @@ class OxigraphCanonicalizer:
         self.remember = remember
         self._recent: OrderedDict[str, str] = OrderedDict()
         self._recent_lock = threading.Lock()
+        #: how many canonicalizations the memory answered
+        self.reused = 0
         # Context placeholders carry a per-process random token, so no string of a document
         # can pass for one.
         self._token = f"\u0000microcred-context-{secrets.token_hex(16)}-"
@@ -613,6 +615,8 @@ class OxigraphCanonicalizer:
             return self._canonicalize_text(text)
         with self._recent_lock:
             nquads = self._recent.get(text)
+            if nquads is not None:
+                self.reused += 1
         if nquads is None:
             nquads = self._canonicalize_text(text)
             with self._recent_lock:
