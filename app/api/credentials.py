@@ -123,6 +123,7 @@ async def issue_credential(
         idempotency_key=idempotency_key,
         client_id=options.credentialId,
         credential_uri=credential.get("id"),
+        commit=True,
     )
     response.headers["Location"] = f"/credentials/{issued.credential.id}"
     return IssuedReply(verifiableCredential=issued.credential.document)
@@ -153,6 +154,7 @@ async def issue_microcredential(
         actor=caller.actor,
         idempotency_key=idempotency_key,
         body_hash=issuance.request_hash(body.model_dump(mode="json")),
+        commit=True,
     )
     response.headers["Location"] = f"/credentials/{issued.credential.id}"
     return IssuedReply(verifiableCredential=issued.credential.document)

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import anyio
@@ -23,15 +24,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.credentials.microcredential import IssuerProfile, MicroCredentialIn
 from app.crypto.cryptosuites import EDDSA_RDFC_2022
-from app.crypto.dataintegrity import DataIntegrity
+from app.crypto.dataintegrity import DataIntegrity, with_data_integrity_context
 from app.crypto.errors import ProofError
-from app.db.models import Credential, Issuer, utcnow
+from app.db.models import Credential, Issuer, SigningKey, utcnow
 from app.errors import (
     PROBLEMS,
     Conflict,
     MalformedValue,
     NotFound,
     Problem,
+    ServiceUnavailable,
     ValidationFailed,
     json_pointer,
 )
@@ -40,7 +42,7 @@ from app.observability import CREDENTIALS_ISSUED
 from app.services import audit, issuers, status
 from app.services.keystore import KeyCache
 
-#: Signing one credential inline costs a few milliseconds; batches go to a worker thread.
+#: ``build(credential_uri, status_entries)``: the unsigned credential.
 Builder = Callable[[str, list[dict[str, Any]]], dict[str, Any]]
 
 
@@ -52,6 +54,11 @@ class CredentialNotFound(NotFound):
 class IdempotencyConflict(Conflict):
     type = PROBLEMS + "IDEMPOTENCY_KEY_REUSED"
     title = "This idempotency key was used with another request body"
+
+
+class IssuingContended(ServiceUnavailable):
+    type = PROBLEMS + "ISSUING_CONTENDED"
+    title = "Other requests kept taking the status indices drawn: try again"
 
 
 class EdcShapeViolation(ValidationFailed):
@@ -145,6 +152,32 @@ def sign(
     )
 
 
+def build_and_sign(
+    issuing: Issuing,
+    build: Builder,
+    validate: Callable[[dict[str, Any]], None] | None,
+    uri: str,
+    entries: list[dict[str, Any]],
+    key: SigningKey,
+    *,
+    cryptosuite: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """The signing step of :func:`issue`: no database work, so it may run in a worker thread."""
+    unsigned = build(uri, entries)
+    if validate is not None:
+        # Before the proof: nothing is signed that fails, and the rdfc signer then takes the
+        # N-Quads the check just computed from the canonicalizer's memory. The proof only adds
+        # its link triple to the default graph, a property no EDC shape constrains (the shapes'
+        # cred:proof is not the sec:proof of Data Integrity).
+        validate(unsigned)
+    return sign(issuing, unsigned, key.key_id, key.encrypted_seed, cryptosuite=cryptosuite, now=now)
+
+
+#: Times the store step may find a drawn status index taken meanwhile before issuing gives up.
+STORE_ATTEMPTS = 4
+
+
 async def issue(
     session: AsyncSession,
     issuer: Issuer,
@@ -161,33 +194,26 @@ async def issue(
     credential_uri: str | None = None,
     validate: Callable[[dict[str, Any]], None] | None = None,
     offload: bool = False,
+    commit: bool = False,
     now: datetime | None = None,
 ) -> Issued:
-    """Issue one credential; ``build(credential_uri, status_entries)`` makes the unsigned VC."""
-    earlier = await _replay(
-        session, issuer, idempotency_key=idempotency_key, client_id=client_id, body_hash=body_hash
-    )
-    if earlier is not None:
-        return Issued(earlier, replayed=True)
+    """Issue one credential; ``build(credential_uri, status_entries)`` makes the unsigned VC.
+
+    Three steps. Read: an earlier credential for the idempotency key (replayed), the active key,
+    a free random index of each status list. Sign, without the database: build, ``validate``,
+    add the proof. Store, in a savepoint: the credential, its status entries, the lists' counts
+    and the audit event. A status index or idempotency key that another request stored between
+    the read and the store fails the insert: the read runs again (the key then replays the other
+    request's credential) and the credential is signed anew.
+
+    ``commit``: commit the reads before signing and the writes right after storing, so that no
+    transaction (and on SQLite no write lock, which every transaction takes) spans the signing;
+    for callers whose transaction holds nothing else. Without it everything happens in the
+    caller's transaction.
+    """
     now = now or utcnow()
     assert issuer.id is not None
-    row = Credential(
-        id=str(uuid.uuid4()),
-        issuer_id=issuer.id,
-        format=format,
-        learner_ref=learner_ref,
-        document={},
-        idempotency_key=idempotency_key,
-        client_id=client_id,
-        request_hash=body_hash,
-        created_at=now,
-    )
-    try:
-        async with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        # Another request with the same key won the race: replay what it stored.
-        session.expunge(row)
+    for _ in range(STORE_ATTEMPTS):
         earlier = await _replay(
             session,
             issuer,
@@ -195,45 +221,66 @@ async def issue(
             client_id=client_id,
             body_hash=body_hash,
         )
-        if earlier is None:
-            raise
-        return Issued(earlier, replayed=True)
-    uri = credential_uri or f"urn:uuid:{row.id}"
-    allocations = [
-        await status.allocate(session, issuer, row.id, purpose, issuing.policy)
-        for purpose in status.purposes_for(issuer, format)
-    ]
-    key = await issuers.active_key(session, issuer)
+        if earlier is not None:
+            return Issued(earlier, replayed=True)
+        reservations = [
+            await status.reserve(session, issuer, purpose, issuing.policy)
+            for purpose in status.purposes_for(issuer, format)
+        ]
+        key = await issuers.active_key(session, issuer)
+        if commit:
+            await session.commit()
+        credential_id = str(uuid.uuid4())
+        uri = credential_uri or f"urn:uuid:{credential_id}"
+        entries = [reservation.entry for reservation in reservations]
 
-    def make() -> dict[str, Any]:
-        signed = sign(
+        make = partial(
+            build_and_sign,
             issuing,
-            build(uri, [entry for entry, _ in allocations]),
-            key.key_id,
-            key.encrypted_seed,
+            build,
+            validate,
+            uri,
+            entries,
+            key,
             cryptosuite=cryptosuite or EDDSA_RDFC_2022,
             now=now,
         )
-        if validate is not None:
-            validate(signed)
-        return signed
-
-    signed = await anyio.to_thread.run_sync(make) if offload else make()
-    await status.count_allocations(session, [list_id for _, list_id in allocations])
-    row.document = signed
-    row.credential_uri = uri
-    session.add(row)
-    audit.record(
-        session,
-        actor=actor,
-        action="credential.issued",
-        issuer_id=issuer.id,
-        target=row.id,
-        details={"format": format, "key": key.key_id},
+        signed = await anyio.to_thread.run_sync(make) if offload else make()
+        row = Credential(
+            id=credential_id,
+            issuer_id=issuer.id,
+            format=format,
+            learner_ref=learner_ref,
+            document=signed,
+            credential_uri=uri,
+            idempotency_key=idempotency_key,
+            client_id=client_id,
+            request_hash=body_hash,
+            created_at=now,
+        )
+        try:
+            async with session.begin_nested():
+                session.add(row)
+                await session.flush()  # the status entries refer to it
+                await status.claim(session, reservations, row.id, now)
+        except IntegrityError:
+            continue  # an index or the idempotency key was stored meanwhile: read again
+        audit.record(
+            session,
+            actor=actor,
+            action="credential.issued",
+            issuer_id=issuer.id,
+            target=row.id,
+            details={"format": format, "key": key.key_id},
+        )
+        await session.flush()
+        if commit:
+            await session.commit()
+        CREDENTIALS_ISSUED.labels(format).inc()
+        return Issued(row, replayed=False)
+    raise IssuingContended(
+        f"the status indices drawn were taken by other requests {STORE_ATTEMPTS} times"
     )
-    await session.flush()
-    CREDENTIALS_ISSUED.labels(format).inc()
-    return Issued(row, replayed=False)
 
 
 def learner_reference(mc: MicroCredentialIn) -> str | None:
@@ -261,13 +308,17 @@ def microcredential_builder(
         return build_ob, None
 
     def build_ed(uri: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
-        return build_edc(
-            mc,
-            profile,
-            credential_id=uri,
-            issued=now,
-            status=entries,
-            display_images=render_pages(mc, profile),
+        # With the Data Integrity context the signer would append (a micro-credential always
+        # gets an eddsa proof): the SHACL check then canonicalizes what the signer does.
+        return with_data_integrity_context(
+            build_edc(
+                mc,
+                profile,
+                credential_id=uri,
+                issued=now,
+                status=entries,
+                display_images=render_pages(mc, profile),
+            )
         )
 
     def check(document: dict[str, Any]) -> None:
@@ -296,7 +347,9 @@ async def issue_microcredential(
     idempotency_key: str | None,
     body_hash: str,
     offload: bool = False,
+    commit: bool = False,
 ) -> Issued:
+    """Issue ``mc`` as its format says (see :func:`issue` for ``commit``)."""
     now = utcnow()
     build, validate = microcredential_builder(mc, issuer, issuing, now)
     return await issue(
@@ -313,6 +366,7 @@ async def issue_microcredential(
         validate=validate,
         # An EDC page render and SHACL check take ~0.1 s: never on the event loop.
         offload=offload or mc.format == "edc",
+        commit=commit,
         now=now,
     )
 
@@ -368,8 +422,9 @@ async def issue_batch(
 ) -> list[BatchResult]:
     """Issue each item on its own: a bad item is reported and the others go on.
 
-    Each item is committed as soon as it is signed, so a batch never holds locks for long and a
-    batch cut short (process killed) keeps what it finished; retried with the same
+    Each item is committed as soon as it is signed, and no transaction spans its signing, so a
+    batch never holds locks for long and a batch cut short (process killed) keeps what it
+    finished; retried with the same
     Idempotency-Key, item ``i`` replays under the key ``<key>#<i>`` and nothing is issued twice.
     Signing runs in a worker thread so the event loop keeps answering other requests.
     """
@@ -377,18 +432,17 @@ async def issue_batch(
     for index, raw in enumerate(items):
         try:
             mc = MicroCredentialIn.model_validate(raw)
-            async with session.begin_nested():
-                issued = await issue_microcredential(
-                    session,
-                    issuer,
-                    mc,
-                    issuing,
-                    actor=actor,
-                    idempotency_key=f"{idempotency_key}#{index}" if idempotency_key else None,
-                    body_hash=request_hash(mc.model_dump(mode="json")),
-                    offload=True,
-                )
-            await session.commit()
+            issued = await issue_microcredential(
+                session,
+                issuer,
+                mc,
+                issuing,
+                actor=actor,
+                idempotency_key=f"{idempotency_key}#{index}" if idempotency_key else None,
+                body_hash=request_hash(mc.model_dump(mode="json")),
+                offload=True,
+                commit=True,
+            )
         except ValidationError as exc:
             results.append(
                 BatchResult(index, 422, problem=_item_problem(_validation_problem(exc), index))

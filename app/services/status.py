@@ -1,8 +1,10 @@
 """Bitstring Status Lists kept in SQL: allocation, status changes, the published list credential.
 
 Each allocated index is a row of ``status_entries`` whose primary key ``(list_id, index)`` makes
-reuse impossible, whichever process allocates: an index is drawn uniformly at random, and a
-collision (another process took it first) is retried inside a savepoint. A status change updates
+reuse impossible, whichever process allocates: an index is drawn uniformly at random among those
+no row holds (:func:`reserve`, reads only, so that no lock is held while the credential is
+signed) and stored with the credential (:func:`claim`); if another request stored the same index
+meanwhile, the insert fails and the issuer draws again. A status change updates
 one row and bumps the list's ``version`` with an atomic ``UPDATE``, so concurrent changes lose
 nothing; the signed list credential is rebuilt from the set rows when ``version`` moved on.
 """
@@ -20,7 +22,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -37,7 +38,8 @@ from app.status.bitstring import Bitstring, status_entry, status_list_credential
 
 REVOCATION, SUSPENSION = "revocation", "suspension"
 PURPOSES = (REVOCATION, SUSPENSION)
-MAX_DRAWS = 64
+#: Random indices tried per round (one query each) and rounds before a list counts as full.
+DRAWS_PER_ROUND, ROUNDS = 16, 4
 #: Seconds a client should wait before asking again for a list that could not be signed.
 SIGNING_RETRY_AFTER = 60
 #: Why a list cannot be (re-)signed now: no usable key, a key that does not open, a proof fault.
@@ -121,35 +123,38 @@ async def _open_list(
     return new_list
 
 
-async def allocate(
-    session: AsyncSession,
-    issuer: Issuer,
-    credential_id: str,
-    purpose: str,
-    policy: StatusPolicy,
-) -> tuple[dict[str, Any], str]:
-    """Reserve a random unused index for ``credential_id``; returns its entry and the list id.
+@dataclass(frozen=True)
+class Reservation:
+    """An index no credential held when it was drawn, and the entry a credential carries for it."""
 
-    The caller counts the allocation with :func:`count_allocations` just before committing, so
-    the list row is locked (PostgreSQL) only for that last moment, not while signing.
+    list_id: str
+    index: int
+    entry: dict[str, Any]
+
+
+async def reserve(
+    session: AsyncSession, issuer: Issuer, purpose: str, policy: StatusPolicy
+) -> Reservation:
+    """Draw a random index of the issuer's open list for ``purpose`` that no row holds now.
+
+    Reads only (unless a list must be opened or closed), so the caller may end its transaction
+    before signing; :func:`claim` stores the index, and fails if another request claimed it
+    meanwhile.
     """
     for _ in range(2):
         status_list = await _open_list(session, issuer, purpose, policy)
-        for _ in range(MAX_DRAWS):
-            index = secrets.randbelow(status_list.size)
-            try:
-                async with session.begin_nested():
-                    session.add(
-                        StatusEntry(
-                            list_id=status_list.id,
-                            index=index,
-                            credential_id=credential_id,
-                            updated_at=utcnow(),
-                        )
-                    )
-            except IntegrityError:
-                continue  # taken already (perhaps by another process): draw again
-            return status_entry(policy.list_url(status_list.id), index, purpose), status_list.id
+        for _ in range(ROUNDS):
+            drawn = list(
+                dict.fromkeys(secrets.randbelow(status_list.size) for _ in range(DRAWS_PER_ROUND))
+            )
+            query = select(StatusEntry.index).where(
+                StatusEntry.list_id == status_list.id, col(StatusEntry.index).in_(drawn)
+            )
+            taken = set((await session.exec(query)).all())
+            for index in drawn:
+                if index not in taken:
+                    entry = status_entry(policy.list_url(status_list.id), index, purpose)
+                    return Reservation(status_list.id, index, entry)
         # Far fuller than the fill limit says (counts lag under heavy concurrency): close it.
         await session.exec(
             update(StatusList)
@@ -157,6 +162,31 @@ async def allocate(
             .values(allocated=col(StatusList.size))
         )
     raise RuntimeError("could not allocate a status list index")
+
+
+async def claim(
+    session: AsyncSession,
+    reservations: Sequence[Reservation],
+    credential_id: str,
+    now: datetime,
+) -> None:
+    """Store the reserved indices for ``credential_id`` (already flushed) and count them.
+
+    Raises ``IntegrityError`` when another request stored one of the indices first: the caller
+    runs this in a savepoint and reserves again. The lists are counted last, so the list row is
+    locked (PostgreSQL) only for the moment before the commit.
+    """
+    for reservation in reservations:
+        session.add(
+            StatusEntry(
+                list_id=reservation.list_id,
+                index=reservation.index,
+                credential_id=credential_id,
+                updated_at=now,
+            )
+        )
+    await session.flush()
+    await count_allocations(session, [reservation.list_id for reservation in reservations])
 
 
 async def count_allocations(session: AsyncSession, list_ids: Sequence[str]) -> None:

@@ -165,15 +165,17 @@ async def test_database_lost_while_issuing_is_503_and_writes_nothing(
     issuer, auth = await issuer_with_key(client, admin_headers, random_slug)
     headers = {**auth, "Idempotency-Key": "attempt-1"}
     body = {"credential": vc2_credential(issuer["did"])}
-    # Counting the allocation comes after the credential row, its status entry (and a new
-    # list) were written in the transaction and the credential was signed.
+    # Counting the allocation comes after the credential was signed and its row and status
+    # entry were written in the transaction. The issuer's first list was opened (and committed)
+    # before signing: it stays, empty, and the retry uses it.
     with database_lost_before(app, database_url, starts("UPDATE STATUS_LISTS")) as lost:
         response = await client.post("/credentials/issue", json=body, headers=headers)
     assert lost, "the fault was never injected"
     assert_503(response)
     assert await count(app, Credential) == 0
     assert await count(app, StatusEntry) == 0
-    assert await count(app, StatusList) == 0
+    [opened] = await rows(app, StatusList)
+    assert opened.allocated == 0
     assert "credential.issued" not in {e.action for e in await rows(app, AuditEvent)}
 
     retried = await client.post("/credentials/issue", json=body, headers=headers)
@@ -181,7 +183,11 @@ async def test_database_lost_while_issuing_is_503_and_writes_nothing(
     again = await client.post("/credentials/issue", json=body, headers=headers)
     assert again.json() == retried.json()
     assert await count(app, Credential) == 1
-    assert await count(app, StatusEntry) == 1
+    assert [
+        (entry.list_id, lst.allocated)
+        for entry in await rows(app, StatusEntry)
+        for lst in await rows(app, StatusList)
+    ] == [(opened.id, 1)]
 
 
 async def test_database_lost_at_commit_is_503_and_writes_nothing(

@@ -7,11 +7,13 @@ import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 from sqlmodel import select
 
 from app.crypto.dataintegrity import DataIntegrity, VerificationMethod
@@ -315,15 +317,18 @@ def open_transactions(database_url: str) -> int:
             probe.close()
 
     async def idle_in_transaction() -> int:
-        connection = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(False))
+        engine = create_async_engine(database_url, poolclass=NullPool)
         try:
-            count: int = await connection.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                " AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
-            )
-            return count
+            async with engine.connect() as connection:
+                count = await connection.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
+                    )
+                )
+                return int(count)
         finally:
-            await connection.close()
+            await engine.dispose()
 
     # Its own thread and event loop: the probe runs from inside the signing step.
     with ThreadPoolExecutor(1) as thread:
