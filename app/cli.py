@@ -67,7 +67,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import os
 
-    import uvicorn
+    from app.serve import serve
 
     if (
         os.environ.get("MICROCRED_ENV") == "development"
@@ -78,18 +78,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         get_settings.cache_clear()
     settings = get_settings()
     migrate(settings.database_url)
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=settings.log_level.lower(),
-        log_config=None,  # the app logs JSON lines itself (app/observability.py)
-        access_log=False,
-        proxy_headers=True,
-    )
-    return 0
+    return serve(args.host, args.port, args.workers, settings.log_level.lower())
 
 
 def _run_with_session(work: Callable[[AsyncSession, Settings], Awaitable[object]]) -> object:

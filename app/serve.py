@@ -1,0 +1,119 @@
+"""``microcred serve``: uvicorn, with one listening socket per worker when there are several.
+
+uvicorn's own multi-worker mode shares one listening socket between its workers, and a worker's
+event loop accepts every pending connection each time it wakes. A burst of new keep-alive
+connections (a reverse proxy filling its pool, a load test) can then all land on one worker
+while the others idle: the bench saw its 16 connections all on one of two workers for a whole
+run. Here each worker binds its own socket to the port with ``SO_REUSEPORT``, and the kernel
+spreads new connections over the sockets by a hash of their addresses.
+
+The parent only supervises: a worker that dies is replaced, unless it died within
+:data:`STARTUP_GRACE` seconds of its start (a port in use, a database that cannot be reached):
+then every worker is stopped and ``serve`` exits 3, as uvicorn does when its app fails to start.
+SIGTERM or SIGINT stops the workers gracefully (uvicorn finishes the requests under way).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import signal
+import socket
+import threading
+import time
+from multiprocessing.process import BaseProcess
+from types import FrameType
+from typing import Any
+
+import uvicorn
+
+APP = "app.main:create_app"
+#: A worker that exits sooner than this after its start failed to start.
+STARTUP_GRACE = 10.0
+#: Seconds a worker has to finish the requests under way after SIGTERM.
+SHUTDOWN_TIMEOUT = 30.0
+
+log = logging.getLogger("microcred.serve")
+
+
+def _options(host: str, port: int, log_level: str) -> dict[str, Any]:
+    return {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "log_level": log_level,
+        "log_config": None,  # the app logs JSON lines itself (app/observability.py)
+        "access_log": False,
+        "proxy_headers": True,
+    }
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` in the port's ``SO_REUSEPORT`` group."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _worker(host: str, port: int, log_level: str) -> None:
+    """One worker process: its own socket, its own event loop."""
+    config = uvicorn.Config(APP, **_options(host, port, log_level))
+    uvicorn.Server(config).run(sockets=[listening_socket(host, port)])
+
+
+def serve(host: str, port: int, workers: int, log_level: str) -> int:
+    """Serve until stopped; the exit code (3: the app failed to start, as with uvicorn)."""
+    if workers <= 1 or not hasattr(socket, "SO_REUSEPORT"):
+        uvicorn.run(APP, workers=max(workers, 1), **_options(host, port, log_level))
+        return 0
+    if port == 0:
+        raise SystemExit("serve: several workers need a fixed --port (each worker binds it)")
+    return _supervise(host, port, workers, log_level)
+
+
+def _supervise(host: str, port: int, workers: int, log_level: str) -> int:
+    context = multiprocessing.get_context("spawn")
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, request_stop)
+
+    def start() -> tuple[BaseProcess, float]:
+        process = context.Process(target=_worker, args=(host, port, log_level), name="worker")
+        process.start()
+        log.info("started worker %s", process.pid)
+        return process, time.monotonic()
+
+    running = [start() for _ in range(workers)]
+    code = 0
+    while not stop.wait(0.5):
+        for slot, (process, started) in enumerate(running):
+            if process.is_alive():
+                continue
+            if time.monotonic() - started < STARTUP_GRACE:
+                log.error("worker %s failed at start-up (exit %s)", process.pid, process.exitcode)
+                code = 3
+                stop.set()
+                break
+            log.warning("worker %s exited (%s): starting another", process.pid, process.exitcode)
+            running[slot] = start()
+    for process, _ in running:
+        if process.is_alive():
+            process.terminate()  # SIGTERM: uvicorn finishes the requests under way
+    deadline = time.monotonic() + SHUTDOWN_TIMEOUT
+    for process, _ in running:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join()
+    return code
