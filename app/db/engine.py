@@ -43,6 +43,15 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         ensure_sqlite_directory(url)
+        if parsed.database not in (None, "", ":memory:") and "poolclass" not in kwargs:
+            # One connection per process: every SQLite transaction takes the write lock
+            # (_sqlite_begin), so a second connection would only wait in SQLite's busy handler,
+            # which sleeps up to 100 ms between tries and serves waiters in no order. Waiting
+            # for the pool's one connection instead is first come, first served. Measured with
+            # 16 connections issuing EDCs on one worker: p99 latency 2.7 s -> 0.5 s, the same
+            # throughput.
+            kwargs.setdefault("pool_size", 1)
+            kwargs.setdefault("max_overflow", 0)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)

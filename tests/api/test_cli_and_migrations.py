@@ -135,3 +135,19 @@ def test_serve_without_secrets_in_production_says_what_is_missing(tmp_path: Path
     assert result.returncode == 2
     assert "MICROCRED_MASTER_KEY" in result.stderr and "production" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_sqlite_file_gets_one_pooled_connection_per_process(tmp_path: Path) -> None:
+    # Every SQLite transaction takes the write lock: requests queue for the one connection
+    # (first come, first served) instead of sleeping in SQLite's busy handler.
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/one.db")
+    unpooled = create_engine(f"sqlite+aiosqlite:///{tmp_path}/one.db", poolclass=NullPool)
+    try:
+        assert engine.pool.size() == 1  # type: ignore[attr-defined]
+        assert engine.pool._max_overflow == 0  # type: ignore[attr-defined]
+        assert isinstance(unpooled.pool, NullPool)
+    finally:
+        asyncio.run(engine.dispose())
+        asyncio.run(unpooled.dispose())
