@@ -201,10 +201,10 @@ async def issue(
 
     Three steps. Read: an earlier credential for the idempotency key (replayed), the active key,
     a free random index of each status list. Sign, without the database: build, ``validate``,
-    add the proof. Store, in a savepoint: the credential, its status entries, the lists' counts
-    and the audit event. A status index or idempotency key that another request stored between
-    the read and the store fails the insert: the read runs again (the key then replays the other
-    request's credential) and the credential is signed anew.
+    add the proof. Store: the credential and its status entries (in a savepoint), the audit
+    event and, last, the lists' counts. A status index or idempotency key that another request
+    stored between the read and the store fails the insert: the read runs again (the key then
+    replays the other request's credential) and the credential is signed anew.
 
     ``commit``: commit the reads before signing and the writes right after storing, so that no
     transaction (and on SQLite no write lock, which every transaction takes) spans the signing;
@@ -273,7 +273,10 @@ async def issue(
             target=row.id,
             details={"format": format, "key": key.key_id},
         )
-        await session.flush()
+        # Last: on PostgreSQL every issue of the issuer updates the same list row, which stays
+        # locked from this UPDATE to the commit (each statement in between also waits for the
+        # event loop, busy with other requests' signing).
+        await status.count_allocations(session, [r.list_id for r in reservations])
         if commit:
             await session.commit()
         CREDENTIALS_ISSUED.labels(format).inc()

@@ -170,11 +170,11 @@ async def claim(
     credential_id: str,
     now: datetime,
 ) -> None:
-    """Store the reserved indices for ``credential_id`` (already flushed) and count them.
+    """Store the reserved indices for ``credential_id`` (already flushed).
 
     Raises ``IntegrityError`` when another request stored one of the indices first: the caller
-    runs this in a savepoint and reserves again. The lists are counted last, so the list row is
-    locked (PostgreSQL) only for the moment before the commit.
+    runs this in a savepoint and reserves again. The caller counts the lists
+    (:func:`count_allocations`) as its last statement before committing.
     """
     for reservation in reservations:
         session.add(
@@ -186,7 +186,6 @@ async def claim(
             )
         )
     await session.flush()
-    await count_allocations(session, [reservation.list_id for reservation in reservations])
 
 
 async def count_allocations(session: AsyncSession, list_ids: Sequence[str]) -> None:
