@@ -51,7 +51,7 @@ def data_integrity(canonicalizer: str, contexts: Path = CONTEXTS_DIR) -> DataInt
     loader = OfflineDocumentLoader(contexts)
     if canonicalizer == "oxigraph":
         # remember=0: the in-process loops sign one document over and over, and the service's
-        # memory of recent N-Quads (for the SHACL check after signing) would answer them all.
+        # memory of recent N-Quads (the signer reuses the SHACL check's) would answer them all.
         return DataIntegrity(OxigraphCanonicalizer(loader, remember=0))
     if canonicalizer == "pyld":
         return DataIntegrity(PyldCanonicalizer(loader))

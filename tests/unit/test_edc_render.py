@@ -101,5 +101,6 @@ def test_the_png_decodes_to_exactly_the_page_drawn() -> None:
     assert decoded.mode == "P" and decoded.size == PAGE_SIZE
     assert decoded.info.get("transparency") is None
     assert decoded.tobytes() == page.image.tobytes()
-    assert decoded.getpalette()[:12] == page.image.getpalette()[:12]
+    palette = decoded.getpalette()
+    assert palette is not None and palette[:12] == (page.image.getpalette() or [])[:12]
     assert len(set(decoded.tobytes())) == 4
