@@ -2,20 +2,22 @@
 
 The ``rfc8785`` package is the reference here; it is pure Python and writes byte by byte, about
 2.5 ms for the EDC micro-credential. For plain JSON with no float, no integer beyond ±(2**53 − 1)
-and no object key outside the Basic Multilingual Plane, the standard library's C encoder writes
-the same text (``tests/unit/test_jcs.py`` compares the two on generated JSON): keys sorted by code
-point are sorted by UTF-16 code unit within the BMP, and its escapes (``\\"``, ``\\\\``, ``\\b``,
-``\\f``, ``\\n``, ``\\r``, ``\\t``, ``\\u00xx`` in lowercase for the other control characters,
-nothing else) are RFC 8785's. Everything else (floats, whose ECMAScript form differs from
-Python's; lone surrogates; non-JSON types) goes to ``rfc8785``, errors included.
+and no object key outside the Basic Multilingual Plane, ``orjson`` with sorted keys writes the
+same bytes (``tests/unit/test_jcs.py`` compares the two on generated JSON): keys sorted by UTF-8
+bytes are sorted by UTF-16 code unit within the BMP, non-ASCII text is written as UTF-8, and its
+escapes (``\\"``, ``\\\\``, ``\\b``, ``\\f``, ``\\n``, ``\\r``, ``\\t``, ``\\u00xx`` in lowercase
+for the other control characters, nothing else) are RFC 8785's. Everything else (floats, whose
+ECMAScript form differs; lone surrogates; non-JSON types; subclasses of JSON types) goes to
+``rfc8785``, errors included. For the EDC: orjson ~0.03 ms, the standard library's encoder (the
+same text) ~0.18 ms, deciding which path to take ~0.05 ms.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
+import orjson
 import rfc8785
 
 _MAX_SAFE_INTEGER = 2**53 - 1
@@ -27,7 +29,7 @@ class JcsError(ValueError):
 
 
 def _plain(value: Any) -> bool:
-    """Whether ``json.dumps(sort_keys=True)`` writes ``value`` exactly as RFC 8785 does."""
+    """Whether ``orjson`` with sorted keys writes ``value`` exactly as RFC 8785 does."""
     stack = [value]
     while stack:
         item = stack.pop()
@@ -53,13 +55,10 @@ def _plain(value: Any) -> bool:
 def canonical_json(value: Any) -> str:
     """The RFC 8785 canonical text of ``value``; :class:`JcsError` when there is none."""
     if _plain(value):
-        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            pass  # a lone surrogate: rfc8785 refuses it below
-        else:
-            return text
+            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode("utf-8")
+        except orjson.JSONEncodeError:
+            pass  # a lone surrogate, or nesting deeper than orjson goes: rfc8785 decides below
     try:
         return rfc8785.dumps(value).decode("utf-8")
     except (rfc8785.CanonicalizationError, TypeError, UnicodeError) as exc:  # lone surrogates

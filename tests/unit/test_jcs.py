@@ -71,7 +71,7 @@ def test_keys_are_sorted_by_utf16_code_units(value: dict[str, Any]) -> None:
         ((1, 2), False),
     ],
 )
-def test_what_takes_the_standard_library_encoder(value: Any, plain: bool) -> None:
+def test_what_takes_the_orjson_path(value: Any, plain: bool) -> None:
     assert _plain(value) is plain
 
 
@@ -85,3 +85,20 @@ def test_floats_in_ecmascript_form_and_refusals() -> None:
     for bad in ({"a": float("nan")}, {"a": 2**60}, {"a": "\ud800"}, {"a": object()}):
         with pytest.raises(JcsError):
             canonical_json(bad)
+
+
+def test_nesting_deeper_than_orjson_goes_is_left_to_rfc8785() -> None:
+    deep: Any = "x"
+    for _ in range(300):  # orjson stops at 254 levels
+        deep = [deep]
+    assert _plain(deep)
+    assert canonical_json(deep) == reference(deep) == "[" * 300 + '"x"' + "]" * 300
+
+
+def test_subclasses_of_json_types_are_left_to_rfc8785() -> None:
+    class Name(str):
+        pass
+
+    value = {"b": Name("x"), "a": 1}
+    assert not _plain(value)
+    assert canonical_json(value) == reference(value)
