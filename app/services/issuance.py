@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -137,21 +137,6 @@ async def _replay(
     return earlier
 
 
-def sign(
-    issuing: Issuing,
-    unsigned: Mapping[str, Any],
-    key_id: str,
-    sealed_seed: bytes,
-    *,
-    cryptosuite: str,
-    now: datetime,
-) -> dict[str, Any]:
-    pair = issuing.key_cache.key_pair(key_id, sealed_seed)
-    return issuing.data_integrity.add_proof(
-        unsigned, pair, key_id, created=now, cryptosuite=cryptosuite
-    )
-
-
 def build_and_sign(
     issuing: Issuing,
     build: Builder,
@@ -171,7 +156,10 @@ def build_and_sign(
         # its link triple to the default graph, a property no EDC shape constrains (the shapes'
         # cred:proof is not the sec:proof of Data Integrity).
         validate(unsigned)
-    return sign(issuing, unsigned, key.key_id, key.encrypted_seed, cryptosuite=cryptosuite, now=now)
+    pair = issuing.key_cache.key_pair(key.key_id, key.encrypted_seed)
+    return issuing.data_integrity.add_proof(
+        unsigned, pair, key.key_id, created=now, cryptosuite=cryptosuite
+    )
 
 
 #: Times the store step may find a drawn status index taken meanwhile before issuing gives up.

@@ -183,11 +183,10 @@ async def test_database_lost_while_issuing_is_503_and_writes_nothing(
     again = await client.post("/credentials/issue", json=body, headers=headers)
     assert again.json() == retried.json()
     assert await count(app, Credential) == 1
-    assert [
-        (entry.list_id, lst.allocated)
-        for entry in await rows(app, StatusEntry)
-        for lst in await rows(app, StatusList)
-    ] == [(opened.id, 1)]
+    [entry] = await rows(app, StatusEntry)
+    [status_list] = await rows(app, StatusList)
+    assert entry.list_id == status_list.id == opened.id
+    assert status_list.allocated == 1
 
 
 async def test_database_lost_at_commit_is_503_and_writes_nothing(
