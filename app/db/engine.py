@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import math
+import time
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -39,7 +44,45 @@ def ensure_sqlite_directory(url: str) -> None:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
+def json_serializer(value: Any) -> str:
+    """JSON columns: orjson writes a 47 KB credential in ~0.1 ms (the standard library: ~0.8).
+
+    orjson refuses what it cannot write exactly (an integer beyond 64 bits, a non-string key)
+    and writes ``null`` for a NaN or an infinity; the standard library writes all of those as it
+    always did.
+    """
+    try:
+        written = orjson.dumps(value)
+    except (orjson.JSONEncodeError, TypeError):
+        return json.dumps(value)
+    if b"null" in written and _has_non_finite(value):
+        return json.dumps(value)
+    return written.decode("utf-8")
+
+
+def _has_non_finite(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            return True
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, (list, tuple)):
+            stack.extend(node)
+    return False
+
+
+def json_deserializer(text: str | bytes) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)  # what only json_serializer's fallback writes
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    kwargs.setdefault("json_serializer", json_serializer)
+    kwargs.setdefault("json_deserializer", json_deserializer)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         ensure_sqlite_directory(url)
@@ -59,8 +102,38 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 10)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        event.listen(engine.sync_engine.pool, "checkin", _note_checkin)
+        event.listen(engine.sync_engine.pool, "checkout", _ping_if_idle)
+    return engine
+
+
+#: A pooled PostgreSQL connection idle longer than this is pinged before use.
+IDLE_PING_SECONDS = 5.0
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info["checked_in"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Ping a connection that sat idle in the pool; a dead one is replaced before use.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout, and for asyncpg a ping is three
+    round trips (BEGIN, an empty query, ROLLBACK): with two checkouts per issue, six of its
+    seventeen. A connection in steady use needs none: when the server ends it (a restart, an
+    admin's ``pg_terminate_backend``) the statement fails, SQLAlchemy invalidates the whole pool
+    and the request answers 503 like any lost database; connections left idle (a quiet night)
+    are the ones likely stale, and those are pinged.
+    """
+    since = record.info.get("checked_in")
+    if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+        return
+    try:
+        dbapi_connection.ping()
+    except Exception as exc:  # whatever the driver raised: this connection is gone
+        raise DisconnectionError(f"the idle connection failed its ping: {exc}") from exc
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from app.cli import downgrade, main, migrate
 from app.config import get_settings, new_master_key
@@ -40,6 +40,38 @@ def test_migrations_downgrade_to_empty_and_upgrade_again(database_url: str) -> N
     finally:
         migrate(database_url)
     assert TABLES <= asyncio.run(_tables(database_url))
+
+
+async def _document_storage(url: str) -> tuple[str, str]:
+    """PostgreSQL's storage strategy and compression method of ``credentials.document``."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            found = await connection.execute(
+                text(
+                    "SELECT attstorage::text, attcompression::text FROM pg_attribute "
+                    "WHERE attrelid = 'credentials'::regclass AND attname = 'document'"
+                )
+            )
+            storage, compression = found.one()
+    finally:
+        await engine.dispose()
+    return str(storage), str(compression)
+
+
+def test_a_credential_document_is_not_pglz_compressed_on_postgresql(database_url: str) -> None:
+    """A signed EDC's PNG pages defeat pglz, which still spends ~1 ms a credential trying."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("TOAST compression is PostgreSQL's")
+    storage, compression = asyncio.run(_document_storage(database_url))
+    # lz4 (any server with lz4, as Debian's and the official images are), else no compression
+    assert (compression, storage) == ("l", "x") or storage == "e"
+    try:
+        downgrade(database_url, "e01ff18ab6eb")
+        assert asyncio.run(_document_storage(database_url)) == ("x", "")
+    finally:
+        migrate(database_url)
+    assert asyncio.run(_document_storage(database_url)) == (storage, compression)
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, func, update
+from sqlalchemy import event, func, text, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
@@ -248,6 +248,39 @@ async def test_database_lost_while_revoking_is_503_and_changes_no_status(
         (await client.get(list_path)).json()["credentialSubject"]["encodedList"]
     )
     assert set(bits.set_indexes()) == {int(vc["credentialStatus"]["statusListIndex"])}
+
+
+async def test_pooled_connections_the_server_ended_are_replaced(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Idle in the pool past IDLE_PING_SECONDS: pinged, and a dead one replaced unseen. In steady
+    use (no ping): the first statement fails, the pool is invalidated, the next one works."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no server to end a connection")
+    import app.db.engine as db_engine
+
+    engine = create_engine(database_url, pool_size=2)
+
+    async def backend() -> int:
+        async with engine.connect() as connection:
+            pid: int = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            return pid
+
+    try:
+        first = await backend()
+        await asyncio.to_thread(_terminate_connections, database_url)
+        monkeypatch.setattr(db_engine, "IDLE_PING_SECONDS", 0.0)
+        replaced = await backend()  # no error: the ping found the connection dead
+        assert replaced != first
+
+        monkeypatch.setattr(db_engine, "IDLE_PING_SECONDS", 3600.0)
+        await asyncio.to_thread(_terminate_connections, database_url)
+        with pytest.raises(sa_exc.DBAPIError) as failed:
+            await backend()
+        assert failed.value.connection_invalidated
+        assert await backend() not in (first, replaced)
+    finally:
+        await engine.dispose()
 
 
 @pytest.mark.parametrize("where", ["postgresql", "sqlite"])
