@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy.engine import make_url
 
 from bench.common import Json, write_json
 
@@ -105,19 +106,6 @@ class StageClock:
             setattr(owner, attribute, staticmethod(self.wrap(name, raw.__func__)))
         elif raw is not None:
             setattr(owner, attribute, self.wrap(name, raw))
-
-
-async def _inline(function: Callable[..., Any], *args: Any, **_: Any) -> Any:
-    return function(*args)
-
-
-def run_offloaded_work_inline() -> None:
-    """The service signs and validates EDCs in a worker thread; here that work runs inline, so
-    that cProfile (which sees one thread) and the stage clocks see it. Requests go one at a time,
-    so nothing else would have run meanwhile."""
-    import anyio.to_thread
-
-    anyio.to_thread.run_sync = _inline  # type: ignore[assignment]
 
 
 def install_clocks(clock: StageClock) -> None:
@@ -314,10 +302,10 @@ def main(argv: list[str]) -> int:
 
     for name in [name for name in os.environ if name.startswith("MICROCRED_")]:
         del os.environ[name]
-    run_offloaded_work_inline()
     install_clocks(_CLOCK)
     requests = max(1, min(args.requests, 500))
-    report: Json = {"requests": requests, "database": "sqlite", "stages": {}}
+    database = make_url(args.database_url).get_backend_name() if args.database_url else "sqlite"
+    report: Json = {"requests": requests, "database": database, "stages": {}}
     with tempfile.TemporaryDirectory(prefix="microcred-profile-") as directory:
         for canonicalizer in ("oxigraph", "pyld"):
             url = args.database_url or f"sqlite+aiosqlite:///{directory}/{canonicalizer}.db"

@@ -653,7 +653,6 @@ async def redeem_offer(
                 actor=f"oid4vci-offer:{offer.id}",
                 idempotency_key=None,
                 body_hash=issuance.request_hash(mc.model_dump(mode="json")),
-                offload=True,
             )
             await session.exec(
                 update(CredentialOffer)
