@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -24,7 +25,7 @@ from app.credentials.microcredential import IssuerProfile, MicroCredentialIn
 from app.crypto.cryptosuites import EDDSA_RDFC_2022
 from app.crypto.dataintegrity import DataIntegrity, with_data_integrity_context
 from app.crypto.errors import ProofError
-from app.db.models import Credential, Issuer, SigningKey, utcnow
+from app.db.models import Credential, Issuer, utcnow
 from app.errors import (
     PROBLEMS,
     Conflict,
@@ -141,7 +142,7 @@ def build_and_sign(
     validate: Callable[[dict[str, Any]], None] | None,
     uri: str,
     entries: list[dict[str, Any]],
-    key: SigningKey,
+    key: issuers.ActiveKey,
     *,
     cryptosuite: str,
     now: datetime,
@@ -166,6 +167,8 @@ def build_and_sign(
         unsigned, pair, key.key_id, created=now, cryptosuite=cryptosuite
     )
 
+
+_STORE_CREDENTIAL = insert(Credential.__table__)  # type: ignore[attr-defined]
 
 #: Times the store step may find a drawn status index taken meanwhile before issuing gives up.
 STORE_ATTEMPTS = 4
@@ -236,22 +239,23 @@ async def issue(
             cryptosuite=cryptosuite or EDDSA_RDFC_2022,
             now=now,
         )
-        row = Credential(
-            id=credential_id,
-            issuer_id=issuer.id,
-            format=format,
-            learner_ref=learner_ref,
-            document=signed,
-            credential_uri=uri,
-            idempotency_key=idempotency_key,
-            client_id=client_id,
-            request_hash=body_hash,
-            created_at=now,
-        )
+        values: dict[str, Any] = {
+            "id": credential_id,
+            "issuer_id": issuer.id,
+            "format": format,
+            "learner_ref": learner_ref,
+            "document": signed,
+            "credential_uri": uri,
+            "idempotency_key": idempotency_key,
+            "client_id": client_id,
+            "request_hash": body_hash,
+            "created_at": now,
+        }
+        row = Credential(**values)
         try:
             async with session.begin_nested():
-                session.add(row)
-                await session.flush()  # the status entries refer to it
+                # A plain INSERT, not the unit of work: the row is only returned, never changed.
+                await session.exec(_STORE_CREDENTIAL, params=values)
                 await status.claim(session, reservations, row.id, now)
         except IntegrityError:
             continue  # an index or the idempotency key was stored meanwhile: read again

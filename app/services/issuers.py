@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -206,13 +207,29 @@ async def revoke_key(
     return key
 
 
-async def active_key(session: AsyncSession, issuer: Issuer) -> SigningKey:
+class ActiveKey(NamedTuple):
+    """What signing needs of the issuer's active key."""
+
+    key_id: str
+    encrypted_seed: bytes
+
+
+_KEYS = SigningKey.__table__  # type: ignore[attr-defined]
+#: Built once: every issue runs it (see status._OPEN_LIST).
+_ACTIVE_KEY = (
+    select(_KEYS.c.key_id, _KEYS.c.encrypted_seed)
+    .where(_KEYS.c.issuer_id == bindparam("issuer_id"), _KEYS.c.status == ACTIVE)
+    .order_by(_KEYS.c.id.desc())
+    .limit(1)
+)
+
+
+async def active_key(session: AsyncSession, issuer: Issuer) -> ActiveKey:
     assert issuer.id is not None
-    query = select(SigningKey).where(SigningKey.issuer_id == issuer.id, SigningKey.status == ACTIVE)
-    key = (await session.exec(query.order_by(col(SigningKey.id).desc()))).first()
+    key = (await session.exec(_ACTIVE_KEY, params={"issuer_id": issuer.id})).first()
     if key is None:
         raise NoActiveKey(f"issuer {issuer.slug!r} has no active signing key (rotate one in)")
-    return key
+    return ActiveKey(*key)
 
 
 def did_document(issuer: Issuer, keys: Sequence[SigningKey]) -> dict[str, Any]:

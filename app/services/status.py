@@ -19,9 +19,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, update
+from sqlalchemy import Float, bindparam, func, insert, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -84,23 +84,46 @@ def _lock_key(issuer_id: int, purpose: str) -> int:
     return (0x6D63 << 48) | (issuer_id << 2) | PURPOSES.index(purpose)
 
 
+class OpenList(NamedTuple):
+    id: str
+    size: int
+
+
+# The issuing path's statements, built once: a statement built per call costs more Python than
+# the round trip it makes (construction, cache key, ORM loading), and issuing runs five of them.
+_LISTS = StatusList.__table__  # type: ignore[attr-defined]
+_ENTRIES = StatusEntry.__table__  # type: ignore[attr-defined]
+_OPEN_LIST = (
+    select(_LISTS.c.id, _LISTS.c.size)
+    .where(
+        _LISTS.c.issuer_id == bindparam("issuer_id"),
+        _LISTS.c.purpose == bindparam("purpose"),
+        _LISTS.c.allocated < _LISTS.c.size * bindparam("fill_limit", type_=Float),
+    )
+    .order_by(_LISTS.c.created_at.desc())
+    .limit(1)
+)
+_TAKEN = select(_ENTRIES.c.index).where(
+    _ENTRIES.c.list_id == bindparam("list_id"),
+    _ENTRIES.c.index.in_(bindparam("drawn", expanding=True)),
+)
+_CLAIM = insert(_ENTRIES)
+_COUNT = (
+    update(_LISTS)
+    .where(_LISTS.c.id == bindparam("list_id"))
+    .values(allocated=_LISTS.c.allocated + 1)
+)
+
+
 async def _open_list(
     session: AsyncSession, issuer: Issuer, purpose: str, policy: StatusPolicy
-) -> StatusList:
+) -> OpenList:
     """The issuer's newest list for ``purpose`` with room left; a new one opens before it fills."""
-    query = (
-        select(StatusList)
-        .where(
-            StatusList.issuer_id == issuer.id,
-            StatusList.purpose == purpose,
-            col(StatusList.allocated) < col(StatusList.size) * policy.fill_limit,
-        )
-        .order_by(col(StatusList.created_at).desc())
-    )
-    found = (await session.exec(query)).first()
-    if found is not None:
-        return found
     assert issuer.id is not None
+    parameters = {"issuer_id": issuer.id, "purpose": purpose, "fill_limit": policy.fill_limit}
+    found = (await session.exec(_OPEN_LIST, params=parameters)).first()
+    if found is not None:
+        return OpenList(*found)
     new_list = StatusList(
         id=str(uuid.uuid4()),
         issuer_id=issuer.id,
@@ -114,13 +137,13 @@ async def _open_list(
         # one transaction at a time may open a list for this issuer and purpose. The lock lasts
         # until that transaction commits; the others then find its list (READ COMMITTED).
         await session.exec(select(func.pg_advisory_xact_lock(_lock_key(issuer.id, purpose))))
-        found = (await session.exec(query.execution_options(populate_existing=True))).first()
+        found = (await session.exec(_OPEN_LIST, params=parameters)).first()
         if found is not None:
-            return found
+            return OpenList(*found)
     # (SQLite runs one writer at a time, BEGIN IMMEDIATE: no other request can race us.)
     session.add(new_list)
     await session.flush()
-    return new_list
+    return OpenList(new_list.id, new_list.size)
 
 
 @dataclass(frozen=True)
@@ -147,10 +170,8 @@ async def reserve(
             drawn = list(
                 dict.fromkeys(secrets.randbelow(status_list.size) for _ in range(DRAWS_PER_ROUND))
             )
-            query = select(StatusEntry.index).where(
-                StatusEntry.list_id == status_list.id, col(StatusEntry.index).in_(drawn)
-            )
-            taken = set((await session.exec(query)).all())
+            parameters = {"list_id": status_list.id, "drawn": drawn}
+            taken = set(await session.exec(_TAKEN, params=parameters))
             for index in drawn:
                 if index not in taken:
                     entry = status_entry(policy.list_url(status_list.id), index, purpose)
@@ -176,25 +197,22 @@ async def claim(
     runs this in a savepoint and reserves again. The caller counts the lists
     (:func:`count_allocations`) as its last statement before committing.
     """
-    for reservation in reservations:
-        session.add(
-            StatusEntry(
-                list_id=reservation.list_id,
-                index=reservation.index,
-                credential_id=credential_id,
-                updated_at=now,
-            )
-        )
-    await session.flush()
+    rows = [
+        {
+            "list_id": reservation.list_id,
+            "index": reservation.index,
+            "credential_id": credential_id,
+            "is_set": False,
+            "updated_at": now,
+        }
+        for reservation in reservations
+    ]
+    await session.exec(_CLAIM, params=rows)
 
 
 async def count_allocations(session: AsyncSession, list_ids: Sequence[str]) -> None:
     for list_id in sorted(list_ids):  # a fixed order: two transactions cannot deadlock here
-        await session.exec(
-            update(StatusList)
-            .where(col(StatusList.id) == list_id)
-            .values(allocated=col(StatusList.allocated) + 1)
-        )
+        await session.exec(_COUNT, params={"list_id": list_id})
 
 
 def purposes_for(issuer: Issuer, format: str = "vc") -> Sequence[str]:

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlmodel import select
 
+from app.credentials.microcredential import MicroCredentialIn
 from app.crypto.dataintegrity import DataIntegrity, VerificationMethod
 from app.crypto.errors import InvalidVerificationMethodError
-from app.db.models import AuditEvent, Credential, StatusEntry
+from app.db.models import AuditEvent, Credential, Issuer, StatusEntry, StatusList
 from app.services import issuance
 from tests.conftest import problem_of
 from tests.factories import (
@@ -44,9 +48,13 @@ async def resolver_for(client: httpx.AsyncClient, slug: str) -> Any:
     return resolve
 
 
-async def count(app: FastAPI, model: type[Any]) -> int:
+async def rows(app: FastAPI, model: type[Any]) -> list[Any]:
     async with app.state.sessionmaker() as session:
-        return len((await session.exec(select(model))).all())
+        return list((await session.exec(select(model))).all())
+
+
+async def count(app: FastAPI, model: type[Any]) -> int:
+    return len(await rows(app, model))
 
 
 @pytest.mark.parametrize("cryptosuite", ["eddsa-rdfc-2022", "eddsa-jcs-2022"])
@@ -364,6 +372,158 @@ async def test_no_transaction_is_open_while_a_credential_is_signed(
         assert response.status_code in (200, 201), response.text
     assert open_while_signing == [0, 0, 0, 0]
     assert await count(app, Credential) == 4
+
+
+def in_another_connection(database_url: str, write: Callable[[AsyncConnection], Any]) -> None:
+    """Run ``write`` in a transaction of its own, committed, from a thread and event loop of its
+    own: another request's writes landing while this one signs."""
+
+    async def run() -> None:
+        engine = create_async_engine(database_url, poolclass=NullPool)
+        try:
+            async with engine.begin() as connection:
+                await write(connection)
+        finally:
+            await engine.dispose()
+
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, run()).result()
+
+
+def credential_row(issuer_id: int, **values: Any) -> dict[str, Any]:
+    credential_id = str(uuid.uuid4())
+    return {
+        "id": credential_id,
+        "issuer_id": issuer_id,
+        "format": "vc",
+        "document": {"id": f"urn:uuid:{credential_id}", "issued by": "the other request"},
+        "credential_uri": f"urn:uuid:{credential_id}",
+        "request_hash": "0" * 64,
+        "created_at": datetime.now(UTC),
+        **values,
+    }
+
+
+def take_index(database_url: str, entry: dict[str, Any]) -> None:
+    """Store ``entry``'s status index for another credential, as a concurrent issue would."""
+    list_id = entry["statusListCredential"].rsplit("/", 1)[1]
+    lists = StatusList.__table__  # type: ignore[attr-defined]
+
+    async def write(connection: AsyncConnection) -> None:
+        query = select(lists.c.issuer_id).where(lists.c.id == list_id)
+        issuer_id = (await connection.execute(query)).scalar_one()
+        other = credential_row(issuer_id)
+        await connection.execute(insert(Credential.__table__), other)  # type: ignore[attr-defined]
+        await connection.execute(
+            insert(StatusEntry.__table__),  # type: ignore[attr-defined]
+            {
+                "list_id": list_id,
+                "index": int(entry["statusListIndex"]),
+                "credential_id": other["id"],
+                "is_set": False,
+                "updated_at": datetime.now(UTC),
+            },
+        )
+
+    in_another_connection(database_url, write)
+
+
+@pytest.mark.parametrize("taken", [1, issuance.STORE_ATTEMPTS - 1, issuance.STORE_ATTEMPTS])
+async def test_a_status_index_taken_while_signing_is_drawn_again(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    random_slug: str,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    taken: int,
+) -> None:
+    """The index drawn is stored by another request before this one stores it: the insert
+    fails, the read runs again and the credential is signed with a new index; after
+    STORE_ATTEMPTS such losses the answer is 503 ISSUING_CONTENDED and nothing of it is kept."""
+    _, auth = await issuer_with_key(client, admin_headers, random_slug)
+    stolen: list[int] = []
+    build_and_sign = issuance.build_and_sign
+
+    def racing(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        entries = args[4]
+        if len(stolen) < taken:
+            take_index(database_url, entries[0])
+            stolen.append(int(entries[0]["statusListIndex"]))
+        return build_and_sign(*args, **kwargs)
+
+    monkeypatch.setattr(issuance, "build_and_sign", racing)
+    response = await client.post("/microcredentials", json=microcredential_body(), headers=auth)
+    assert len(stolen) == taken
+    entries = await rows(app, StatusEntry)
+    assert {e.index for e in entries} >= set(stolen)
+    if taken == issuance.STORE_ATTEMPTS:
+        assert response.status_code == 503
+        assert problem_of(response)["type"].endswith("ISSUING_CONTENDED")
+        assert len(entries) == await count(app, Credential) == taken  # the other requests' only
+        monkeypatch.setattr(issuance, "build_and_sign", build_and_sign)
+        response = await client.post("/microcredentials", json=microcredential_body(), headers=auth)
+        entries = await rows(app, StatusEntry)
+    assert response.status_code == 201, response.text
+    [status] = response.json()["verifiableCredential"]["credentialStatus"]  # an EDC lists it
+    index = int(status["statusListIndex"])
+    assert index not in stolen
+    [own] = [e for e in entries if e.credential_id == response.headers["Location"].split("/")[-1]]
+    assert own.index == index
+    assert len(entries) == await count(app, Credential) == len(stolen) + 1
+
+
+async def test_an_idempotency_key_used_while_signing_replays_the_other_credential(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    random_slug: str,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two requests with one Idempotency-Key: the one that stores second replays the first's
+    credential (the same body) or is refused with 409 (another body); it stores nothing."""
+    _, auth = await issuer_with_key(client, admin_headers, random_slug)
+    body = microcredential_body()
+    body_hash = issuance.request_hash(
+        MicroCredentialIn.model_validate(body).model_dump(mode="json")
+    )
+    async with app.state.sessionmaker() as session:
+        found = await session.exec(select(Issuer.id).where(Issuer.slug == random_slug))
+        issuer_id = found.one()
+    other_rows: list[dict[str, Any]] = []
+    build_and_sign = issuance.build_and_sign
+
+    def racing(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        key = f"race-{len(other_rows)}"
+        other = credential_row(
+            issuer_id,
+            idempotency_key=key,
+            request_hash=body_hash if key == "race-0" else "f" * 64,
+        )
+        other_rows.append(other)
+
+        async def write(connection: AsyncConnection) -> None:
+            await connection.execute(insert(Credential.__table__), other)  # type: ignore[attr-defined]
+
+        in_another_connection(database_url, write)
+        return build_and_sign(*args, **kwargs)
+
+    monkeypatch.setattr(issuance, "build_and_sign", racing)
+    same = await client.post(
+        "/microcredentials", json=body, headers={**auth, "Idempotency-Key": "race-0"}
+    )
+    assert same.status_code == 201, same.text
+    assert same.json()["verifiableCredential"] == other_rows[0]["document"]
+    assert same.headers["Location"].endswith(other_rows[0]["id"])
+
+    different = await client.post(
+        "/microcredentials", json=body, headers={**auth, "Idempotency-Key": "race-1"}
+    )
+    assert different.status_code == 409
+    assert len(other_rows) == 2
+    assert await count(app, Credential) == 2
+    assert await count(app, StatusEntry) == 0
 
 
 async def test_missing_microcredential_elements_are_each_named(
