@@ -61,6 +61,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import pyoxigraph
 
 from app.jsonld.canonical import DocumentLoader, _run_pyld, _StrictProcessor
@@ -585,11 +586,11 @@ class OxigraphCanonicalizer:
         #: pruning the contexts to what each document can reach (see _pruned_contexts); off, the
         #: whole vendored contexts are inlined (the tests compare the two)
         self.prune_contexts = True
-        #: the N-Quads of the last ``remember`` documents, by their inlined text: issuing an
-        #: EDC canonicalizes it to sign it and again to validate it against the SHACL shapes
+        #: the N-Quads of the last ``remember`` documents, by their JSON text as given: issuing
+        #: an EDC canonicalizes it to validate it against the SHACL shapes and again to sign it
         #: (a benchmark signing one document over and over must remember none)
         self.remember = remember
-        self._recent: OrderedDict[str, str] = OrderedDict()
+        self._recent: OrderedDict[bytes, str] = OrderedDict()
         self._recent_lock = threading.Lock()
         #: how many canonicalizations the memory answered
         self.reused = 0
@@ -610,17 +611,21 @@ class OxigraphCanonicalizer:
         unknown context URL."""
         if not self.fast_path_enabled:
             raise FastPathDeclined(f"pyoxigraph {pyoxigraph.__version__} is not a tested version")
-        text = self._inline_contexts(document)
         if not self.remember:
-            return self._canonicalize_text(text)
-        with self._recent_lock:
-            nquads = self._recent.get(text)
-            if nquads is not None:
-                self.reused += 1
-        if nquads is None:
-            nquads = self._canonicalize_text(text)
+            return self._canonicalize_text(self._inline_contexts(document))
+        # Keyed by the document's own JSON text, so that a document seen again skips the checks
+        # and the inlining too (the same text, the same contexts: the same N-Quads).
+        key = _json_bytes(document)
+        if key is not None:
             with self._recent_lock:
-                self._recent[text] = nquads
+                nquads = self._recent.get(key)
+                if nquads is not None:
+                    self.reused += 1
+                    return nquads
+        nquads = self._canonicalize_text(self._inline_contexts(document))
+        if key is not None:
+            with self._recent_lock:
+                self._recent[key] = nquads
                 if len(self._recent) > self.remember:
                     self._recent.popitem(last=False)
         return nquads
@@ -670,12 +675,7 @@ class OxigraphCanonicalizer:
             if combined != check.contexts:
                 _DocumentCheck(combined).object(body, 0)
             body = _with_placeholders(body, slots, self._token)
-        try:
-            text = json.dumps(
-                {"@context": f"{self._token}0@", **body}, ensure_ascii=False, allow_nan=False
-            )
-        except (TypeError, ValueError, RecursionError) as exc:
-            raise FastPathDeclined(f"not plain JSON: {exc}") from None
+        text = _json_text({"@context": f"{self._token}0@", **body})
         texts = self._context_texts(tuple(url for urls in slots for url in urls), check.mentioned)
         for index, urls in enumerate(slots):
             inlined = [texts[url] for url in urls]
@@ -799,6 +799,28 @@ def _pyld_double(value: float) -> str:
     if mantissa.endswith("."):
         mantissa += "0"
     return f"{mantissa}E{int(exponent)}"
+
+
+def _json_bytes(document: Mapping[str, Any]) -> bytes | None:
+    """The document as orjson writes it (key order kept), or None where orjson cannot."""
+    try:
+        return orjson.dumps(document)
+    except (orjson.JSONEncodeError, TypeError):
+        return None
+
+
+def _json_text(value: dict[str, Any]) -> str:
+    """JSON text for pyoxigraph; the document check has refused NaN, infinities and floats from
+    1e16 up, so orjson's digits and the standard library's read back as the same doubles.
+    What orjson refuses (an integer beyond 64 bits, a lone surrogate, nesting deeper than 255)
+    the standard library writes, or declines as not plain JSON."""
+    written = _json_bytes(value)
+    if written is not None:
+        return written.decode("utf-8")
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise FastPathDeclined(f"not plain JSON: {exc}") from None
 
 
 def _count_blank_nodes(dataset: Any) -> int:

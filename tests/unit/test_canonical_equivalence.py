@@ -9,6 +9,7 @@ only the few listed in ``EXPECTED_DECLINES`` to be handed to pyld.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import random
@@ -936,6 +937,29 @@ def test_limits_must_be_sensible(loader: OfflineDocumentLoader) -> None:
         OxigraphCanonicalizer(loader, max_quads=0)
     with pytest.raises(ValueError):
         OxigraphCanonicalizer(loader, remember=-1)
+
+
+def test_a_document_seen_again_is_answered_from_memory_and_only_the_same_json(
+    loader: OfflineDocumentLoader,
+) -> None:
+    canonicalizer = OxigraphCanonicalizer(loader, remember=2)
+    document = _many_claims(3, blank=True)
+    first = canonicalizer.canonicalize(document)
+    assert canonicalizer.canonicalize(copy.deepcopy(document)) == first
+    assert canonicalizer.reused == 1
+
+    reordered = dict(reversed(list(document.items())))
+    assert canonicalizer.canonicalize(reordered) == first  # the same graph, another JSON text
+    assert canonicalizer.reused == 1
+    changed = copy.deepcopy(document)
+    changed["credentialSubject"]["https://example.org/claim"][0]["https://example.org/v"] = 7
+    assert canonicalizer.canonicalize(changed) != first
+    assert canonicalizer.reused == 1
+    # Two documents since: the first one is forgotten, and canonicalized anew.
+    assert canonicalizer.canonicalize(document) == first
+    assert canonicalizer.reused == 1
+    assert canonicalizer.canonicalize(document) == first
+    assert canonicalizer.reused == 2
 
 
 # -- the W3C rdfc vectors with the new canonicalizer in Data Integrity ------------------------
