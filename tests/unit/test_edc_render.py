@@ -104,3 +104,36 @@ def test_the_png_decodes_to_exactly_the_page_drawn() -> None:
     palette = decoded.getpalette()
     assert palette is not None and palette[:12] == (page.image.getpalette() or [])[:12]
     assert len(set(decoded.tobytes())) == 4
+
+
+def test_pages_of_one_course_share_deflated_bands_and_each_decodes_exactly() -> None:
+    # Two learners of one course: the second page reuses the first's deflated bands but those
+    # holding the name, and still decodes to exactly its own pixels (Pillow checks the zlib
+    # stream's Adler-32 over all rows, so a band from the wrong page would fail it).
+    from app.credentials import render
+    from app.credentials.render import _Page
+
+    def drawn(name: str) -> _Page:
+        page = _Page()
+        page.text("Applied Data Stewardship", 30)
+        page.text(name, 24)
+        page.rule()
+        page.fact("Assessment", "Written exam · grade: A")
+        return page
+
+    first, second = drawn("Aoife Ní Bhriain"), drawn("Seán Ó Murchú")
+    render._bands.clear()
+    first_png = first.png()
+    kept = dict(render._bands)
+    second_png = second.png()
+    bands = -(-PAGE_SIZE[1] // render.BAND_ROWS)
+    assert len(kept) < bands  # blank paper bands are one band
+    new = set(render._bands) - set(kept)
+    assert 1 <= len(new) <= 2  # the name's band(s), no more
+    for page, png in ((first, first_png), (second, second_png)):
+        decoded = Image.open(io.BytesIO(png))
+        decoded.load()
+        assert decoded.tobytes() == page.image.tobytes()
+    assert first_png != second_png
+    render._bands.clear()  # a cold cache writes the same bytes
+    assert second.png() == second_png
