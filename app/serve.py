@@ -15,6 +15,7 @@ SIGTERM or SIGINT stops the workers gracefully (uvicorn finishes the requests un
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import signal
@@ -27,13 +28,56 @@ from typing import Any
 
 import uvicorn
 
-APP = "app.main:create_app"
+APP = "app.serve:served_app"
 #: A worker that exits sooner than this after its start failed to start.
 STARTUP_GRACE = 10.0
 #: Seconds a worker has to finish the requests under way after SIGTERM.
 SHUTDOWN_TIMEOUT = 30.0
 
 log = logging.getLogger("microcred.serve")
+
+
+#: The collector's first-generation threshold once the app has started (CPython's: 700).
+GC_THRESHOLD = 20_000
+
+
+def tune_gc() -> None:
+    """Once the app has started: freeze what start-up built and collect less often.
+
+    Start-up leaves ~1.5 million long-lived objects (compiled SHACL shapes, JSON-LD contexts,
+    vocabularies); every full collection would walk them all again. Issuing an EDC allocates
+    some 30,000 objects, so at the default threshold each one ran a collection. Measured one
+    request at a time: collections took 0.2-0.6 ms of a ~14 ms issue, and ~0.01 ms after.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
+
+
+class _TunedAfterStartup:
+    """The app, with :func:`tune_gc` run when its lifespan start-up completes."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def sent(message: Any) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                tune_gc()
+            await send(message)
+
+        await self.app(scope, receive, sent)
+
+
+def served_app() -> Any:
+    """The app as ``microcred serve`` runs it (see :func:`tune_gc`)."""
+    from app.main import create_app
+
+    return _TunedAfterStartup(create_app())
 
 
 def _options(host: str, port: int, log_level: str) -> dict[str, Any]:

@@ -1,4 +1,8 @@
-"""Annotated dependency aliases shared by the routers."""
+"""Annotated dependency aliases shared by the routers.
+
+Dependencies that do no I/O are ``async def`` all the same: FastAPI runs a plain ``def``
+dependency in its thread pool, a thread handoff on every request for a dictionary lookup.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +16,12 @@ from app.crypto.dataintegrity import DataIntegrity
 from app.db.session import get_session
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_data_integrity(request: Request) -> DataIntegrity:
+async def get_data_integrity(request: Request) -> DataIntegrity:
     di: DataIntegrity = request.app.state.data_integrity
     return di
 

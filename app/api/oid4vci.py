@@ -44,7 +44,7 @@ def policy_of(settings: Settings) -> oid4vci.Policy:
     )
 
 
-def get_policy(settings: SettingsDep) -> oid4vci.Policy:
+async def get_policy(settings: SettingsDep) -> oid4vci.Policy:
     return policy_of(settings)
 
 

@@ -75,7 +75,7 @@ class _NotADocumentIs400(APIRoute):
 router = APIRouter(tags=["verification"], route_class=_NotADocumentIs400)
 
 
-def get_verifier(request: Request) -> Verifier:
+async def get_verifier(request: Request) -> Verifier:
     verifier: Verifier = request.app.state.verifier
     return verifier
 

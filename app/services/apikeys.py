@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -105,18 +106,21 @@ async def delete_api_key(
     await session.flush()
 
 
+#: Built once: every authenticated request runs it.
+_CALLER = (
+    select(ApiKey, Issuer)
+    .join(Issuer, col(Issuer.id) == col(ApiKey.issuer_id))
+    .where(col(ApiKey.id) == bindparam("key_id"), col(ApiKey.revoked_at).is_(None))
+)
+
+
 async def authenticate(session: AsyncSession, presented: str) -> Caller | None:
     """The caller behind a presented key, or None (unknown, deleted or wrong secret)."""
     parts = split_key(presented)
     if parts is None:
         return None
     key_id, secret = parts
-    query = (
-        select(ApiKey, Issuer)
-        .join(Issuer, col(Issuer.id) == col(ApiKey.issuer_id))
-        .where(ApiKey.id == key_id, col(ApiKey.revoked_at).is_(None))
-    )
-    found = (await session.exec(query)).first()
+    found = (await session.exec(_CALLER, params={"key_id": key_id})).first()
     # Compare even when nothing was found, so timing does not tell whether the id exists.
     expected = found[0].secret_hash if found else hash_secret(secrets.token_urlsafe(32))
     if not hmac.compare_digest(expected, hash_secret(secret)) or found is None:

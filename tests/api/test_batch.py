@@ -50,6 +50,8 @@ async def test_a_batch_with_bad_items_returns_good_ones_signed_and_bad_ones_as_p
     assert [e["pointer"] for e in results[3]["problem"]["errors"]] == ["/items/3/assessment/type"]
     assert len(results[4]["problem"]["errors"]) >= 8
     assert "verifiableCredential" not in results[1]
+    assert set(results[0]) == {"index", "status", "verifiableCredential"}  # no "problem": null
+    assert response.headers["content-type"] == "application/json"
     stored = await rows(app, Credential)
     assert len(stored) == 2 and all(row.document.get("proof") for row in stored)
     assert len(await rows(app, StatusEntry)) == 2

@@ -72,8 +72,11 @@ async def test_vc_api_issue_signs_with_status_and_verifies(
         headers=auth,
     )
     assert response.status_code == 201, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert set(response.json()) == {"verifiableCredential"}
     vc = response.json()["verifiableCredential"]
     assert vc["id"].startswith("urn:uuid:")
+    assert response.headers["Location"] == f"/credentials/{vc['id'].removeprefix('urn:uuid:')}"
     assert vc["proof"]["cryptosuite"] == cryptosuite
     assert vc["proof"]["verificationMethod"] == issuer["did"] + "#key-1"
     entry = vc["credentialStatus"]

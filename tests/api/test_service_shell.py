@@ -145,3 +145,51 @@ async def test_ready_fails_while_the_schema_is_not_migrated(tmp_path: Path) -> N
             response = await client.get("/ready")
     assert response.status_code == 503
     assert "microcred migrate" in problem_of(response)["detail"]
+
+
+def test_no_route_or_dependency_runs_in_the_thread_pool() -> None:
+    """FastAPI runs a plain ``def`` endpoint or dependency in its thread pool: a thread handoff
+    on every request. Every one of ours is ``async``."""
+    import inspect
+
+    from fastapi.dependencies.models import Dependant
+    from fastapi.routing import APIRoute
+
+    def runs_in_a_thread(call: Any) -> bool:
+        if inspect.isclass(call):
+            return False  # a model or class dependency is built, not awaited
+        if not (inspect.isfunction(call) or inspect.ismethod(call)):
+            call = getattr(call, "__call__", call)  # noqa: B004 (instances such as HTTPBearer)
+        return not (inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call))
+
+    def sync_calls(dependant: Dependant) -> list[str]:
+        found = [
+            getattr(d.call, "__qualname__", repr(d.call))
+            for d in dependant.dependencies
+            if d.call is not None and runs_in_a_thread(d.call)
+        ]
+        for sub in dependant.dependencies:
+            found += sync_calls(sub)
+        return found
+
+    def api_routes(routes: list[Any]) -> list[APIRoute]:
+        found: list[APIRoute] = []
+        for route in routes:
+            if isinstance(route, APIRoute):
+                found.append(route)
+            elif (router := getattr(route, "original_router", None)) is not None:
+                found += api_routes(router.routes)  # an included router
+        return found
+
+    app = create_app(Settings(env="development"))
+    routes = api_routes(app.routes)
+    assert len(routes) > 20
+    offenders = {
+        route.path: calls
+        for route in routes
+        if (
+            calls := sync_calls(route.dependant)
+            + (["endpoint"] if runs_in_a_thread(route.endpoint) else [])
+        )
+    }
+    assert offenders == {}

@@ -1,4 +1,4 @@
-"""JSON columns: orjson where it writes what the standard library would mean, else the latter."""
+"""JSON text: orjson where it writes what the standard library would mean, else the latter."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from app.db.engine import json_deserializer, json_serializer
+from app.jsontext import dumps as json_serializer
+from app.jsontext import loads as json_deserializer
 
 SAME_MEANING: list[Any] = [
     {"name": "Zoë Ó Briain", "emoji": "🎓", "nested": [{"a": [1, 2.5, None, True]}]},

@@ -1,0 +1,48 @@
+"""JSON text of stored and returned documents: orjson where it is exact, else the standard library.
+
+orjson writes a 47 KB signed credential in ~0.1 ms, the standard library in ~0.8 ms. orjson
+refuses what it cannot write exactly (an integer beyond 64 bits, a non-string key) and writes
+``null`` for a NaN or an infinity; for those the standard library writes what it always did.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import orjson
+
+
+def dumps(value: Any) -> str:
+    return dumps_bytes(value).decode("utf-8")
+
+
+def dumps_bytes(value: Any) -> bytes:
+    try:
+        written = orjson.dumps(value)
+    except (orjson.JSONEncodeError, TypeError):
+        return json.dumps(value).encode("utf-8")
+    if b"null" in written and _has_non_finite(value):
+        return json.dumps(value).encode("utf-8")
+    return written
+
+
+def loads(text: str | bytes) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)  # what only the standard library's fallback writes
+
+
+def _has_non_finite(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            return True
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, (list, tuple)):
+            stack.extend(node)
+    return False
