@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -26,16 +27,43 @@ def record(
     target: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    event = AuditEvent(
-        at=utcnow(),
-        actor=actor,
-        issuer_id=issuer_id,
-        action=action,
-        target=target,
-        details=details or {},
-    )
+    """Add the event to the session: written with the session's next flush."""
+    event = AuditEvent(**_values(actor, action, issuer_id, target, details))
     session.add(event)
     return event
+
+
+_INSERT = insert(AuditEvent.__table__)  # type: ignore[attr-defined]
+
+
+async def write(
+    session: AsyncSession,
+    *,
+    actor: str,
+    action: str,
+    issuer_id: int | None,
+    target: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Insert the event now, without the session's unit of work (the issuing path's way)."""
+    await session.exec(_INSERT, params=_values(actor, action, issuer_id, target, details))
+
+
+def _values(
+    actor: str,
+    action: str,
+    issuer_id: int | None,
+    target: str | None,
+    details: dict[str, Any] | None,
+) -> dict[str, Any]:
+    return {
+        "at": utcnow(),
+        "actor": actor,
+        "issuer_id": issuer_id,
+        "action": action,
+        "target": target,
+        "details": details or {},
+    }
 
 
 async def events(

@@ -11,6 +11,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -196,8 +197,8 @@ async def issue(
 
     Three steps. Read: an earlier credential for the idempotency key (replayed), the active key,
     a free random index of each status list. Sign, without the database: build, ``validate``,
-    add the proof. Store: the credential and its status entries (in a savepoint), the audit
-    event and, last, the lists' counts. A status index or idempotency key that another request
+    add the proof. Store: the credential and its status entries, the audit event and, last,
+    the lists' counts. A status index or idempotency key that another request
     stored between the read and the store fails the insert: the read runs again (the key then
     replays the other request's credential) and the credential is signed anew.
 
@@ -253,13 +254,19 @@ async def issue(
         }
         row = Credential(**values)
         try:
-            async with session.begin_nested():
+            # In commit mode the store step is a transaction of its own, rolled back whole on a
+            # conflict; else a savepoint in the caller's.
+            async with nullcontext() if commit else session.begin_nested():
                 # A plain INSERT, not the unit of work: the row is only returned, never changed.
                 await session.exec(_STORE_CREDENTIAL, params=values)
                 await status.claim(session, reservations, row.id, now)
         except IntegrityError:
-            continue  # an index or the idempotency key was stored meanwhile: read again
-        audit.record(
+            # An index or the idempotency key was stored meanwhile: read again.
+            if commit:
+                await session.rollback()
+                await session.refresh(issuer)  # a rollback expires what the session loaded
+            continue
+        await audit.write(
             session,
             actor=actor,
             action="credential.issued",
