@@ -14,7 +14,13 @@ from typing import Any
 import orjson
 
 
+class Written(str):
+    """JSON text written already: :func:`dumps` (a JSON column's serializer) keeps it as is."""
+
+
 def dumps(value: Any) -> str:
+    if type(value) is Written:
+        return value
     return dumps_bytes(value).decode("utf-8")
 
 

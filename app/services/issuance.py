@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app import jsontext
 from app.credentials.microcredential import IssuerProfile, MicroCredentialIn
 from app.crypto.cryptosuites import EDDSA_RDFC_2022
 from app.crypto.dataintegrity import DataIntegrity, with_data_integrity_context
@@ -78,8 +79,17 @@ class Issuing:
 
 @dataclass(frozen=True)
 class Issued:
-    credential: Credential
+    """A credential issued now or replayed: its id, the signed document, and that document's
+    JSON text (written once, for the database and the reply)."""
+
+    id: str
+    document: dict[str, Any]
+    json: bytes
     replayed: bool
+
+    @classmethod
+    def stored(cls, row: Credential, *, replayed: bool) -> Issued:
+        return cls(row.id, row.document, jsontext.dumps_bytes(row.document), replayed)
 
 
 def request_hash(body: Any) -> str:
@@ -218,7 +228,7 @@ async def issue(
             body_hash=body_hash,
         )
         if earlier is not None:
-            return Issued(earlier, replayed=True)
+            return Issued.stored(earlier, replayed=True)
         reservations = [
             await status.reserve(session, issuer, purpose, issuing.policy)
             for purpose in status.purposes_for(issuer, format)
@@ -240,26 +250,26 @@ async def issue(
             cryptosuite=cryptosuite or EDDSA_RDFC_2022,
             now=now,
         )
+        written = jsontext.dumps_bytes(signed)
         values: dict[str, Any] = {
             "id": credential_id,
             "issuer_id": issuer.id,
             "format": format,
             "learner_ref": learner_ref,
-            "document": signed,
+            "document": jsontext.Written(written.decode("utf-8")),
             "credential_uri": uri,
             "idempotency_key": idempotency_key,
             "client_id": client_id,
             "request_hash": body_hash,
             "created_at": now,
         }
-        row = Credential(**values)
         try:
             # In commit mode the store step is a transaction of its own, rolled back whole on a
             # conflict; else a savepoint in the caller's.
             async with nullcontext() if commit else session.begin_nested():
                 # A plain INSERT, not the unit of work: the row is only returned, never changed.
                 await session.exec(_STORE_CREDENTIAL, params=values)
-                await status.claim(session, reservations, row.id, now)
+                await status.claim(session, reservations, credential_id, now)
         except IntegrityError:
             # An index or the idempotency key was stored meanwhile: read again.
             if commit:
@@ -271,7 +281,7 @@ async def issue(
             actor=actor,
             action="credential.issued",
             issuer_id=issuer.id,
-            target=row.id,
+            target=credential_id,
             details={"format": format, "key": key.key_id},
         )
         # Last: on PostgreSQL every issue of the issuer updates the same list row, which stays
@@ -281,7 +291,7 @@ async def issue(
         if commit:
             await session.commit()
         CREDENTIALS_ISSUED.labels(format).inc()
-        return Issued(row, replayed=False)
+        return Issued(credential_id, signed, written, replayed=False)
     raise IssuingContended(
         f"the status indices drawn were taken by other requests {STORE_ATTEMPTS} times"
     )
@@ -386,7 +396,7 @@ def status_contexts_for(contexts: Sequence[Any]) -> list[Any]:
 class BatchResult:
     index: int
     status: int
-    credential: Credential | None = None
+    credential: Issued | None = None
     problem: dict[str, Any] | None = None
 
 
@@ -455,5 +465,5 @@ async def issue_batch(
             malformed = MalformedValue(str(exc))
             results.append(BatchResult(index, 422, problem=_item_problem(malformed, index)))
         else:
-            results.append(BatchResult(index, 200 if issued.replayed else 201, issued.credential))
+            results.append(BatchResult(index, 200 if issued.replayed else 201, issued))
     return results

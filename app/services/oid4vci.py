@@ -657,7 +657,7 @@ async def redeem_offer(
             await session.exec(
                 update(CredentialOffer)
                 .where(col(CredentialOffer.id) == offer.id)
-                .values(credential_id=issued.credential.id)
+                .values(credential_id=issued.id)
             )
     except (Problem, ValidationError, JsonLdProcessingError, ProofError) as exc:
         # What the issuer offered cannot be issued (now): the wallet cannot fix that.
@@ -666,4 +666,4 @@ async def redeem_offer(
         else:
             detail = (exc.detail if isinstance(exc, Problem) else str(exc)) or "issuing failed"
         raise OAuthError("credential_request_denied", detail) from exc
-    return issued.credential.document
+    return issued.document

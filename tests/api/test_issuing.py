@@ -77,6 +77,8 @@ async def test_vc_api_issue_signs_with_status_and_verifies(
     vc = response.json()["verifiableCredential"]
     assert vc["id"].startswith("urn:uuid:")
     assert response.headers["Location"] == f"/credentials/{vc['id'].removeprefix('urn:uuid:')}"
+    stored = await client.get(response.headers["Location"], headers=auth)
+    assert stored.json()["verifiableCredential"] == vc  # what was stored is what was returned
     assert vc["proof"]["cryptosuite"] == cryptosuite
     assert vc["proof"]["verificationMethod"] == issuer["did"] + "#key-1"
     entry = vc["credentialStatus"]

@@ -43,3 +43,12 @@ def test_a_non_finite_number_reads_back_as_it_was_written() -> None:
     read = json_deserializer(json_serializer({"x": [float("-inf"), float("nan")]}))
     assert read["x"][0] == -math.inf
     assert math.isnan(read["x"][1])
+
+
+def test_text_written_already_is_stored_as_is() -> None:
+    from app.jsontext import Written
+
+    written = Written('{"b": 1, "a": [2.50]}')  # not as orjson would write it
+    assert json_serializer(written) is written
+    as_string = json_serializer(str(written))  # a plain str is a JSON string
+    assert json.loads(as_string) == str(written)
