@@ -12,12 +12,14 @@ The page uses four grey levels only (ink, caption grey, rule grey, paper) and is
 per process, size and colour (:func:`_inked`), already blended onto paper and quantized to the
 four levels; a line is laid out by pasting these at their advances (a test checks the ink lands
 where Pillow's own text drawing puts it) and kept (:func:`_line`), since the credentials of one
-course share most of their lines. The PNG container is written here around Pillow's packing,
-its rows deflated in bands that are kept too (:func:`_png`). Measured for the two pages of the
-example request on one core (AMD EPYC, Pillow 13), lines and bands cached: ~1.4 ms and 25 KB;
-1.9 ms with one zlib call per page, 5.1 ms for cached glyph masks drawn in greys, quantized at
-the end and written by Pillow's PNG writer (itself 15 ms on the slower Intel Xeon, where drawing
-each line with ``ImageDraw.text`` into an 8-bit greyscale PNG took 113 ms for 48 KB).
+course share most of their lines. A page is the list of what it draws; its PNG is made in
+bands of rows, each drawn, packed and deflated once per process for what it draws (:func:`_png`),
+and the PNG container is written here. Measured for the two pages of the example request on one
+core (AMD EPYC, Pillow 13), lines and bands cached: ~0.25 ms and 25 KB; 1.9 ms with each page
+drawn whole and deflated in one zlib call, 5.1 ms for cached glyph masks drawn in greys,
+quantized at the end and written by Pillow's PNG writer (itself 15 ms on the slower Intel Xeon,
+where drawing each line with ``ImageDraw.text`` into an 8-bit greyscale PNG took 113 ms for
+48 KB).
 """
 
 from __future__ import annotations
@@ -184,11 +186,18 @@ def _wrap(text: str, size: int, width: int) -> tuple[str, ...]:
     return tuple(lines)
 
 
+#: What a page draws, in order: a line of text (``"t", x, y, text, size, fill``) or a rule
+#: (``"r", x0, y, x1``, the pixels x0 to x1 of row y); each with the rows it covers.
+_Op = tuple[Any, ...]
+_RULE_INDEX = _LEVELS.index(_RULE)
+
+
 class _Page:
+    """A page as the list of what it draws (:data:`_Op`). The PNG is made band by band from
+    that list (:func:`_png`), and :attr:`image` draws it whole."""
+
     def __init__(self) -> None:
-        self.image = Image.new("P", PAGE_SIZE, _PAPER_INDEX)
-        self.image.putpalette(_PALETTE)
-        self.draw = ImageDraw.Draw(self.image)
+        self.ops: list[tuple[int, int, _Op]] = []  # (first row, last row + 1, op)
         self.y = MARGIN
         self.width = PAGE_SIZE[0] - 2 * MARGIN
         self.bottom = PAGE_SIZE[1] - MARGIN - 30
@@ -196,7 +205,10 @@ class _Page:
 
     def write(self, xy: tuple[int, int], text: str, size: int, fill: int) -> None:
         """Draw one line with its top-left at ``xy``."""
-        _line(text, size, fill).paste(self.image.im, *xy)
+        box = _line(text, size, fill).box
+        if box is not None:
+            x, y = xy
+            self.ops.append((y + box[1], y + box[3], ("t", x, y, text, size, fill)))
 
     def text(
         self, text: str, size: int, *, fill: int = _INK, indent: int = 0, gap: int = 4
@@ -216,8 +228,7 @@ class _Page:
 
     def rule(self) -> None:
         if self.y < self.bottom:
-            rule = (MARGIN, self.y, PAGE_SIZE[0] - MARGIN, self.y)
-            self.draw.line(rule, fill=_LEVELS.index(_RULE), width=1)
+            self.ops.append((self.y, self.y + 1, ("r", MARGIN, self.y, PAGE_SIZE[0] - MARGIN)))
         self.y += 12
 
     def fact(self, caption: str, value: str) -> None:
@@ -228,90 +239,116 @@ class _Page:
     def footer(self, text: str) -> None:
         self.write((MARGIN, PAGE_SIZE[1] - MARGIN), unicodedata.normalize("NFC", text), 12, _GREY)
 
+    @property
+    def image(self) -> Image.Image:
+        """The whole page drawn (palette indices, the page's palette)."""
+        image = Image.new("P", PAGE_SIZE, _PAPER_INDEX)
+        image.putpalette(_PALETTE)
+        for _, _, op in self.ops:
+            _draw(image.im, op, 0, 0)
+        return image
+
     def png(self) -> bytes:
         """The page as a 2-bit palette PNG (see :func:`_png`)."""
-        return _png(self.image)
+        return _png(self.ops)
+
+
+def _draw(canvas: Any, op: _Op, dx: int, dy: int) -> None:
+    """Draw ``op`` onto ``canvas`` (a core image) moved by ``dx``, ``dy``; Pillow clips."""
+    if op[0] == "t":
+        _, x, y, text, size, fill = op
+        _line(text, size, fill).paste(canvas, x + dx, y + dy)
+    else:
+        _, x0, y, x1 = op
+        canvas.paste(_RULE_INDEX, (x0 + dx, y + dy, x1 + 1 + dx, y + 1 + dy))
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-#: Rows per independently deflated band of the PNG's pixel data (see :func:`_png`).
+#: Rows per band of the PNG's pixel data, made and deflated on its own (see :func:`_png`).
 BAND_ROWS = 32
-#: Deflated bands kept, by their filtered rows (~6.6 KB each: at most ~14 MB in all).
-BANDS_KEPT = 2048
-_bands: OrderedDict[bytes, bytes] = OrderedDict()
+#: Bands kept, by what they draw: each its deflated rows, their Adler-32 and length.
+BANDS_KEPT = 4096
+_bands: OrderedDict[tuple[Any, ...], tuple[bytes, int, int]] = OrderedDict()
 _bands_lock = threading.Lock()
 #: The zlib header of a level-1 stream, and the final (empty) deflate block.
 _ZLIB_HEADER = b"\x78\x01"
 _FINAL_BLOCK = zlib.compressobj(1, zlib.DEFLATED, -15).flush()
+_ADLER_BASE = 65521
 
 
-_frame_lock = threading.Lock()
+def adler32_combine(first: int, second: int, second_length: int) -> int:
+    """The Adler-32 of two byte strings one after the other, from theirs (zlib's
+    ``adler32_combine``, which Python's zlib module does not expose)."""
+    remainder = second_length % _ADLER_BASE
+    low = first & 0xFFFF
+    high = (remainder * low) % _ADLER_BASE
+    low = (low + (second & 0xFFFF) + _ADLER_BASE - 1) % _ADLER_BASE
+    high = (high + (first >> 16) + (second >> 16) + _ADLER_BASE - remainder) % _ADLER_BASE
+    return low | (high << 16)
 
 
-@cache
-def _frame(size: tuple[int, int]) -> Image.Image:
-    """A canvas four pixels wider than ``size``, the four on the left in index 0."""
-    return Image.new("P", (size[0] + 4, size[1]), 0)
-
-
-def _deflated(band: bytes) -> bytes:
-    """``band`` as raw deflate ending on a full flush: its bytes depend on nothing before it."""
-    with _bands_lock:
-        found = _bands.get(band)
-        if found is not None:
-            _bands.move_to_end(band)
-            return found
+def _band(top: int, rows: int, ops: tuple[_Op, ...]) -> tuple[bytes, int, int]:
+    """Rows ``top`` to ``top + rows`` of a page drawing ``ops``: packed four pixels wider, the
+    four on the left in index 0 (each row then starts with a zero byte, its PNG filter byte),
+    deflated as raw deflate ending on a full flush (its bytes depend on nothing before it)."""
+    canvas = Image.new("P", (PAGE_SIZE[0] + 4, rows), _PAPER_INDEX)
+    canvas.im.paste(0, (0, 0, 4, rows))
+    for op in ops:
+        _draw(canvas.im, op, 4, -top)
+    raw = canvas.tobytes("raw", "P;2")
     compressor = zlib.compressobj(1, zlib.DEFLATED, -15)
-    found = compressor.compress(band) + compressor.flush(zlib.Z_FULL_FLUSH)
-    with _bands_lock:
-        _bands[band] = found
-        if len(_bands) > BANDS_KEPT:
-            _bands.popitem(last=False)
-    return found
+    deflated = compressor.compress(raw) + compressor.flush(zlib.Z_FULL_FLUSH)
+    return deflated, zlib.adler32(raw), len(raw)
 
 
-def _png(image: Image.Image) -> bytes:
-    """``image`` (palette indices 0-3, the page's palette) as a 2-bit palette PNG.
+def _png(ops: list[tuple[int, int, _Op]]) -> bytes:
+    """The page drawing ``ops`` as a 2-bit palette PNG (palette indices 0-3, the page's palette).
 
-    Pillow packs the pixels (``P;2``); only the PNG container is written here (PNG 3rd edition:
-    IHDR, PLTE, IDAT with filter type 0 on every row, IEND). The page is packed four pixels
-    wider, the four on the left in index 0, so that each packed row starts with a zero byte: the
-    filter byte, in place. The rows are deflated in bands of :data:`BAND_ROWS`, each one on its
-    own (a full flush between them), and a band is deflated once per process: the pages of one
-    course share all their bands but those holding the learner's name or grade, and most of a
-    page is blank paper. One zlib stream holds the bands in order and the Adler-32 of all rows.
-    Measured for the two pages of the example request (best of 5): 1.4 ms for the pixel data
-    with one zlib call at level 1 per page, 0.64 ms in bands once the course's are kept. A test
-    decodes the result with Pillow, which checks every chunk's CRC, and compares every pixel.
+    Only the PNG container is written here (PNG 3rd edition: IHDR, PLTE, IDAT with filter type 0
+    on every row, IEND). The rows are made in bands of :data:`BAND_ROWS`, and a band is drawn,
+    packed by Pillow (``P;2``) and deflated once per process for what it draws: the pages of one
+    course share all their bands but those holding the learner's name or grade, and every blank
+    band is one band. One zlib stream holds the bands in order and the Adler-32 of all rows,
+    combined from the bands'. A test decodes the result with Pillow, which checks every chunk's
+    CRC and the Adler-32, and compares every pixel with the page drawn whole.
     """
-    width, height = image.size
-    with _frame_lock:
-        framed = _frame(image.size)  # reused: a new megabyte a page costs page faults
-        framed.paste(image, (4, 0))
-        rows = framed.tobytes("raw", "P;2")
-    stride = len(rows) // height
-    band_bytes = stride * BAND_ROWS
-    data = b"".join(
-        [
-            _ZLIB_HEADER,
-            *(
-                _deflated(rows[start : start + band_bytes])
-                for start in range(0, len(rows), band_bytes)
-            ),
-            _FINAL_BLOCK,
-            struct.pack(">I", zlib.adler32(rows)),
-        ]
-    )
+    width, height = PAGE_SIZE
+    parts = [_ZLIB_HEADER]
+    adler = 1  # of no bytes
+    for top in range(0, height, BAND_ROWS):
+        rows = min(BAND_ROWS, height - top)
+        bottom = top + rows
+        # What the band draws, placed relative to its top: equal bands anywhere share one entry.
+        drawn = tuple(
+            (op[0], op[1], op[2] - top, *op[3:])
+            for first, last, op in ops
+            if first < bottom and last > top
+        )
+        key = (rows, drawn)
+        with _bands_lock:
+            band = _bands.get(key)
+            if band is not None:
+                _bands.move_to_end(key)
+        if band is None:
+            band = _band(0, rows, drawn)
+            with _bands_lock:
+                _bands[key] = band
+                if len(_bands) > BANDS_KEPT:
+                    _bands.popitem(last=False)
+        deflated, band_adler, length = band
+        parts.append(deflated)
+        adler = adler32_combine(adler, band_adler, length)
+    parts += (_FINAL_BLOCK, struct.pack(">I", adler))
     header = struct.pack(">IIBBBBB", width, height, 2, 3, 0, 0, 0)  # 2 bits, palette
     return b"".join(
         (
             b"\x89PNG\r\n\x1a\n",
             _chunk(b"IHDR", header),
             _chunk(b"PLTE", bytes(_PALETTE)),
-            _chunk(b"IDAT", data),
+            _chunk(b"IDAT", b"".join(parts)),
             _chunk(b"IEND", b""),
         )
     )

@@ -137,3 +137,18 @@ def test_pages_of_one_course_share_deflated_bands_and_each_decodes_exactly() -> 
     assert first_png != second_png
     render._bands.clear()  # a cold cache writes the same bytes
     assert second.png() == second_png
+
+
+def test_adler32_combine_gives_zlibs_adler32_of_the_concatenation() -> None:
+    import random
+    import zlib
+
+    from app.credentials.render import adler32_combine
+
+    chooser = random.Random(8)
+    for _ in range(300):
+        first = chooser.randbytes(chooser.choice([0, 1, 7, 5552, 65521, 70000]))
+        second = chooser.randbytes(chooser.choice([0, 1, 3, 5553, 65522, 140000]))
+        combined = adler32_combine(zlib.adler32(first), zlib.adler32(second), len(second))
+        assert combined == zlib.adler32(first + second)
+    assert adler32_combine(1, zlib.adler32(b"page"), 4) == zlib.adler32(b"page")
