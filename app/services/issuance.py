@@ -267,7 +267,7 @@ async def issue(
             # In commit mode the store step is a transaction of its own, rolled back whole on a
             # conflict; else a savepoint in the caller's.
             async with nullcontext() if commit else session.begin_nested():
-                # A plain INSERT, not the unit of work: the row is only returned, never changed.
+                # Plain INSERTs (no unit of work), the document as the JSON written above.
                 await session.exec(_STORE_CREDENTIAL, params=values)
                 await status.claim(session, reservations, credential_id, now)
         except IntegrityError:
