@@ -28,7 +28,8 @@ Work is bounded: at most :data:`MAX_PROOFS` proofs per document, :data:`MAX_CRED
 credentials per presentation, :data:`MAX_STATUS_ENTRIES` status entries per credential and
 :data:`MAX_REMOTE_FETCHES` documents fetched per request. Database reads use short sessions of
 their own, so no transaction stays open while a remote server is waited for. Canonicalization,
-signature checks and SHACL run in a worker thread.
+signature checks and SHACL run on the event loop, as issuing does (a worker thread would still
+hold the GIL for them; see ``issuance.build_and_sign``).
 """
 
 from __future__ import annotations
@@ -460,7 +461,7 @@ class Verifier:
         challenge: str | None = None,
         domain: str | None = None,
     ) -> VerifyResult:
-        """Data Integrity over a document whose controllers are resolved (runs in a thread)."""
+        """Data Integrity over a document whose controllers are resolved."""
         count = len(as_list(document.get("proof")))
         if count > MAX_PROOFS:
             too_many = MalformedProofError(f"{count} proofs; at most {MAX_PROOFS} are verified")
@@ -505,10 +506,8 @@ class Verifier:
         report = Verification()
         version = _data_model(credential, report)
         issuer = issuer_id(credential)
-        proofs = await anyio.to_thread.run_sync(
-            lambda: self._verify_proofs(
-                run, credential, purpose=ASSERTION, challenge=challenge, domain=domain
-            )
+        proofs = self._verify_proofs(
+            run, credential, purpose=ASSERTION, challenge=challenge, domain=domain
         )
         report.results["proof"] = _proof_results(run, credential, proofs, report)
         report.results["proof"]["issuer"] = _issuer_check(issuer, proofs, report)
@@ -516,7 +515,7 @@ class Verifier:
         report.results["validFrom"] = valid_from
         report.results["validUntil"] = valid_until
         report.results["credentialStatus"] = await self._status(run, credential, issuer, report)
-        schema, eu = await anyio.to_thread.run_sync(lambda: self._profile(credential, report))
+        schema, eu = self._profile(credential, report)
         report.results["credentialSchema"] = schema
         report.results["euMicroCredential"] = eu
         return report
@@ -652,9 +651,7 @@ class Verifier:
         if not isinstance(document, dict):
             raise StatusVerificationError(f"{url} is not a status list credential")
         await self._resolve_controllers(run, map(_controller_did, _proof_method_ids(document)))
-        proofs = await anyio.to_thread.run_sync(
-            lambda: self._verify_proofs(run, document, purpose=ASSERTION)
-        )
+        proofs = self._verify_proofs(run, document, purpose=ASSERTION)
         if not proofs.verified:
             reasons = "; ".join(error.detail for error in proofs.errors)
             raise StatusVerificationError(f"the proof of {url} does not verify: {reasons}")
@@ -673,7 +670,7 @@ class Verifier:
     def _profile(
         self, credential: Mapping[str, Any], report: Verification
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """``credentialSchema`` (EDC SHACL) and ``euMicroCredential`` (runs in a thread)."""
+        """``credentialSchema`` (EDC SHACL) and ``euMicroCredential``."""
         schema = _schema(credential, self._loader, self._di.canonicalizer, report)
         return schema, _eu_profile(credential, report)
 
@@ -707,10 +704,8 @@ class Verifier:
             if isinstance(item, Mapping):
                 method_ids += _proof_method_ids(item)
         await self._resolve_controllers(run, map(_controller_did, method_ids))
-        proofs = await anyio.to_thread.run_sync(
-            lambda: self._verify_proofs(
-                run, presentation, purpose=AUTHENTICATION, challenge=challenge, domain=domain
-            )
+        proofs = self._verify_proofs(
+            run, presentation, purpose=AUTHENTICATION, challenge=challenge, domain=domain
         )
         report.results["proof"] = _proof_results(run, presentation, proofs, report)
         report.results["holder"] = _holder_check(presentation, proofs, report)
