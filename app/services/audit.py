@@ -28,7 +28,7 @@ def record(
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Add the event to the session: written with the session's next flush."""
-    event = AuditEvent(**_values(actor, action, issuer_id, target, details))
+    event = AuditEvent(**event_values(actor, action, issuer_id, target, details))
     session.add(event)
     return event
 
@@ -46,10 +46,14 @@ async def write(
     details: dict[str, Any] | None = None,
 ) -> None:
     """Insert the event now, without the session's unit of work (the issuing path's way)."""
-    await session.exec(_INSERT, params=_values(actor, action, issuer_id, target, details))
+    await write_values(session, event_values(actor, action, issuer_id, target, details))
 
 
-def _values(
+async def write_values(session: AsyncSession, values: dict[str, Any]) -> None:
+    await session.exec(_INSERT, params=values)
+
+
+def event_values(
     actor: str,
     action: str,
     issuer_id: int | None,

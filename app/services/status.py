@@ -185,19 +185,11 @@ async def reserve(
     raise RuntimeError("could not allocate a status list index")
 
 
-async def claim(
-    session: AsyncSession,
-    reservations: Sequence[Reservation],
-    credential_id: str,
-    now: datetime,
-) -> None:
-    """Store the reserved indices for ``credential_id`` (already flushed).
-
-    Raises ``IntegrityError`` when another request stored one of the indices first: the caller
-    runs this in a savepoint and reserves again. The caller counts the lists
-    (:func:`count_allocations`) as its last statement before committing.
-    """
-    rows = [
+def entry_rows(
+    reservations: Sequence[Reservation], credential_id: str, now: datetime
+) -> list[dict[str, Any]]:
+    """The ``status_entries`` rows that store the reserved indices for ``credential_id``."""
+    return [
         {
             "list_id": reservation.list_id,
             "index": reservation.index,
@@ -207,7 +199,21 @@ async def claim(
         }
         for reservation in reservations
     ]
-    await session.exec(_CLAIM, params=rows)
+
+
+async def claim(
+    session: AsyncSession,
+    reservations: Sequence[Reservation],
+    credential_id: str,
+    now: datetime,
+) -> None:
+    """Store the reserved indices for ``credential_id`` (already stored).
+
+    Raises ``IntegrityError`` when another request stored one of the indices first: the caller
+    reserves again. The caller counts the lists (:func:`count_allocations`) as its last
+    statement before committing.
+    """
+    await session.exec(_CLAIM, params=entry_rows(reservations, credential_id, now))
 
 
 async def count_allocations(session: AsyncSession, list_ids: Sequence[str]) -> None:

@@ -597,3 +597,41 @@ async def test_a_credential_re_signed_by_another_key_does_not_verify(
     result = di.verify(forged, await resolver_for(client, random_slug))
     assert not result.verified
     assert result.errors[0].detail == "the signature does not match the document"
+
+
+async def test_an_issue_makes_few_database_round_trips(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    random_slug: str,
+    database_url: str,
+) -> None:
+    """The statements of one EDC issue: reads (API key, open list, free indices, active key),
+    then the store step, on PostgreSQL one statement in autocommit (no BEGIN, no COMMIT)."""
+    from sqlalchemy import event
+
+    _, auth = await issuer_with_key(client, admin_headers, random_slug)
+    first = await client.post("/microcredentials", json=microcredential_body(), headers=auth)
+    assert first.status_code == 201  # the issuer's list is open now
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
+        statements.append(sql.split(None, 1)[0].upper())
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        response = await client.post("/microcredentials", json=microcredential_body(), headers=auth)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert response.status_code == 201, response.text
+    if database_url.startswith("postgresql"):
+        assert statements == ["SELECT", "SELECT", "SELECT", "SELECT", "WITH"]
+    else:
+        # every SQLite transaction opens with BEGIN IMMEDIATE (app/db/engine.py)
+        reads, store = ["BEGIN"] + ["SELECT"] * 4, ["BEGIN", "INSERT", "INSERT", "INSERT", "UPDATE"]
+        assert statements == reads + store
+    assert await count(app, Credential) == 2
+    assert len(await rows(app, StatusEntry)) == 2
+    issued = [e for e in await rows(app, AuditEvent) if e.action == "credential.issued"]
+    assert len(issued) == 2
