@@ -44,7 +44,7 @@ def ensure_sqlite_directory(url: str) -> None:
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    # JSON columns: orjson writes a 47 KB credential in ~0.1 ms (the standard library: ~0.8).
+    # JSON columns: orjson writes a 47 KB credential in ~0.01 ms (the standard library: ~0.16).
     kwargs.setdefault("json_serializer", jsontext.dumps)
     kwargs.setdefault("json_deserializer", jsontext.loads)
     parsed = make_url(url)

@@ -94,9 +94,10 @@ def translate_pyld_error(exc: BaseException) -> JsonLdProcessingError:
 
 
 #: pyld keeps process-wide caches (resolved contexts, keyed by generated ids, in cachetools LRU
-#: caches) that are not thread-safe: with signing and verification in worker threads, two
-#: threads inside pyld at once occasionally failed valid documents under load. pyld is pure
-#: Python, so holding the GIL anyway, one lock costs almost no parallelism.
+#: caches) that are not thread-safe: when signing and verification ran in worker threads, two
+#: threads inside pyld at once occasionally failed valid documents under load. The service now
+#: calls pyld from its event loop only, but the library (and its tests) may be used from
+#: threads: pyld is pure Python, holding the GIL anyway, so one lock costs almost no parallelism.
 PYLD_LOCK = threading.RLock()
 
 
