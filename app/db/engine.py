@@ -100,5 +100,11 @@ def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         raise DisconnectionError(f"the idle connection failed its ping: {exc}") from exc
 
 
+def on_postgresql(session: AsyncSession) -> bool:
+    """Whether ``session`` talks to PostgreSQL (else SQLite)."""
+    bind = session.bind
+    return isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql"
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)

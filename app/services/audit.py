@@ -36,21 +36,10 @@ def record(
 _INSERT = insert(AuditEvent.__table__)  # type: ignore[attr-defined]
 
 
-async def write(
-    session: AsyncSession,
-    *,
-    actor: str,
-    action: str,
-    issuer_id: int | None,
-    target: str | None = None,
-    details: dict[str, Any] | None = None,
-) -> None:
-    """Insert the event now, without the session's unit of work (the issuing path's way)."""
-    await write_values(session, event_values(actor, action, issuer_id, target, details))
-
-
-async def write_values(session: AsyncSession, values: dict[str, Any]) -> None:
-    await session.exec(_INSERT, params=values)
+async def write(session: AsyncSession, event: dict[str, Any]) -> None:
+    """Insert ``event`` (:func:`event_values`) now, without the session's unit of work (the
+    issuing path's way)."""
+    await session.exec(_INSERT, params=event)
 
 
 def event_values(
@@ -60,6 +49,7 @@ def event_values(
     target: str | None,
     details: dict[str, Any] | None,
 ) -> dict[str, Any]:
+    """The ``audit_events`` row of one event, stamped now."""
     return {
         "at": utcnow(),
         "actor": actor,

@@ -20,7 +20,6 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import bindparam, insert, literal, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,6 +28,7 @@ from app.credentials.microcredential import IssuerProfile, MicroCredentialIn
 from app.crypto.cryptosuites import EDDSA_RDFC_2022
 from app.crypto.dataintegrity import DataIntegrity, with_data_integrity_context
 from app.crypto.errors import ProofError
+from app.db.engine import on_postgresql
 from app.db.models import AuditEvent, Credential, Issuer, StatusEntry, StatusList, utcnow
 from app.errors import (
     PROBLEMS,
@@ -273,7 +273,7 @@ async def issue(
             {"format": format, "key": key.key_id},
         )
         try:
-            if commit and _stores_at_once(session):
+            if commit and on_postgresql(session):
                 await _store_at_once(session, values, reservations, event)
             else:
                 await _store_step_by_step(session, values, reservations, event, commit=commit)
@@ -290,11 +290,6 @@ async def issue(
     )
 
 
-def _stores_at_once(session: AsyncSession) -> bool:
-    bind = session.bind
-    return isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql"
-
-
 async def _store_step_by_step(
     session: AsyncSession,
     credential: dict[str, Any],
@@ -308,7 +303,7 @@ async def _store_step_by_step(
     async with nullcontext() if commit else session.begin_nested():
         await session.exec(_STORE_CREDENTIAL, params=credential)
         await status.claim(session, reservations, credential["id"], credential["created_at"])
-    await audit.write_values(session, event)
+    await audit.write(session, event)
     # Last: every issue of the issuer updates the same list row, which stays locked until the
     # commit.
     await status.count_allocations(session, [r.list_id for r in reservations])

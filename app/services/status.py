@@ -22,12 +22,12 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import Float, bindparam, func, insert, update
-from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.crypto.dataintegrity import DataIntegrity
 from app.crypto.errors import ProofError
+from app.db.engine import on_postgresql
 from app.db.models import Credential, Issuer, StatusEntry, StatusList, utcnow
 from app.errors import PROBLEMS, Conflict, NotFound, ServiceUnavailable
 from app.jsonld import JsonLdProcessingError
@@ -131,8 +131,7 @@ async def _open_list(
         size=policy.size,
         created_at=utcnow(),
     )
-    bind = session.bind
-    if isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql":
+    if on_postgresql(session):
         # Concurrent first issues must share one new list, not each open (and keep) their own:
         # one transaction at a time may open a list for this issuer and purpose. The lock lasts
         # until that transaction commits; the others then find its list (READ COMMITTED).
