@@ -25,10 +25,8 @@ where drawing each line with ``ImageDraw.text`` into an 8-bit greyscale PNG took
 from __future__ import annotations
 
 import struct
-import threading
 import unicodedata
 import zlib
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -269,10 +267,8 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 
 #: Rows per band of the PNG's pixel data, made and deflated on its own (see :func:`_png`).
 BAND_ROWS = 32
-#: Bands kept, by what they draw: each its deflated rows, their Adler-32 and length.
+#: Bands kept (:func:`_band`), by what they draw.
 BANDS_KEPT = 4096
-_bands: OrderedDict[tuple[Any, ...], tuple[bytes, int, int]] = OrderedDict()
-_bands_lock = threading.Lock()
 #: The zlib header of a level-1 stream, and the final (empty) deflate block.
 _ZLIB_HEADER = b"\x78\x01"
 _FINAL_BLOCK = zlib.compressobj(1, zlib.DEFLATED, -15).flush()
@@ -290,14 +286,16 @@ def adler32_combine(first: int, second: int, second_length: int) -> int:
     return low | (high << 16)
 
 
-def _band(top: int, rows: int, ops: tuple[_Op, ...]) -> tuple[bytes, int, int]:
-    """Rows ``top`` to ``top + rows`` of a page drawing ``ops``: packed four pixels wider, the
-    four on the left in index 0 (each row then starts with a zero byte, its PNG filter byte),
-    deflated as raw deflate ending on a full flush (its bytes depend on nothing before it)."""
+@lru_cache(maxsize=BANDS_KEPT)
+def _band(rows: int, ops: tuple[_Op, ...]) -> tuple[bytes, int, int]:
+    """``rows`` rows drawing ``ops`` (placed relative to the band's top), once per process for
+    what they draw: packed four pixels wider, the four on the left in index 0 (each row then
+    starts with a zero byte, its PNG filter byte), deflated as raw deflate ending on a full flush
+    (its bytes depend on nothing before it); with their Adler-32 and length."""
     canvas = Image.new("P", (PAGE_SIZE[0] + 4, rows), _PAPER_INDEX)
     canvas.im.paste(0, (0, 0, 4, rows))
     for op in ops:
-        _draw(canvas.im, op, 4, -top)
+        _draw(canvas.im, op, 4, 0)
     raw = canvas.tobytes("raw", "P;2")
     compressor = zlib.compressobj(1, zlib.DEFLATED, -15)
     deflated = compressor.compress(raw) + compressor.flush(zlib.Z_FULL_FLUSH)
@@ -327,18 +325,7 @@ def _png(ops: list[tuple[int, int, _Op]]) -> bytes:
             for first, last, op in ops
             if first < bottom and last > top
         )
-        key = (rows, drawn)
-        with _bands_lock:
-            band = _bands.get(key)
-            if band is not None:
-                _bands.move_to_end(key)
-        if band is None:
-            band = _band(0, rows, drawn)
-            with _bands_lock:
-                _bands[key] = band
-                if len(_bands) > BANDS_KEPT:
-                    _bands.popitem(last=False)
-        deflated, band_adler, length = band
+        deflated, band_adler, length = _band(rows, drawn)
         parts.append(deflated)
         adler = adler32_combine(adler, band_adler, length)
     parts += (_FINAL_BLOCK, struct.pack(">I", adler))
