@@ -22,6 +22,7 @@ from app.jsonld import (
     OxigraphCanonicalizer,
     PyldCanonicalizer,
 )
+from app.jsonld.form import PinnedForm
 from app.limits import RequestLimits
 from app.observability import ObservabilityMiddleware, configure_logging, metrics_endpoint
 from app.ratelimit import RateLimit
@@ -35,7 +36,7 @@ and Open Badges 3.0), deliver them to wallets, and verify credentials and presen
 Errors are RFC 9457 `application/problem+json`."""
 
 
-def _warm_up(di: DataIntegrity) -> None:
+def _warm_up(di: DataIntegrity, form: PinnedForm) -> None:
     """Process the common contexts and compile the EDC shapes (~0.5 s) once, so that the first
     request does not pay for it."""
     from app.credentials.shacl import compiled_shapes
@@ -45,9 +46,9 @@ def _warm_up(di: DataIntegrity) -> None:
         ["https://www.w3.org/ns/credentials/v2"],
         ["https://www.w3.org/2018/credentials/v1", "https://w3id.org/security/data-integrity/v2"],
     ):
-        di.suites["eddsa-rdfc-2022"].canonicalizer.canonicalize(
-            {"@context": contexts, "type": ["VerifiableCredential"]}
-        )
+        document = {"@context": contexts, "type": ["VerifiableCredential"]}
+        di.suites["eddsa-rdfc-2022"].canonicalizer.canonicalize(document)
+        form.check(document)
 
 
 def schema_head() -> str | None:
@@ -92,7 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sessionmaker=app.state.sessionmaker,
             client=http_client,
         )
-        _warm_up(data_integrity)
+        _warm_up(data_integrity, app.state.issuing.form)
         try:
             yield
         finally:
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ttl=timedelta(seconds=settings.status_list_ttl_seconds),
         ),
         loader=loader,
+        form=PinnedForm(loader),
     )
     install_problem_handlers(app)
     app.add_middleware(RequestLimits, max_bytes=settings.max_body_bytes)

@@ -116,6 +116,9 @@ async def issue_credential(
         raise ValidationFailed("the credential cannot be issued as given", errors=errors)
     options = body.options or IssueOptions()
     contexts = issuance.status_contexts_for(credential["@context"])
+    issuance.check_pinned_form(
+        _issuing(request), {**credential, "@context": contexts}, prefix="/credential"
+    )
 
     def build(uri: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
         document = {**credential, "@context": contexts}

@@ -200,13 +200,22 @@ class EuMicroCredentialResult(_Closed):
     missing: list[str]
 
 
+class FormResult(_Closed):
+    verified: bool | None = Field(
+        description="whether the document is in the compact form of its signed data under "
+        "contexts this service holds (one JSON reading); no other check runs on one that is "
+        "not; null when a context is not one this service holds (the proof check decides)"
+    )
+
+
 class CredentialResults(_Closed):
-    proof: ProofResults
-    validFrom: DateResult
-    validUntil: DateResult
-    credentialStatus: StatusResults
-    credentialSchema: SchemaResults
-    euMicroCredential: EuMicroCredentialResult
+    form: FormResult
+    proof: ProofResults | None = None
+    validFrom: DateResult | None = None
+    validUntil: DateResult | None = None
+    credentialStatus: StatusResults | None = None
+    credentialSchema: SchemaResults | None = None
+    euMicroCredential: EuMicroCredentialResult | None = None
 
 
 class CredentialVerification(_Closed):
@@ -241,6 +250,7 @@ class ChallengeCheck(_Closed):
 
 class PresentationResult(_Closed):
     verified: bool
+    form: FormResult
     proof: ProofResults | None = None
     holder: HolderCheck | None = None
     challenge: ChallengeCheck | None = None

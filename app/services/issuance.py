@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,6 +41,7 @@ from app.errors import (
     json_pointer,
 )
 from app.jsonld import JsonLdProcessingError, OfflineDocumentLoader
+from app.jsonld.form import NotPinnedForm, PinnedForm
 from app.observability import CREDENTIALS_ISSUED
 from app.services import audit, issuers, status
 from app.services.keystore import KeyCache
@@ -64,6 +65,28 @@ class IssuingContended(ServiceUnavailable):
     title = "Other requests kept taking the status indices drawn: try again"
 
 
+class NotInPinnedForm(ValidationFailed):
+    """What would be signed has more than one JSON reading (:mod:`app.jsonld.form`)."""
+
+    type = PROBLEMS + "NOT_PINNED_FORM"
+    title = "Not in the expected JSON-LD form"
+
+    @classmethod
+    def of(cls, error: NotPinnedForm, prefix: str = "") -> NotInPinnedForm:
+        return cls(
+            error.reason, errors=[{"pointer": prefix + error.pointer, "detail": error.reason}]
+        )
+
+
+def check_pinned_form(issuing: Issuing, document: Mapping[str, Any], prefix: str = "") -> None:
+    """Refuse (422) a document that is not in the compact form of its data under its pinned
+    contexts: the service signs only documents with one JSON reading."""
+    try:
+        issuing.form.check(document)
+    except NotPinnedForm as exc:
+        raise NotInPinnedForm.of(exc, prefix) from None
+
+
 class EdcShapeViolation(ValidationFailed):
     type = PROBLEMS + "EDC_SHAPE_VIOLATION"
     title = "The credential does not conform to the EDC application profile"
@@ -77,6 +100,7 @@ class Issuing:
     key_cache: KeyCache
     policy: status.StatusPolicy
     loader: OfflineDocumentLoader
+    form: PinnedForm
 
 
 @dataclass(frozen=True)
@@ -169,6 +193,7 @@ def build_and_sign(
     each database round trip in between.
     """
     unsigned = build(uri, entries)
+    check_pinned_form(issuing, unsigned)
     if validate is not None:
         # Before the proof: nothing is signed that fails, and the rdfc signer then takes the
         # N-Quads the check just computed from the canonicalizer's memory. The proof only adds

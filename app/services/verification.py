@@ -69,7 +69,13 @@ from app.db.models import Issuer, StatusEntry, StatusList
 from app.did.key import InvalidDid, resolve_did_key
 from app.did.web import DID_WEB_PREFIX, DidWebResolver, did_web_for
 from app.errors import PROBLEMS, VC_DM, ParsingError
-from app.jsonld import Canonicalizer, JsonLdProcessingError, OfflineDocumentLoader
+from app.jsonld import (
+    Canonicalizer,
+    JsonLdProcessingError,
+    OfflineDocumentLoader,
+    UnknownContextError,
+)
+from app.jsonld.form import NotPinnedForm, PinnedForm
 from app.jsonld.values import as_list, node_id, types_of
 from app.net import RemoteFetchError, fetch_json
 from app.services import challenges, issuers
@@ -104,6 +110,7 @@ ISSUER_NOT_A_DID = PROBLEMS + "ISSUER_NOT_A_DID"
 SCHEMA_NOT_CHECKED = PROBLEMS + "CREDENTIAL_SCHEMA_NOT_CHECKED"
 EU_MICROCREDENTIAL_INCOMPLETE = PROBLEMS + "EU_MICROCREDENTIAL_INCOMPLETE"
 CHALLENGE_NOT_CHECKED = PROBLEMS + "CHALLENGE_NOT_CHECKED"
+NOT_PINNED_FORM = PROBLEMS + "NOT_PINNED_FORM"
 
 _TITLES = {
     PARSING_ERROR: "Parsing error",
@@ -118,6 +125,7 @@ _TITLES = {
     SCHEMA_NOT_CHECKED: "Credential schema not checked",
     EU_MICROCREDENTIAL_INCOMPLETE: "Incomplete EU micro-credential",
     CHALLENGE_NOT_CHECKED: "Challenge not checked by this service",
+    NOT_PINNED_FORM: "Not in the expected JSON-LD form",
 }
 
 ASSERTION, AUTHENTICATION = "assertionMethod", "authentication"
@@ -200,7 +208,7 @@ class Verification:
         return [
             name
             for name, result in self.results.items()
-            if isinstance(result, Mapping) and result.get("verified") is not None
+            if name != "form" and isinstance(result, Mapping) and result.get("verified") is not None
         ]
 
     def to_json(self, prefix: str = "") -> dict[str, Any]:
@@ -362,6 +370,7 @@ class Verifier:
     ) -> None:
         self._di = data_integrity
         self._loader = loader
+        self._form = PinnedForm(loader)
         self._sessionmaker = sessionmaker
         self._client = client
         self._did_web = did_web
@@ -491,19 +500,22 @@ class Verifier:
     ) -> Verification:
         """Verify one credential (raises :class:`NotACredential` only for non-credentials)."""
         ensure_credential(credential)
+        form = self._form_check(credential)
+        if not form.verified:
+            return form
         run = _Run(now)
         await self._resolve_controllers(run, map(_controller_did, _proof_method_ids(credential)))
-        return await self._credential(run, credential, challenge=challenge, domain=domain)
+        return await self._credential(run, credential, form, challenge=challenge, domain=domain)
 
     async def _credential(
         self,
         run: _Run,
         credential: Mapping[str, Any],
+        report: Verification,
         *,
         challenge: str | None = None,
         domain: str | None = None,
     ) -> Verification:
-        report = Verification()
         version = _data_model(credential, report)
         issuer = issuer_id(credential)
         proofs = self._verify_proofs(
@@ -518,6 +530,24 @@ class Verifier:
         schema, eu = self._profile(credential, report)
         report.results["credentialSchema"] = schema
         report.results["euMicroCredential"] = eu
+        return report
+
+    def _form_check(self, document: Mapping[str, Any]) -> Verification:
+        """Refuse a document with more than one JSON reading (:mod:`app.jsonld.form`): no check
+        runs on JSON that the proof may not say."""
+        report = Verification()
+        try:
+            self._form.check(document)
+        except NotPinnedForm as exc:
+            report.errors.append(problem(NOT_PINNED_FORM, exc.reason, exc.pointer))
+        except UnknownContextError:
+            # Not established: the proof check refuses the context (for eddsa-jcs-2022 one
+            # appended after the signed ones is outside what the proof covers).
+            report.results["form"] = {"verified": None}
+            return report
+        except JsonLdProcessingError as exc:
+            report.errors.append(problem(NOT_PINNED_FORM, str(exc), "/@context"))
+        report.results["form"] = {"verified": report.verified}
         return report
 
     # -- status ---------------------------------------------------------------------------------
@@ -686,8 +716,10 @@ class Verifier:
     ) -> PresentationVerification:
         """Verify the presentation's proof and holder, then every credential it carries."""
         ensure_presentation(presentation)
+        report = self._form_check(presentation)
+        if not report.verified:
+            return PresentationVerification(report, [])
         run = _Run(now)
-        report = Verification()
         items = as_list(presentation.get("verifiableCredential"))
         if len(items) > MAX_CREDENTIALS:
             report.errors.append(
@@ -719,7 +751,8 @@ class Verifier:
                 failed.errors.append(problem(PARSING_ERROR, exc.detail or exc.title))
                 credentials.append(failed)
                 continue
-            credentials.append(await self._credential(run, credential))
+            checked = Verification(results={"form": {"verified": True}})  # with the presentation
+            credentials.append(await self._credential(run, credential, checked))
         listed = isinstance(presentation.get("verifiableCredential"), list)
         return PresentationVerification(report, credentials, listed)
 

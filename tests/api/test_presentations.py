@@ -328,7 +328,7 @@ async def test_fifty_credentials_are_verified_and_more_are_refused(
     assert status == 422
     assert errors_of(reply) == [VC_DM + "RANGE_ERROR"]
     assert reply["results"]["credentials"] == []
-    assert reply["results"]["presentation"] == {"verified": False}
+    assert reply["results"]["presentation"] == {"verified": False, "form": {"verified": True}}
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,7 @@ MALFORMED_PROOF_ERROR = SECURITY + "MALFORMED_PROOF_ERROR"
 MISMATCHED_PROOF_PURPOSE_ERROR = SECURITY + "MISMATCHED_PROOF_PURPOSE_ERROR"
 INVALID_VERIFICATION_METHOD = SECURITY + "INVALID_VERIFICATION_METHOD"
 PROOF_TRANSFORMATION_ERROR = SECURITY + "PROOF_TRANSFORMATION_ERROR"
+NOT_PINNED_FORM = "urn:microcred:problem:NOT_PINNED_FORM"
 VC_DM = "https://www.w3.org/TR/vc-data-model#"
 ISSUER_NOT_A_DID = "urn:microcred:problem:ISSUER_NOT_A_DID"
 
@@ -357,8 +358,9 @@ async def test_an_undefined_term_in_a_vc_1_1_credential_is_refused(
     signed["credentialSubject"]["unsignedClaim"] = "added later"
     status, reply = await verify(client, signed)
     assert status == 422
-    assert errors_of(reply) == [PROOF_TRANSFORMATION_ERROR]
+    assert errors_of(reply) == [NOT_PINNED_FORM]
     assert "not defined" in reply["errors"][0]["detail"]
+    assert reply["errors"][0]["pointer"] == "/verifiableCredential/credentialSubject/unsignedClaim"
 
 
 async def test_an_overlong_or_unsupported_did_is_an_invalid_method(
