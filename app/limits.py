@@ -1,8 +1,10 @@
-"""Request limits, enforced before any route runs: body size (413), JSON shape (422).
+"""Request limits, enforced before any route runs: body size (413), JSON shape (422), one
+reading (400).
 
 The body is read as it streams in and refused past ``max_bytes``; a JSON body is then parsed once
 here and refused when nested deeper, or holding longer arrays or more values, than any credential
-needs, so pyld's recursive processing can never be driven to exhaustion.
+needs, so pyld's recursive processing can never be driven to exhaustion. An object with a member
+name twice is refused: parsers disagree on which one counts (first, last, or an error).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import PROBLEMS, PayloadTooLarge, Problem, send_problem
+from app.errors import PROBLEMS, ParsingError, PayloadTooLarge, Problem, send_problem
 
 
 class JsonTooComplex(Problem):
@@ -57,6 +59,22 @@ def json_shape_problem(value: Any, limits: JsonLimits) -> str | None:
             return f"the JSON body is nested deeper than {limits.max_depth} levels"
         stack.extend((child, depth + 1) for child in children)
     return None
+
+
+class DuplicateMember(ValueError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"the member name {name!r} appears twice in one JSON object")
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    members = dict(pairs)
+    if len(members) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise DuplicateMember(name)
+            seen.add(name)
+    return members
 
 
 def _is_json(scope: Scope) -> bool:
@@ -106,7 +124,10 @@ class RequestLimits:
                 break
         body = b"".join(chunks)
         try:
-            parsed = json.loads(body)
+            parsed = json.loads(body, object_pairs_hook=_unique_members)
+        except DuplicateMember as exc:
+            await send_problem(scope, send, ParsingError(str(exc)))
+            return
         except (ValueError, RecursionError):
             parsed = None  # not JSON: the route answers with its own 400 problem
         else:

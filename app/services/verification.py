@@ -532,10 +532,14 @@ class Verifier:
         report.results["euMicroCredential"] = eu
         return report
 
-    def _form_check(self, document: Mapping[str, Any]) -> Verification:
+    def _form_check(self, document: Any) -> Verification:
         """Refuse a document with more than one JSON reading (:mod:`app.jsonld.form`): no check
-        runs on JSON that the proof may not say."""
+        runs on JSON that the proof may not say. What is no JSON-LD document at all (no object,
+        no ``@context``) is left to the 400 of :func:`ensure_credential`."""
         report = Verification()
+        if not isinstance(document, Mapping) or "@context" not in document:
+            report.results["form"] = {"verified": None}
+            return report
         try:
             self._form.check(document)
         except NotPinnedForm as exc:
@@ -989,7 +993,11 @@ def _schema(
         )
         schema_id = schema.get("id") if isinstance(schema, Mapping) else None
         schema_type = schema.get("type") if isinstance(schema, Mapping) else None
-        checked = schema_type == SHACL_VALIDATOR and schema_id in EDC_SHAPES
+        checked = (
+            schema_type == SHACL_VALIDATOR
+            and isinstance(schema_id, str)
+            and schema_id in EDC_SHAPES
+        )
         wants_edc = wants_edc or checked
         schemas.append({"id": schema_id, "type": schema_type, "checked": checked})
         if not checked:
