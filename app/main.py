@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             loader=loader,
             sessionmaker=app.state.sessionmaker,
             client=http_client,
+            form=app.state.issuing.form,
         )
         _warm_up(data_integrity, app.state.issuing.form)
         try:

@@ -9,7 +9,8 @@ document is taken only in the one spelling those checks read (:func:`check_pinne
 * every ``@context`` is one or more URLs of contexts this service holds (no inline context), and
   no context of the document gives a term another IRI than an earlier context gives it;
 * every member name is a term those contexts define (no IRI, no compact IRI, no keyword but
-  ``@context`` and those of value objects), and no term another context defines for its IRI;
+  ``@context`` and those of a language-tagged string), and no term another context defines for
+  its IRI;
 * a ``type`` is never written as the IRI of a defined term, and no identifier value is a compact
   IRI over a defined prefix.
 
@@ -29,8 +30,8 @@ from pyld import jsonld
 from app.jsonld.canonical import PYLD_LOCK, DocumentLoader
 from app.jsonld.errors import JsonLdProcessingError
 
-#: keys of a value object (``{"@value": …, "@language": …}``)
-VALUE_OBJECT_KEYS = frozenset({"@value", "@language", "@direction", "@type"})
+#: keys of the one value object taken (``{"@value": …, "@language": …}``)
+VALUE_OBJECT_KEYS = frozenset({"@value", "@language", "@direction"})
 #: the walk refuses documents nested deeper (the request limits allow 48)
 MAX_DEPTH = 64
 _MAX_CACHED_COMBINATIONS = 256
@@ -180,21 +181,22 @@ class PinnedForm:
 
     # -- documents ------------------------------------------------------------------------------
 
-    def check(self, document: Mapping[str, Any], pointer: str = "", depth: int = 0) -> None:
-        """Raise :class:`NotPinnedForm` unless ``document`` is in its pinned compact form.
+    def check(self, document: Mapping[str, Any]) -> None:
+        """Raise :class:`NotPinnedForm` unless ``document`` is in its pinned compact form."""
+        self._check(document, [])
 
-        The values of a term whose scoped context is ``null`` (``verifiableCredential`` of a VC
-        2.0 presentation) are documents of their own, checked under their own contexts.
-        """
+    def _check(self, document: Mapping[str, Any], path: list[str | int]) -> None:
+        """The values of a term whose scoped context is ``null`` (``verifiableCredential`` of a
+        VC 2.0 presentation) are documents of their own, checked under their own contexts."""
         own: list[str] = []
-        _collect_contexts({"@context": document.get("@context")}, pointer, own, depth, frozenset())
+        _Contexts(own, frozenset(), path).collect({"@context": document.get("@context")})
         resets = self.vocabulary(tuple(own)).resets
         urls: list[str] = []
-        _collect_contexts(document, pointer, urls, depth, resets)
+        _Contexts(urls, resets, path).collect(document)
         vocabulary = self.vocabulary(tuple(urls))
         if vocabulary.conflict is not None:
-            raise NotPinnedForm(f"{pointer}/@context", vocabulary.conflict)
-        _Walk(self, vocabulary).node(document, pointer, depth)
+            raise NotPinnedForm(_pointer([*path, "@context"]), vocabulary.conflict)
+        _Walk(self, vocabulary, path).node(document)
 
 
 def _combine(contexts: list[_ContextTerms]) -> _Vocabulary:
@@ -235,121 +237,168 @@ def _combine(contexts: list[_ContextTerms]) -> _Vocabulary:
     )
 
 
-def _collect_contexts(
-    node: Any, pointer: str, urls: list[str], depth: int, resets: frozenset[str]
-) -> None:
+def _pointer(path: list[str | int]) -> str:
+    """The JSON Pointer of a path (built only for an error: the walk keeps the path as a list)."""
+    return "".join(
+        f"/{step}" if isinstance(step, int) else "/" + step.replace("~", "~0").replace("/", "~1")
+        for step in path
+    )
+
+
+def _too_deep(path: list[str | int]) -> NotPinnedForm:
+    return NotPinnedForm(_pointer(path), f"the document is nested deeper than {MAX_DEPTH} levels")
+
+
+class _Contexts:
     """Every ``@context`` value of the document must be pinned URLs; gathers them in order
     (not below the terms of ``resets``, whose values are documents of their own)."""
-    if depth > MAX_DEPTH:
-        raise NotPinnedForm(pointer, f"the document is nested deeper than {MAX_DEPTH} levels")
-    if isinstance(node, Mapping):
-        for key, value in node.items():
-            if key == "@context":
-                for index, url in enumerate(_as_contexts(value)):
-                    if not isinstance(url, str):
-                        raise NotPinnedForm(
-                            f"{pointer}/@context/{index}",
-                            "an inline @context: only the URLs of contexts this service holds "
-                            "are taken",
-                        )
-                    urls.append(url)
-            elif key not in resets:
-                _collect_contexts(value, f"{pointer}/{_escape(key)}", urls, depth + 1, resets)
-    elif isinstance(node, list):
-        for index, item in enumerate(node):
-            _collect_contexts(item, f"{pointer}/{index}", urls, depth + 1, resets)
 
+    def __init__(self, urls: list[str], resets: frozenset[str], path: list[str | int]) -> None:
+        self.urls = urls
+        self.resets = resets
+        self.path = path
 
-def _escape(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")
+    def collect(self, node: Any) -> None:
+        path = self.path
+        if len(path) > MAX_DEPTH:
+            raise _too_deep(path)
+        if type(node) is dict:
+            for key, value in node.items():
+                if key == "@context":
+                    self.contexts(value)
+                elif key not in self.resets and type(value) in (dict, list):
+                    path.append(key)
+                    self.collect(value)
+                    path.pop()
+        elif type(node) is list:
+            for index, item in enumerate(node):
+                if type(item) in (dict, list):
+                    path.append(index)
+                    self.collect(item)
+                    path.pop()
+
+    def contexts(self, value: Any) -> None:
+        for index, url in enumerate(_as_contexts(value)):
+            if type(url) is not str:
+                raise NotPinnedForm(
+                    _pointer([*self.path, "@context", index]),
+                    "an inline @context: only the URLs of contexts this service holds are taken",
+                )
+            self.urls.append(url)
 
 
 class _Walk:
-    def __init__(self, form: PinnedForm, vocabulary: _Vocabulary) -> None:
+    """One walk over a document: member names, types and identifiers (the path kept as a list,
+    a pointer built only for an error)."""
+
+    def __init__(self, form: PinnedForm, vocabulary: _Vocabulary, path: list[str | int]) -> None:
         self.form = form
         self.vocabulary = vocabulary
         self.prefixes = vocabulary.names
+        self.path = path
 
-    def node(self, node: Any, pointer: str, depth: int) -> None:
-        if depth > MAX_DEPTH:
-            raise NotPinnedForm(pointer, f"the document is nested deeper than {MAX_DEPTH} levels")
-        if isinstance(node, list):
+    def fail(self, detail: str, *steps: str | int) -> NotPinnedForm:
+        return NotPinnedForm(_pointer([*self.path, *steps]), detail)
+
+    def node(self, node: Any) -> None:
+        path = self.path
+        if len(path) > MAX_DEPTH:
+            raise _too_deep(path)
+        if type(node) is list:
             for index, item in enumerate(node):
-                self.node(item, f"{pointer}/{index}", depth + 1)
+                if type(item) in (dict, list):
+                    path.append(index)
+                    self.node(item)
+                    path.pop()
             return
-        if not isinstance(node, Mapping):
+        if type(node) is not dict:
             return
         if "@value" in node:
-            self.value_object(node, pointer)
+            self.value_object(node)
             return
         vocabulary = self.vocabulary
         for key, value in node.items():
-            where = f"{pointer}/{_escape(key)}"
             if key == "@context":
-                continue  # URLs, checked by _collect_contexts
-            if key.startswith("@"):
-                raise NotPinnedForm(where, f"the keyword {key}: write the term the contexts define")
+                continue  # URLs, checked by _Contexts
+            path.append(key)
+            if key[:1] == "@":
+                raise self.fail(f"the keyword {key}: write the term the contexts define")
             if key not in vocabulary.names:
-                self.undefined(key, where)
+                self.undefined(key)
             elif key in vocabulary.aliases:
-                raise NotPinnedForm(
-                    where, f"the term {key!r} is an alias of {vocabulary.aliases[key]}"
-                )
+                raise self.fail(f"the term {key!r} is an alias of {vocabulary.aliases[key]}")
             if key in vocabulary.type_keys:
-                self.types(value, where)
+                self.types(value)
             elif key in vocabulary.id_keys or key in vocabulary.id_valued:
-                self.identifiers(value, where)
+                self.identifiers(value)
             if key in vocabulary.resets:
-                self.documents(value, where, depth + 1)
-            elif key in vocabulary.maps and isinstance(value, Mapping):
+                self.documents(value)
+            elif key in vocabulary.maps and type(value) is dict:
                 for entry, item in value.items():  # language tags, indexes: not terms
-                    self.node(item, f"{where}/{_escape(entry)}", depth + 1)
-            else:
-                self.node(value, where, depth + 1)
+                    if type(item) in (dict, list):
+                        path.append(entry)
+                        self.node(item)
+                        path.pop()
+            elif type(value) in (dict, list):
+                self.node(value)
+            path.pop()
 
-    def documents(self, value: Any, pointer: str, depth: int) -> None:
-        for index, item in enumerate(_as_contexts(value)):
-            where = f"{pointer}/{index}" if isinstance(value, list) else pointer
-            if isinstance(item, Mapping):
-                self.form.check(item, where, depth + 1)
+    def documents(self, value: Any) -> None:
+        if type(value) is not list:
+            if type(value) is dict:
+                self.form._check(value, self.path)
+            return
+        for index, item in enumerate(value):
+            if type(item) is dict:
+                self.path.append(index)
+                self.form._check(item, self.path)
+                self.path.pop()
 
-    def undefined(self, key: str, pointer: str) -> None:
+    def undefined(self, key: str) -> None:
         """A member the contexts do not define: only a plain name read against ``@vocab``."""
         if ":" in key:
-            raise NotPinnedForm(pointer, f"the member {key!r} is an IRI: write its term")
+            raise self.fail(f"the member {key!r} is an IRI: write its term")
         vocab = self.vocabulary.vocab
         if vocab is None:
-            raise NotPinnedForm(pointer, f"the term {key!r} is not defined by the contexts")
+            raise self.fail(f"the term {key!r} is not defined by the contexts")
         if vocab + key in self.vocabulary.term_iris:
-            raise NotPinnedForm(pointer, f"the member {key!r} names the IRI of a defined term")
+            raise self.fail(f"the member {key!r} names the IRI of a defined term")
 
-    def value_object(self, node: Mapping[str, Any], pointer: str) -> None:
+    def value_object(self, node: Mapping[str, Any]) -> None:
+        """Only a string with a language (and direction) is written as a value object: a typed
+        or bare one is the long spelling of what a term's coercion writes as a plain value, and
+        checks read plain values (a ``created`` or ``validUntil`` as an object would not be
+        read as a date at all)."""
         extra = set(node) - VALUE_OBJECT_KEYS
-        if extra:
-            raise NotPinnedForm(pointer, f"a value object with {', '.join(sorted(extra))}")
-        if isinstance(node["@value"], (dict, list)) or node["@value"] is None:
-            raise NotPinnedForm(f"{pointer}/@value", "@value must be a string, number or boolean")
+        if extra or "@language" not in node:
+            raise self.fail("a value object other than a string with a @language")
+        if type(node["@value"]) is not str:
+            raise self.fail("@value must be a string", "@value")
 
-    def types(self, value: Any, pointer: str) -> None:
-        for index, item in enumerate(_as_contexts(value)):
-            where = f"{pointer}/{index}" if isinstance(value, list) else pointer
-            if not isinstance(item, str):
-                raise NotPinnedForm(where, "a type must be a string")
+    def types(self, value: Any) -> None:
+        listed = type(value) is list
+        for index, item in enumerate(value if listed else [value]):
+            steps = (index,) if listed else ()
+            if type(item) is not str:
+                raise self.fail("a type must be a string", *steps)
             if item in self.vocabulary.aliases:
-                raise NotPinnedForm(where, f"the type {item!r} is an alias of another context's")
+                raise self.fail(f"the type {item!r} is an alias of another context's", *steps)
             if ":" in item:
-                self.compact(item, where)
+                self.compact(item, steps)
                 if item in self.vocabulary.term_iris:
-                    raise NotPinnedForm(where, f"the type {item!r} is the IRI of a term: write it")
+                    raise self.fail(f"the type {item!r} is the IRI of a term: write it", *steps)
 
-    def identifiers(self, value: Any, pointer: str) -> None:
-        for index, item in enumerate(_as_contexts(value)):
-            if isinstance(item, str):
-                self.compact(item, f"{pointer}/{index}" if isinstance(value, list) else pointer)
+    def identifiers(self, value: Any) -> None:
+        if type(value) is str:
+            self.compact(value, ())
+        elif type(value) is list:
+            for index, item in enumerate(value):
+                if type(item) is str:
+                    self.compact(item, (index,))
 
-    def compact(self, value: str, pointer: str) -> None:
+    def compact(self, value: str, steps: tuple[int, ...]) -> None:
         prefix, colon, suffix = value.partition(":")
         if colon and prefix in self.prefixes and not suffix.startswith("//"):
-            raise NotPinnedForm(
-                pointer, f"{value!r} is a compact IRI over the term {prefix!r}: write the full IRI"
+            raise self.fail(
+                f"{value!r} is a compact IRI over the term {prefix!r}: write the full IRI", *steps
             )

@@ -400,36 +400,61 @@ async def test_no_respelling_changes_a_verdict_or_a_claim(
     di: DataIntegrity = app.state.data_integrity
     now = datetime.now(UTC)
 
-    def verify(document: dict[str, Any]) -> Verification | None:
-        """The result, or None for what the JSON shows is no credential at all (a 400)."""
+    def verify(document: dict[str, Any], within: str | None) -> Verification | None:
+        """The credential's result, directly or inside a presentation under the member
+        ``within``; None for a refusal before any check (a 400, a presentation refused)."""
         try:
-            return anyio.from_thread.run(lambda: verifier.verify_credential(document, now=now))
+            if within is None:
+                return anyio.from_thread.run(lambda: verifier.verify_credential(document, now=now))
+            presentation = {
+                "@context": ["https://www.w3.org/ns/credentials/v2"],
+                "type": ["VerifiablePresentation"],
+                within: [document],
+            }
+            checked = anyio.from_thread.run(
+                lambda: verifier.verify_presentation(
+                    presentation, challenge=None, domain=None, now=now
+                )
+            )
         except NotACredential:
             return None
+        return checked.credentials[0] if checked.credentials else None
 
     verdicts = [
         _verdict(await verifier.verify_credential(original, now=now)) for original in originals
     ]
+    for original, verdict in zip(originals, verdicts, strict=True):  # the same inside one
+        presentation = {
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": ["VerifiablePresentation"],
+            "verifiableCredential": [original],
+        }
+        checked = await verifier.verify_presentation(
+            presentation, challenge=None, domain=None, now=now
+        )
+        assert _verdict(checked.credentials[0]) == verdict
     assert [v["verified"] for v in verdicts] == [
         True, False, False, False, False, True, False, True, False, False, True
     ]  # fmt: skip
     signed = [signed_content(di, original) for original in originals]
     iris = [_term_iris(app, original) for original in originals]
-    seen = {"same signed data": 0, "same data refused": 0, "verified": 0}
+    seen = {"same signed data": 0, "same data refused": 0, "verified": 0, "in a presentation": 0}
 
     @settings(FUZZ_SETTINGS, max_examples=VARIANTS)
     @given(
         which=st.integers(0, len(originals) - 1),
         kinds=st.lists(st.sampled_from(sorted(RESPELLINGS)), min_size=1, max_size=3),
+        within=st.sampled_from([None, None, "verifiableCredential", CRED + "verifiableCredential"]),
         data=st.data(),
     )
-    def respelled(which: int, kinds: list[str], data: st.DataObject) -> None:
+    def respelled(which: int, kinds: list[str], within: str | None, data: st.DataObject) -> None:
         original = originals[which]
         variant = copy.deepcopy(original)
         for kind in kinds:
             RESPELLINGS[kind](variant, data, iris[which])
         json.dumps(variant)  # still plain JSON
-        result = verify(variant)
+        result = verify(variant, within)
+        seen["in a presentation"] += within is not None and result is not None
         same = signed_content(di, variant) == signed[which]
         seen["same signed data"] += same
         if result is None or not result.verified:
@@ -447,3 +472,4 @@ async def test_no_respelling_changes_a_verdict_or_a_claim(
     assert seen["same signed data"] > VARIANTS // 4, seen
     assert seen["same data refused"] > VARIANTS // 10, seen
     assert seen["verified"] > 0, seen
+    assert seen["in a presentation"] > VARIANTS // 20, seen

@@ -1,0 +1,92 @@
+"""The validity period: ``validFrom``/``validUntil`` (VC 1.1 also ``issuanceDate`` /
+``expirationDate``) against the time of the request."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from app.services.verification.results import (
+    CREDENTIAL_EXPIRED,
+    CREDENTIAL_NOT_YET_VALID,
+    Verification,
+    problem,
+)
+from app.status.bitstring import MALFORMED_VALUE_ERROR
+
+_DATE_TIME = re.compile(
+    r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})?", re.ASCII
+)
+
+
+def parse_moment(value: Any) -> tuple[datetime | None, bool]:
+    """An XML Schema dateTime as an aware datetime, and whether it carried an offset.
+
+    VC DM 2.0 §4.9: a time serialized without an offset is read as UTC (and reported).
+    """
+    if not isinstance(value, str):
+        return None, False
+    match = _DATE_TIME.fullmatch(value)
+    if match is None:
+        return None, False
+    seconds, fraction, offset = match.groups()
+    text = seconds + (fraction[:7] if fraction else "") + (offset or "Z").replace("Z", "+00:00")
+    try:
+        return datetime.fromisoformat(text), offset is not None
+    except ValueError:
+        return None, False
+
+
+def _format(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def check_validity(
+    credential: Mapping[str, Any], version: int | None, now: datetime, report: Verification
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``validFrom``/``validUntil`` (VC 1.1 also ``issuanceDate``/``expirationDate``) vs now."""
+    starts = ["validFrom", *(["issuanceDate"] if version == 1 else [])]
+    ends = ["validUntil", *(["expirationDate"] if version == 1 else [])]
+    moments: dict[str, datetime] = {}
+    for name in (*starts, *ends):
+        if name not in credential:
+            continue
+        moment, has_offset = parse_moment(credential[name])
+        if moment is None:
+            detail = f"{name} must be an XML Schema dateTimeStamp"
+            report.errors.append(problem(MALFORMED_VALUE_ERROR, detail, f"/{name}"))
+            continue
+        if not has_offset:
+            detail = f"{name} has no time zone offset; it was read as UTC"
+            report.warnings.append(problem(MALFORMED_VALUE_ERROR, detail, f"/{name}"))
+        moments[name] = moment
+
+    def check(names: list[str], expired: bool) -> dict[str, Any]:
+        present = [name for name in names if name in credential]
+        if not present:
+            return {"verified": None, "value": None}
+        verified = all(name in moments for name in present)
+        for name in present:
+            moment = moments.get(name)
+            if moment is None:
+                continue
+            if expired and moment < now:
+                detail = f"the credential expired at {_format(moment)} ({name})"
+                report.errors.append(problem(CREDENTIAL_EXPIRED, detail, f"/{name}"))
+                verified = False
+            elif not expired and moment > now:
+                detail = f"the credential is valid only from {_format(moment)} ({name})"
+                report.errors.append(problem(CREDENTIAL_NOT_YET_VALID, detail, f"/{name}"))
+                verified = False
+        return {"verified": verified, "value": credential[present[0]]}
+
+    valid_from = check(starts, expired=False)
+    valid_until = check(ends, expired=True)
+    start, end = moments.get("validFrom"), moments.get("validUntil")
+    if start is not None and end is not None and start > end:
+        detail = "validUntil is earlier than validFrom"
+        report.errors.append(problem(MALFORMED_VALUE_ERROR, detail, "/validUntil"))
+        valid_until["verified"] = False
+    return valid_from, valid_until

@@ -1,0 +1,225 @@
+"""The verifier: composes the checks of this package over one credential or presentation.
+
+A credential is first taken in its one JSON reading (:func:`datamodel.check_form`); only then
+do the data model, proofs and issuer, validity period, status, schema and EU profile checks run,
+each adding its result and problems to one :class:`Verification`. A presentation's proof must
+serve ``authentication``, carry the expected challenge and domain and be made by the holder;
+each embedded credential is then verified as above.
+
+Work is bounded: at most ``MAX_PROOFS`` proofs per document, :data:`MAX_CREDENTIALS`
+credentials per presentation, ``MAX_STATUS_ENTRIES`` status entries per credential and
+``MAX_REMOTE_FETCHES`` documents fetched per request. Database reads use short sessions of
+their own, so no transaction stays open while a remote server is waited for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.config import Settings
+from app.credentials.vcapi import issuer_id
+from app.crypto.dataintegrity import DataIntegrity
+from app.did.web import DidWebResolver
+from app.jsonld import OfflineDocumentLoader
+from app.jsonld.form import PinnedForm
+from app.jsonld.values import as_list
+from app.services.verification.challenge import check_challenge
+from app.services.verification.controllers import Controllers, Run, controller_dids
+from app.services.verification.datamodel import (
+    check_data_model,
+    check_form,
+    check_presentation_data_model,
+    ensure_credential,
+    ensure_presentation,
+)
+from app.services.verification.profile import check_eu_profile, check_schema
+from app.services.verification.proofs import (
+    ASSERTION,
+    AUTHENTICATION,
+    check_holder,
+    check_issuer,
+    proof_results,
+    verify_proofs,
+)
+from app.services.verification.results import (
+    PARSING_ERROR,
+    NotACredential,
+    PresentationVerification,
+    Verification,
+    problem,
+)
+from app.services.verification.status import StatusCheck
+from app.services.verification.validity import check_validity
+from app.status.bitstring import RANGE_ERROR
+
+MAX_CREDENTIALS = 50
+
+
+class Verifier:
+    """Verifies credentials and presentations; one per process (it owns the did:web cache)."""
+
+    def __init__(
+        self,
+        *,
+        data_integrity: DataIntegrity,
+        loader: OfflineDocumentLoader,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        client: httpx.AsyncClient,
+        did_web: DidWebResolver,
+        public_url: str,
+        allow_private_network: bool,
+        http_timeout: float,
+        http_max_bytes: int,
+        form: PinnedForm | None = None,
+    ) -> None:
+        self._di = data_integrity
+        self._loader = loader
+        self._form = form or PinnedForm(loader)
+        self._sessionmaker = sessionmaker
+        self._controllers = Controllers(sessionmaker, did_web, public_url)
+        self._status = StatusCheck(
+            data_integrity=data_integrity,
+            form=self._form,
+            controllers=self._controllers,
+            sessionmaker=sessionmaker,
+            client=client,
+            public_url=public_url,
+            allow_private_network=allow_private_network,
+            http_timeout=http_timeout,
+            http_max_bytes=http_max_bytes,
+        )
+
+    async def verify_credential(
+        self,
+        credential: Mapping[str, Any],
+        *,
+        challenge: str | None = None,
+        domain: str | None = None,
+        now: datetime,
+    ) -> Verification:
+        """Verify one credential (raises :class:`NotACredential` only for non-credentials)."""
+        ensure_credential(credential)
+        report = check_form(self._form, credential)
+        if not report.verified:
+            return report
+        run = Run(now)
+        await self._controllers.resolve(run, controller_dids([credential]))
+        return await self._credential(run, credential, report, challenge=challenge, domain=domain)
+
+    async def _credential(
+        self,
+        run: Run,
+        credential: Mapping[str, Any],
+        report: Verification,
+        *,
+        challenge: str | None = None,
+        domain: str | None = None,
+    ) -> Verification:
+        version = check_data_model(credential, report)
+        issuer = issuer_id(credential)
+        proofs = verify_proofs(
+            self._di, run, credential, purpose=ASSERTION, challenge=challenge, domain=domain
+        )
+        report.results["proof"] = proof_results(run, credential, proofs, report)
+        report.results["proof"]["issuer"] = check_issuer(issuer, proofs, report)
+        valid_from, valid_until = check_validity(credential, version, run.now, report)
+        report.results["validFrom"] = valid_from
+        report.results["validUntil"] = valid_until
+        report.results["credentialStatus"] = await self._status.check(
+            run, credential, issuer, report
+        )
+        report.results["credentialSchema"] = check_schema(
+            credential, self._loader, self._di.canonicalizer, report
+        )
+        report.results["euMicroCredential"] = check_eu_profile(credential, report)
+        return report
+
+    async def verify_presentation(
+        self,
+        presentation: Mapping[str, Any],
+        *,
+        challenge: str | None,
+        domain: str | None,
+        now: datetime,
+    ) -> PresentationVerification:
+        """Verify the presentation's proof and holder, then every credential it carries."""
+        ensure_presentation(presentation)
+        report = check_form(self._form, presentation)
+        if not report.verified:
+            return PresentationVerification(report, [])
+        run = Run(now)
+        items = as_list(presentation.get("verifiableCredential"))
+        if len(items) > MAX_CREDENTIALS:
+            report.errors.append(
+                problem(
+                    RANGE_ERROR,
+                    f"{len(items)} credentials; at most {MAX_CREDENTIALS} are verified",
+                    "/verifiableCredential",
+                )
+            )
+            return PresentationVerification(report, [])
+        check_presentation_data_model(presentation, report)
+        signed = [presentation, *(item for item in items if isinstance(item, Mapping))]
+        await self._controllers.resolve(run, controller_dids(signed))
+        proofs = verify_proofs(
+            self._di, run, presentation, purpose=AUTHENTICATION, challenge=challenge, domain=domain
+        )
+        report.results["proof"] = proof_results(run, presentation, proofs, report)
+        report.results["holder"] = check_holder(presentation, proofs, report)
+        report.results["challenge"] = await check_challenge(
+            self._sessionmaker, challenge, proofs, run.now, report
+        )
+        credentials = []
+        for item in items:
+            try:
+                credential = ensure_credential(item)
+            except NotACredential as exc:
+                failed = Verification()
+                failed.errors.append(problem(PARSING_ERROR, exc.detail or exc.title))
+                credentials.append(failed)
+                continue
+            checked = Verification(results={"form": {"verified": True}})  # with the presentation
+            credentials.append(await self._credential(run, credential, checked))
+        listed = isinstance(presentation.get("verifiableCredential"), list)
+        return PresentationVerification(report, credentials, listed)
+
+
+def build_verifier(
+    settings: Settings,
+    *,
+    data_integrity: DataIntegrity,
+    loader: OfflineDocumentLoader,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    client: httpx.AsyncClient,
+    form: PinnedForm | None = None,
+) -> Verifier:
+    did_web = DidWebResolver(
+        client,
+        max_bytes=settings.http_max_bytes,
+        timeout=settings.http_timeout_seconds,
+        allow_private=settings.allow_private_network,
+        cache_ttl=settings.did_web_cache_seconds,
+        scheme=settings.did_web_scheme,
+    )
+    return Verifier(
+        data_integrity=data_integrity,
+        loader=loader,
+        sessionmaker=sessionmaker,
+        client=client,
+        did_web=did_web,
+        public_url=settings.public_url,
+        allow_private_network=settings.allow_private_network,
+        http_timeout=settings.http_timeout_seconds,
+        http_max_bytes=settings.http_max_bytes,
+        form=form,
+    )
+
+
+def challenge_ttl(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.challenge_ttl_seconds)
