@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 from pyld import jsonld
 
 from app.jsonld.errors import JsonLdProcessingError, UndefinedTermError
+from app.jsonld.poison import check_work, pyld_quads
 
 DocumentLoader = Callable[[str, Mapping[str, Any] | None], dict[str, Any]]
 _T = TypeVar("_T")
@@ -71,6 +72,16 @@ class _StrictProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
         return expanded
 
 
+class _GuardedProcessor(_StrictProcessor):
+    """The strict processor, refusing poison graphs before URDNA2015 (:mod:`app.jsonld.poison`)."""
+
+    def to_rdf(self, input_: Any, options: Any) -> Any:
+        dataset = super().to_rdf(input_, options)
+        if isinstance(dataset, dict):
+            check_work(pyld_quads(dataset))
+        return dataset
+
+
 def translate_pyld_error(exc: BaseException) -> JsonLdProcessingError:
     """Find our own error inside pyld's wrapping, or describe pyld's innermost one.
 
@@ -122,7 +133,8 @@ def _run_pyld(operation: Callable[[], _T]) -> _T:
 
 
 class PyldCanonicalizer:
-    """RDFC-1.0 (URDNA2015) with pyld, contexts only from the given offline loader.
+    """RDFC-1.0 (URDNA2015) with pyld, contexts only from the given offline loader; poison graphs
+    are refused (:class:`~app.jsonld.poison.PoisonGraphError`).
 
     Documents are processed without a base IRI (pyld would otherwise resolve relative IRIs
     against ``http://example.org/base/``, hiding undefined types); relative IRIs are refused.
@@ -143,5 +155,5 @@ class PyldCanonicalizer:
             "documentLoader": self.loader,
             "base": None,
         }
-        nquads: str = _run_pyld(lambda: _StrictProcessor().normalize(dict(document), options))
+        nquads: str = _run_pyld(lambda: _GuardedProcessor().normalize(dict(document), options))
         return nquads
