@@ -34,6 +34,9 @@ Quad = tuple[str, str, str, str]
 DEFAULT_MAX_WORK = 10_000
 #: Wall-clock seconds allowed for the N-degree hashing, a backstop to the work count.
 DEFAULT_TIME_BUDGET = 0.25
+#: Nested Hash N-Degree Quads calls allowed (three Python frames each, well inside the
+#: interpreter's recursion limit); a symmetric chain of blank nodes nests one call per node.
+MAX_DEPTH = 100
 
 
 class PoisonGraphError(JsonLdProcessingError):
@@ -103,6 +106,7 @@ class _IdentifierIssuing:
         self.work = 0
         self.time_budget = time_budget
         self.deadline = 0.0
+        self.depth = 0
 
     def issue_all(self) -> dict[str, str]:
         """Steps 3 to 5 of 4.4: the canonical label of every blank node."""
@@ -159,6 +163,18 @@ class _IdentifierIssuing:
         """Hash N-Degree Quads (4.9): https://www.w3.org/TR/rdf-canon/#hash-nd-quads"""
         quads = self.quads_of[node]
         self.spend(1 + len(quads))
+        if self.depth >= MAX_DEPTH:
+            raise PoisonGraphError(f"N-degree hashing nested more than {MAX_DEPTH} deep")
+        self.depth += 1
+        try:
+            return self.hash_n_degree_quads(node, quads, issuer)
+        finally:
+            self.depth -= 1
+
+    def hash_n_degree_quads(
+        self, node: str, quads: list[Quad], issuer: _Issuer
+    ) -> tuple[str, _Issuer]:
+        """Steps 1 to 6 of Hash N-Degree Quads, on ``node``'s quads."""
         related_by_hash: dict[str, list[str]] = {}
         for quad in quads:
             for term, position in zip((quad[0], quad[2], quad[3]), "sog", strict=True):
@@ -221,11 +237,7 @@ def canonical_labels(
 ) -> dict[str, str]:
     """The canonical label (``c14nN``) of each blank node of ``quads``, by RDFC-1.0;
     :class:`PoisonGraphError` when the N-degree hashing exceeds the limits."""
-    issuing = _IdentifierIssuing(quads, max_work, time_budget)
-    try:
-        return issuing.issue_all()
-    except RecursionError:  # a symmetric chain of some thousand blank nodes
-        raise PoisonGraphError("blank nodes nested too deep") from None
+    return _IdentifierIssuing(quads, max_work, time_budget).issue_all()
 
 
 def check_work(
