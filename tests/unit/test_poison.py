@@ -19,7 +19,7 @@ from app.jsonld import (
 )
 from app.jsonld.oxigraph import FastPathDeclined
 from app.jsonld.poison import (
-    DEFAULT_MAX_WORK,
+    WORK_PER_QUAD,
     Quad,
     canonical_nquads,
     check_work,
@@ -132,11 +132,13 @@ def test_the_time_budget_stops_work_the_count_allows() -> None:
     assert time.perf_counter() - started < REFUSED_WITHIN
 
 
-def test_the_limit_is_the_one_given() -> None:
-    check_work(quads(SYMMETRIC["clique of 4"]))
-    with pytest.raises(PoisonGraphError, match="more than 100 units"):
-        check_work(quads(SYMMETRIC["clique of 4"]), max_work=100)
-    check_work(quads(SYMMETRIC["twins"]), max_work=DEFAULT_MAX_WORK)
+def test_the_limit_is_the_one_given_plus_a_share_per_quad() -> None:
+    clique = quads(SYMMETRIC["clique of 4"])
+    check_work(clique)
+    limit = 100 + WORK_PER_QUAD * len(clique)
+    with pytest.raises(PoisonGraphError, match=f"more than {limit} units"):
+        check_work(clique, max_work=100)
+    check_work(quads(SYMMETRIC["twins"]), max_work=0)
 
 
 @pytest.fixture(scope="module")
