@@ -6,11 +6,15 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pyoxigraph
 import pytest
 
+from app.crypto.dataintegrity import DataIntegrity
+from app.crypto.keys import KeyPair
+from app.did.key import did_key_from_public_key, did_key_verification_method_id
 from app.jsonld import (
     OfflineDocumentLoader,
     OxigraphCanonicalizer,
@@ -187,3 +191,30 @@ def test_credentials_with_repeated_blank_nodes_are_accepted(
     nquads = oxigraph.canonicalize(credential)
     assert nquads == canonicalizer.canonicalize(credential)
     assert "_:c14n6" in nquads  # the credential and six evidence nodes are blank
+
+
+@pytest.mark.parametrize("copies", [2, 10])
+def test_a_presentation_of_one_credential_several_times_is_accepted(
+    oxigraph: OxigraphCanonicalizer,
+    canonicalizer: PyldCanonicalizer,
+    data_integrity: DataIntegrity,
+    copies: int,
+) -> None:
+    """Each copy is a named graph whose blank name is related to its nodes through every quad
+    alike: only distinct orderings of them may count as work."""
+    pair = KeyPair.generate()
+    did = did_key_from_public_key(pair.public_key)
+    method_id = did_key_verification_method_id(did)
+    credential = data_integrity.add_proof(
+        vc2_credential(did), pair, method_id, created=datetime(2026, 1, 1, tzinfo=UTC)
+    )
+    presentation = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "verifiableCredential": [credential] * copies,
+    }
+    nquads = oxigraph.canonicalize(presentation)
+    assert nquads == canonicalizer.canonicalize(presentation)
+    # the presentation, and per copy its graph, the credential, the proof graph and the proof
+    labels = {term for line in nquads.splitlines() for term in line.split() if term[:2] == "_:"}
+    assert len(labels) == 1 + 4 * copies
