@@ -67,7 +67,13 @@ import pyoxigraph
 
 from app.jsonld.canonical import DocumentLoader, _run_pyld, _StrictProcessor
 from app.jsonld.errors import JsonLdProcessingError
-from app.jsonld.poison import DEFAULT_MAX_WORK, check_work, oxigraph_quads, pyld_quads
+from app.jsonld.poison import (
+    DEFAULT_MAX_WORK,
+    Quad,
+    check_work,
+    oxigraph_quads,
+    pyld_quads,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -637,8 +643,14 @@ class OxigraphCanonicalizer:
 
     def _canonicalize_text(self, text: str) -> str:
         dataset = self._parse(text)
-        self.check_limits(len(dataset), lambda: _count_blank_nodes(dataset))
-        check_work(oxigraph_quads(dataset), max_work=self.max_work)
+        quads: list[Quad] = []  # those naming a blank node, read once for both checks
+
+        def blank_nodes() -> int:
+            quads.extend(oxigraph_quads(dataset))
+            return _count_blank_nodes(quads)
+
+        self.check_limits(len(dataset), blank_nodes)
+        check_work(quads, max_work=self.max_work)
         dataset.canonicalize(pyoxigraph.CanonicalizationAlgorithm.RDFC_1_0)
         lines = str(dataset).split("\n")  # not splitlines(): literals may hold U+2028 etc.
         lines.pop()  # the empty string after the last newline
@@ -830,21 +842,16 @@ def _json_text(value: dict[str, Any]) -> str:
         raise FastPathDeclined(f"not plain JSON: {exc}") from None
 
 
-def _count_blank_nodes(dataset: Any) -> int:
-    """The blank nodes of ``dataset``; :class:`FastPathDeclined` if a quad names one twice.
+def _count_blank_nodes(quads: list[Quad]) -> int:
+    """The blank nodes of ``quads``; :class:`FastPathDeclined` if a quad names one twice.
 
     pyld adds such a quad twice to the node's quads in Hash First Degree Quads (RDFC-1.0
     4.6), so its labels differ from pyoxigraph's, e.g. for ``_:b <p> _:b .`` beside another
     blank node.
     """
-    blank = pyoxigraph.BlankNode
     nodes = set()
-    for quad in dataset:
-        in_quad = [
-            term.value
-            for term in (quad.subject, quad.object, quad.graph_name)
-            if isinstance(term, blank)
-        ]
+    for subject, _, obj, graph in quads:
+        in_quad = [term for term in (subject, obj, graph) if term.startswith("_:")]
         if len(in_quad) > 1 and len(set(in_quad)) < len(in_quad):
             raise FastPathDeclined("a quad that names a blank node twice")
         nodes.update(in_quad)
