@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 from pyld import jsonld
 
 from app.jsonld.errors import JsonLdProcessingError, UndefinedTermError
+from app.jsonld.nodemap import check_node_map_cost
 from app.jsonld.poison import check_work, pyld_quads
 
 DocumentLoader = Callable[[str, Mapping[str, Any] | None], dict[str, Any]]
@@ -69,6 +70,7 @@ class _StrictProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
     def expand(self, input_: Any, options: Any) -> Any:
         expanded = super().expand(input_, options)
         _check_iris(expanded)
+        check_node_map_cost(expanded)
         return expanded
 
 

@@ -278,11 +278,16 @@ def check_work(
     canonical_labels(quads, max_work=max_work, time_budget=time_budget)
 
 
-def canonical_nquads(quads: Iterable[Quad], **limits: float) -> str:
+def canonical_nquads(
+    quads: Iterable[Quad],
+    *,
+    max_work: int = DEFAULT_MAX_WORK,
+    time_budget: float = DEFAULT_TIME_BUDGET,
+) -> str:
     """The canonical N-Quads of ``quads`` (sorted lines), for comparison with other
     implementations."""
     quads = list(quads)
-    labels = canonical_labels(quads, **limits)  # type: ignore[arg-type]
+    labels = canonical_labels(quads, max_work=max_work, time_budget=time_budget)
 
     def relabel(term: str) -> str:
         return f"_:{labels[term]}" if _is_blank(term) else term
