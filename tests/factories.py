@@ -89,3 +89,38 @@ async def issuer_with_key(
     issuer = await make_issuer(client, admin, slug, **overrides)
     key = await make_api_key(client, admin, slug, scopes)
     return issuer, bearer(key)
+
+
+CLIQUE_PREDICATE = "https://example.org/p"
+
+
+def clique_nquads(size: int, predicate: str = CLIQUE_PREDICATE) -> str:
+    """A clique of ``size`` blank nodes: an edge from every node to every other (a poison graph)."""
+    return "".join(
+        f"_:n{i} <{predicate}> _:n{j} .\n" for i in range(size) for j in range(size) if i != j
+    )
+
+
+def clique_credential(
+    size: int, issuer: str = "did:example:issuer", *, inline_context: bool = False
+) -> dict[str, Any]:
+    """A VC 2.0 credential whose subjects are a clique of ``size`` blank nodes (about 2 KB at 9).
+
+    With full IRIs as keys the document stays on pyoxigraph's fast path; ``inline_context``
+    names the edge ``p`` in an inline context, which sends it to pyld.
+    """
+    key = "p" if inline_context else CLIQUE_PREDICATE
+    context: list[Any] = ["https://www.w3.org/ns/credentials/v2"]
+    if inline_context:
+        context.append({"p": {"@id": CLIQUE_PREDICATE, "@type": "@id"}})
+    subjects = [
+        {"id": f"_:n{i}", key: [{"id": f"_:n{j}"} for j in range(size) if j != i]}
+        for i in range(size)
+    ]
+    return {
+        "@context": context,
+        "type": ["VerifiableCredential"],
+        "issuer": issuer,
+        "validFrom": "2026-01-01T00:00:00Z",
+        "credentialSubject": subjects,
+    }

@@ -10,6 +10,7 @@ from app.jsonld.errors import (
 )
 from app.jsonld.loader import OfflineDocumentLoader
 from app.jsonld.oxigraph import OxigraphCanonicalizer
+from app.jsonld.poison import PoisonGraphError
 
 __all__ = [
     "Canonicalizer",
@@ -17,6 +18,7 @@ __all__ = [
     "JsonLdProcessingError",
     "OfflineDocumentLoader",
     "OxigraphCanonicalizer",
+    "PoisonGraphError",
     "PyldCanonicalizer",
     "UndefinedTermError",
     "UnknownContextError",

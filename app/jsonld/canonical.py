@@ -17,6 +17,8 @@ from typing import Any, Protocol, TypeVar
 from pyld import jsonld
 
 from app.jsonld.errors import JsonLdProcessingError, UndefinedTermError
+from app.jsonld.nodemap import check_node_map_cost
+from app.jsonld.poison import check_work, pyld_quads
 
 DocumentLoader = Callable[[str, Mapping[str, Any] | None], dict[str, Any]]
 _T = TypeVar("_T")
@@ -68,7 +70,18 @@ class _StrictProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
     def expand(self, input_: Any, options: Any) -> Any:
         expanded = super().expand(input_, options)
         _check_iris(expanded)
+        check_node_map_cost(expanded)
         return expanded
+
+
+class _GuardedProcessor(_StrictProcessor):
+    """The strict processor, refusing poison graphs before URDNA2015 (:mod:`app.jsonld.poison`)."""
+
+    def to_rdf(self, input_: Any, options: Any) -> Any:
+        dataset = super().to_rdf(input_, options)
+        if isinstance(dataset, dict):
+            check_work(pyld_quads(dataset))
+        return dataset
 
 
 def translate_pyld_error(exc: BaseException) -> JsonLdProcessingError:
@@ -122,7 +135,8 @@ def _run_pyld(operation: Callable[[], _T]) -> _T:
 
 
 class PyldCanonicalizer:
-    """RDFC-1.0 (URDNA2015) with pyld, contexts only from the given offline loader.
+    """RDFC-1.0 (URDNA2015) with pyld, contexts only from the given offline loader; poison graphs
+    are refused (:class:`~app.jsonld.poison.PoisonGraphError`).
 
     Documents are processed without a base IRI (pyld would otherwise resolve relative IRIs
     against ``http://example.org/base/``, hiding undefined types); relative IRIs are refused.
@@ -143,5 +157,5 @@ class PyldCanonicalizer:
             "documentLoader": self.loader,
             "base": None,
         }
-        nquads: str = _run_pyld(lambda: _StrictProcessor().normalize(dict(document), options))
+        nquads: str = _run_pyld(lambda: _GuardedProcessor().normalize(dict(document), options))
         return nquads

@@ -45,7 +45,8 @@ shown equal to pyld, and hands every other document to pyld with the strict chec
    double must be written as pyld writes it.
 
 Neither pyld nor pyoxigraph bounds the work of RDFC-1.0 (exponential in the worst case), so both
-paths refuse datasets above ``max_quads`` quads or ``max_blank_nodes`` blank nodes.
+paths refuse datasets above ``max_quads`` quads or ``max_blank_nodes`` blank nodes, and datasets
+whose N-degree hashing needs more than ``max_work`` units (:mod:`app.jsonld.poison`).
 """
 
 from __future__ import annotations
@@ -66,6 +67,13 @@ import pyoxigraph
 
 from app.jsonld.canonical import DocumentLoader, _run_pyld, _StrictProcessor
 from app.jsonld.errors import JsonLdProcessingError
+from app.jsonld.poison import (
+    DEFAULT_MAX_WORK,
+    Quad,
+    check_work,
+    oxigraph_quads,
+    pyld_quads,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -563,15 +571,18 @@ class OxigraphCanonicalizer:
         *,
         max_quads: int = DEFAULT_MAX_QUADS,
         max_blank_nodes: int = DEFAULT_MAX_BLANK_NODES,
+        max_work: int = DEFAULT_MAX_WORK,
         remember: int = 16,
     ) -> None:
-        if max_quads < 1 or max_blank_nodes < 0 or remember < 0:
+        if max_quads < 1 or max_blank_nodes < 0 or max_work < 0 or remember < 0:
             raise ValueError(
-                "max_quads must be positive, max_blank_nodes and remember not negative"
+                "max_quads must be positive, max_blank_nodes, max_work and remember not negative"
             )
         self.loader = loader
         self.max_quads = max_quads
         self.max_blank_nodes = max_blank_nodes
+        #: units of RDFC-1.0 N-degree hashing allowed per document (app/jsonld/poison.py)
+        self.max_work = max_work
         self.fast_path_enabled = pyoxigraph.__version__ in TESTED_PYOXIGRAPH_VERSIONS
         if not self.fast_path_enabled:
             logger.warning(
@@ -632,7 +643,14 @@ class OxigraphCanonicalizer:
 
     def _canonicalize_text(self, text: str) -> str:
         dataset = self._parse(text)
-        self.check_limits(len(dataset), lambda: _count_blank_nodes(dataset))
+        quads: list[Quad] = []  # those naming a blank node, read once for both checks
+
+        def blank_nodes() -> int:
+            quads.extend(oxigraph_quads(dataset))
+            return _count_blank_nodes(quads)
+
+        self.check_limits(len(dataset), blank_nodes)
+        check_work(quads, max_work=self.max_work)
         dataset.canonicalize(pyoxigraph.CanonicalizationAlgorithm.RDFC_1_0)
         lines = str(dataset).split("\n")  # not splitlines(): literals may hold U+2028 etc.
         lines.pop()  # the empty string after the last newline
@@ -770,6 +788,7 @@ class _BoundedStrictProcessor(_StrictProcessor):
         if isinstance(dataset, dict):
             quads = sum(len(triples) for triples in dataset.values())
             self._limits.check_limits(quads, lambda: _count_pyld_blank_nodes(dataset))
+            check_work(pyld_quads(dataset), max_work=self._limits.max_work)
         return dataset
 
 
@@ -823,21 +842,16 @@ def _json_text(value: dict[str, Any]) -> str:
         raise FastPathDeclined(f"not plain JSON: {exc}") from None
 
 
-def _count_blank_nodes(dataset: Any) -> int:
-    """The blank nodes of ``dataset``; :class:`FastPathDeclined` if a quad names one twice.
+def _count_blank_nodes(quads: list[Quad]) -> int:
+    """The blank nodes of ``quads``; :class:`FastPathDeclined` if a quad names one twice.
 
     pyld adds such a quad twice to the node's quads in Hash First Degree Quads (RDFC-1.0
     4.6), so its labels differ from pyoxigraph's, e.g. for ``_:b <p> _:b .`` beside another
     blank node.
     """
-    blank = pyoxigraph.BlankNode
     nodes = set()
-    for quad in dataset:
-        in_quad = [
-            term.value
-            for term in (quad.subject, quad.object, quad.graph_name)
-            if isinstance(term, blank)
-        ]
+    for subject, _, obj, graph in quads:
+        in_quad = [term for term in (subject, obj, graph) if term.startswith("_:")]
         if len(in_quad) > 1 and len(set(in_quad)) < len(in_quad):
             raise FastPathDeclined("a quad that names a blank node twice")
         nodes.update(in_quad)
