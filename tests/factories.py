@@ -91,7 +91,7 @@ async def issuer_with_key(
     return issuer, bearer(key)
 
 
-CLIQUE_PREDICATE = "https://example.org/p"
+CLIQUE_PREDICATE = "https://www.w3.org/ns/credentials/examples#p"
 
 
 def clique_nquads(size: int, predicate: str = CLIQUE_PREDICATE) -> str:
@@ -102,25 +102,28 @@ def clique_nquads(size: int, predicate: str = CLIQUE_PREDICATE) -> str:
 
 
 def clique_credential(
-    size: int, issuer: str = "did:example:issuer", *, inline_context: bool = False
+    size: int, issuer: str = "did:example:issuer", *, to_pyld: bool = False
 ) -> dict[str, Any]:
     """A VC 2.0 credential whose subjects are a clique of ``size`` blank nodes (about 2 KB at 9).
 
-    With full IRIs as keys the document stays on pyoxigraph's fast path; ``inline_context``
-    names the edge ``p`` in an inline context, which sends it to pyld.
+    It is in its one JSON reading (the edge ``p`` is read against the examples context's
+    ``@vocab``), so it passes the form check and reaches canonicalization: pyoxigraph's fast path,
+    or pyld with ``to_pyld`` (a ``null`` member, which the fast path declines).
     """
-    key = "p" if inline_context else CLIQUE_PREDICATE
-    context: list[Any] = ["https://www.w3.org/ns/credentials/v2"]
-    if inline_context:
-        context.append({"p": {"@id": CLIQUE_PREDICATE, "@type": "@id"}})
     subjects = [
-        {"id": f"_:n{i}", key: [{"id": f"_:n{j}"} for j in range(size) if j != i]}
+        {"id": f"_:n{i}", "p": [{"id": f"_:n{j}"} for j in range(size) if j != i]}
         for i in range(size)
     ]
-    return {
-        "@context": context,
+    credential: dict[str, Any] = {
+        "@context": [
+            "https://www.w3.org/ns/credentials/v2",
+            "https://www.w3.org/ns/credentials/examples/v2",
+        ],
         "type": ["VerifiableCredential"],
         "issuer": issuer,
         "validFrom": "2026-01-01T00:00:00Z",
         "credentialSubject": subjects,
     }
+    if to_pyld:
+        credential["name"] = None
+    return credential

@@ -47,11 +47,11 @@ def with_borrowed_proof(app: FastAPI, poison: dict[str, Any]) -> dict[str, Any]:
     return {**poison, "issuer": did, "proof": signed["proof"]}
 
 
-@pytest.mark.parametrize("inline_context", [False, True], ids=["fast path", "pyld"])
+@pytest.mark.parametrize("to_pyld", [False, True], ids=["fast path", "pyld"])
 async def test_verifying_a_clique_credential_fails_quickly(
-    app: FastAPI, client: httpx.AsyncClient, inline_context: bool
+    app: FastAPI, client: httpx.AsyncClient, to_pyld: bool
 ) -> None:
-    credential = with_borrowed_proof(app, clique_credential(9, inline_context=inline_context))
+    credential = with_borrowed_proof(app, clique_credential(9, to_pyld=to_pyld))
     started = time.perf_counter()
     status, reply = await verify(client, credential)
     elapsed = time.perf_counter() - started
@@ -90,15 +90,15 @@ async def test_verifying_a_presentation_of_a_clique_credential_fails_quickly(
     assert elapsed < REFUSED_WITHIN
 
 
-@pytest.mark.parametrize("inline_context", [False, True], ids=["fast path", "pyld"])
+@pytest.mark.parametrize("to_pyld", [False, True], ids=["fast path", "pyld"])
 async def test_issuing_a_clique_credential_is_a_422_problem(
     client: httpx.AsyncClient,
     admin_headers: dict[str, str],
     random_slug: str,
-    inline_context: bool,
+    to_pyld: bool,
 ) -> None:
     issuer, auth = await issuer_with_key(client, admin_headers, random_slug)
-    credential = clique_credential(9, issuer["did"], inline_context=inline_context)
+    credential = clique_credential(9, issuer["did"], to_pyld=to_pyld)
     started = time.perf_counter()
     response = await client.post(
         "/credentials/issue", json={"credential": credential}, headers=auth

@@ -168,7 +168,7 @@ def test_clique_credentials_are_refused_quickly_on_the_fast_path(
 def test_clique_credentials_are_refused_quickly_by_pyld(
     oxigraph: OxigraphCanonicalizer, canonicalizer: PyldCanonicalizer, size: int
 ) -> None:
-    document = clique_credential(size, inline_context=True)
+    document = clique_credential(size, to_pyld=True)
     with pytest.raises(FastPathDeclined):
         oxigraph.canonicalize_fast(document)
     _refuses_quickly(oxigraph.canonicalize, document)
