@@ -12,7 +12,6 @@ import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -33,7 +32,6 @@ from tests import processes
 ADMIN_TOKEN = "test-admin-token-" + "x" * 32
 POSTGRES_URL = os.environ.get("MICROCRED_TEST_DATABASE_URL", "")
 REQUIRE_POSTGRES = os.environ.get("MICROCRED_REQUIRE_POSTGRES") == "1"
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
 @pytest.fixture(scope="session")
