@@ -15,6 +15,7 @@ from app.api import admin, credentials, did, health, oid4vci, status, verify
 from app.config import PROJECT_ROOT, Settings, get_settings
 from app.crypto.dataintegrity import DataIntegrity
 from app.db.engine import create_engine, session_factory
+from app.docs import install_docs
 from app.errors import install_problem_handlers
 from app.jsonld import (
     Canonicalizer,
@@ -106,6 +107,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by install_docs, without a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.schema_head = schema_head()
@@ -141,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(ObservabilityMiddleware, hsts=settings.public_url.startswith("https://"))
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    install_docs(app)
     app.include_router(health.router)
     app.include_router(admin.router)
     app.include_router(did.router)

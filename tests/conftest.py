@@ -12,7 +12,6 @@ import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,16 +27,30 @@ from app.config import Settings, new_master_key
 from app.db import models as _models  # noqa: F401  (registers tables)
 from app.db.engine import create_engine
 from app.main import create_app
+from tests import processes
 
 ADMIN_TOKEN = "test-admin-token-" + "x" * 32
 POSTGRES_URL = os.environ.get("MICROCRED_TEST_DATABASE_URL", "")
 REQUIRE_POSTGRES = os.environ.get("MICROCRED_REQUIRE_POSTGRES") == "1"
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_process_left_behind() -> Iterator[None]:
+    """After the run (this teardown is the last), no process the suite started is alive: no
+    descendant of pytest (a subreaper, so orphans stay its descendants), and no member of a
+    process group that ``tests.processes`` started."""
+    processes.become_subreaper()
+    yield
+    groups = processes.survivors()
+    children = processes.descendants(os.getpid())
+    assert not groups and not children, (
+        f"processes left behind: groups {groups}, children of pytest {children}"
+    )
 
 
 async def _can_connect(url: str) -> str | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from sqlalchemy import inspect, text
 from app.cli import downgrade, main, migrate
 from app.config import get_settings, new_master_key
 from app.db.engine import create_engine
+from tests import processes
 from tests.conftest import ADMIN_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -156,13 +156,8 @@ def test_cli_reports_bad_input_and_unknown_issuers(
 def test_serve_without_secrets_in_production_says_what_is_missing(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MICROCRED_")}
     env["MICROCRED_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
-    result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "serve", "--port", "0"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    result = processes.run(
+        [sys.executable, "-m", "app.cli", "serve", "--port", "0"], timeout=60, cwd=ROOT, env=env
     )
     assert result.returncode == 2
     assert "MICROCRED_MASTER_KEY" in result.stderr and "production" in result.stderr

@@ -45,6 +45,7 @@ from app.db.models import AuditEvent, Credential, SigningKey, StatusEntry, Statu
 from app.errors import database_refused_value, database_unreachable
 from app.main import create_app
 from app.status.bitstring import Bitstring
+from tests import processes
 from tests.api.test_multiprocess import free_port
 from tests.conftest import ADMIN_TOKEN, _admin_sql, _empty_tables, problem_of
 from tests.factories import issuer_with_key, microcredential_body, vc2_credential
@@ -357,7 +358,7 @@ BATCH_KEY = "nightly-2026-06-30"
 async def service(
     database_url: str, master_key: str, log: Path
 ) -> AsyncIterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A real ``uvicorn`` process on the test database; SIGKILLed unless it exits first."""
+    """A real ``uvicorn`` process on the test database; stopped with its process group."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MICROCRED_")}
     env.update(
         MICROCRED_DATABASE_URL=database_url,
@@ -369,7 +370,7 @@ async def service(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with log.open("ab") as stderr:
-        process = subprocess.Popen(
+        process = processes.start(
             [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory"]
             + ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
             cwd=ROOT,
@@ -391,9 +392,7 @@ async def service(
                 await asyncio.sleep(0.1)
         yield url, process
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGKILL)
-        process.wait(timeout=20)
+        processes.stop(process)
 
 
 async def committed(database_url: str, model: type[SQLModel]) -> int:

@@ -17,6 +17,7 @@ import pytest
 
 from app.config import new_master_key
 from app.status.bitstring import Bitstring
+from tests import processes
 from tests.conftest import ADMIN_TOKEN, _empty_tables
 from tests.factories import issuer_body, vc2_credential
 
@@ -47,8 +48,8 @@ def two_services(database_url: str, tmp_path: Path) -> Iterator[list[str]]:
     )
     ports = [free_port(), free_port()]
     logs = [open(tmp_path / f"service-{port}.log", "wb") for port in ports]  # noqa: SIM115
-    processes = [
-        subprocess.Popen(
+    services = [
+        processes.start(
             [
                 sys.executable,
                 "-m",
@@ -71,7 +72,7 @@ def two_services(database_url: str, tmp_path: Path) -> Iterator[list[str]]:
     urls = [f"http://127.0.0.1:{port}" for port in ports]
     try:
         deadline = time.monotonic() + 60
-        for url, process in zip(urls, processes, strict=True):
+        for url, process in zip(urls, services, strict=True):
             while True:
                 assert process.poll() is None, "service exited: see its log in " + str(tmp_path)
                 try:
@@ -83,9 +84,8 @@ def two_services(database_url: str, tmp_path: Path) -> Iterator[list[str]]:
                 time.sleep(0.2)
         yield urls
     finally:
-        for process in processes:
-            process.terminate()
-            process.wait(timeout=20)
+        for process in services:
+            processes.stop(process)
         for log in logs:
             log.close()
         asyncio.run(_empty_tables(database_url))

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from app.config import new_master_key
+from tests import processes
 from tests.conftest import ADMIN_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,7 +76,7 @@ def serve(tmp_path: Path, port: int, workers: int, log: BinaryIO) -> subprocess.
         MICROCRED_LOG_LEVEL="WARNING",
     )
     command = ["-m", "app.cli", "serve", "--port", str(port), "--workers", str(workers)]
-    return subprocess.Popen(
+    return processes.start(
         [sys.executable, *command],
         cwd=ROOT,
         env=env,
@@ -98,9 +99,7 @@ def two_workers(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]
         assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200
         yield process, port
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=20)
+        processes.stop(process)
         log.close()
 
 
@@ -168,6 +167,5 @@ def test_workers_that_cannot_bind_make_serve_exit_3(tmp_path: Path) -> None:
         try:
             assert process.wait(timeout=60) == 3
         finally:
-            if process.poll() is None:
-                process.kill()
+            processes.stop(process)
     assert "failed at start-up" in (tmp_path / "serve.log").read_text()

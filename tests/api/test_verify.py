@@ -11,6 +11,7 @@ import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,11 +24,11 @@ from app.crypto.dataintegrity import DataIntegrity
 from app.crypto.keys import KeyPair
 from app.did.key import did_key_from_public_key, did_key_verification_method_id
 from app.main import create_app
-from tests.conftest import SHARED, _empty_tables, problem_of
+from tests.conftest import _empty_tables, problem_of
 
 pytestmark = pytest.mark.anyio
 
-VECTORS = SHARED / "testvectors" / "eddsa"
+VECTORS = Path(__file__).resolve().parents[1] / "data" / "testvectors" / "eddsa"
 SECURITY = "https://w3id.org/security#"
 PROOF_VERIFICATION_ERROR = SECURITY + "PROOF_VERIFICATION_ERROR"
 MALFORMED_PROOF_ERROR = SECURITY + "MALFORMED_PROOF_ERROR"

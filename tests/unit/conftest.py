@@ -1,7 +1,6 @@
 """Fixtures for the pure packages: the offline loader, the canonicalizer, Data Integrity, vectors.
 
-The W3C EdDSA test vectors live in ``shared/testvectors`` beside the repository (CI clones the
-repository with ``shared/`` next to it); tests that need them skip when that folder is absent.
+The W3C EdDSA test vectors are in ``tests/data/testvectors/eddsa`` (see its README.md).
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from app.jsonld import OfflineDocumentLoader, PyldCanonicalizer
 
 REPO = Path(__file__).resolve().parents[2]
 CONTEXTS_DIR = REPO / "contexts"
-TESTVECTORS_DIR = Path(__file__).resolve().parents[3] / "shared" / "testvectors"
+TESTVECTORS_DIR = Path(__file__).resolve().parents[1] / "data" / "testvectors"
 EDDSA_DIR = TESTVECTORS_DIR / "eddsa"
 
 JsonReader = Callable[[str], Any]
@@ -55,10 +54,6 @@ def data_integrity(canonicalizer: PyldCanonicalizer) -> DataIntegrity:
 
 @pytest.fixture(scope="session")
 def eddsa_dir() -> Path:
-    if not EDDSA_DIR.is_dir():
-        pytest.skip(
-            f"W3C EdDSA test vectors not found at {EDDSA_DIR} (clone shared/ beside the repo)"
-        )
     return EDDSA_DIR
 
 

@@ -1,6 +1,6 @@
 """The pyoxigraph canonicalizer gives pyld's N-Quads byte for byte, and refuses what pyld refuses.
 
-Every JSON-LD fixture beside the repository (``shared/``: the W3C EdDSA vectors with their proof
+Every JSON-LD fixture of ``tests/data`` (the W3C EdDSA vectors with their proof
 configurations, the Bitstring Status List examples, the EDC and Open Badges samples), credentials
 built by our builders in several variants, and a document for every term of every vendored
 context are canonicalized by both; the fixtures are expected to take pyoxigraph's fast path, and
@@ -41,10 +41,10 @@ from app.jsonld.oxigraph import FastPathDeclined
 
 Json = dict[str, Any]
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-EDDSA = SHARED / "testvectors" / "eddsa"
-BITSTRING = SHARED / "testvectors" / "bitstring-status-list"
-EDC_SAMPLES = [SHARED / "edc" / "samples", SHARED / "edc" / "examples"]
+DATA = Path(__file__).resolve().parents[1] / "data"
+EDDSA = DATA / "testvectors" / "eddsa"
+BITSTRING = DATA / "testvectors" / "bitstring-status-list"
+EDC_SAMPLES = [DATA / "edc" / "samples", DATA / "edc" / "examples"]
 
 V1 = "https://www.w3.org/2018/credentials/v1"
 V2 = "https://www.w3.org/ns/credentials/v2"
@@ -100,7 +100,7 @@ def _uses_only_vendored_contexts(document: Json) -> bool:
 
 
 def _name(path: Path) -> str:
-    return path.relative_to(SHARED).as_posix()
+    return path.relative_to(DATA).as_posix()
 
 
 def _with_proofs(name: str, document: Json) -> Iterator[Fixture]:
@@ -158,20 +158,11 @@ def _edc_fixtures() -> Iterator[Fixture]:
             yield from _with_proofs(name, document)
 
 
-def shared_fixtures() -> list[Fixture]:
-    if not SHARED.is_dir():
-        return []
+def data_fixtures() -> list[Fixture]:
     return [*_eddsa_fixtures(), *_bitstring_fixtures(), *_edc_fixtures()]
 
 
-SHARED_FIXTURES = shared_fixtures()
-NO_SHARED = pytest.param(
-    None,
-    marks=pytest.mark.skip(
-        reason=f"shared fixtures not found at {SHARED} (clone shared/ beside the repo)"
-    ),
-    id="no-shared-fixtures",
-)
+DATA_FIXTURES = data_fixtures()
 
 
 def _built(format_: str, status: Any = None, **overrides: Any) -> Json:
@@ -249,9 +240,7 @@ def _outcome(canonicalize: Callable[[Json], str], document: Json) -> str:
 
 def test_fixtures_were_found() -> None:
     """The equality tests cannot pass on an empty or shrunken fixture list."""
-    if not SHARED.is_dir():
-        pytest.skip(f"shared fixtures not found at {SHARED} (clone shared/ beside the repo)")
-    names = [fixture.name for fixture in SHARED_FIXTURES]
+    names = [fixture.name for fixture in DATA_FIXTURES]
     assert len(names) == len(set(names))
     by_source = {
         source: [name for name in names if name.startswith(source)]
@@ -285,9 +274,9 @@ def test_the_installed_pyoxigraph_is_a_tested_version(oxigraph: OxigraphCanonica
 
 @pytest.mark.parametrize(
     "fixture",
-    [pytest.param(fixture, id=fixture.name) for fixture in SHARED_FIXTURES] or [NO_SHARED],
+    [pytest.param(fixture, id=fixture.name) for fixture in DATA_FIXTURES],
 )
-def test_shared_fixture_gives_pylds_nquads(
+def test_data_fixture_gives_pylds_nquads(
     fixture: Fixture, canonicalizer: PyldCanonicalizer, oxigraph: OxigraphCanonicalizer
 ) -> None:
     expected = _outcome(canonicalizer.canonicalize, fixture.document)
@@ -316,8 +305,6 @@ def test_the_unknown_context_of_the_full_open_badge_sample_is_refused_by_both(
     oxigraph: OxigraphCanonicalizer,
     network_attempts: list[tuple[Any, ...]],
 ) -> None:
-    if not SHARED.is_dir():
-        pytest.skip(f"shared fixtures not found at {SHARED}")
     documents = [doc for _, doc in _edc_documents() if not _uses_only_vendored_contexts(doc)]
     assert documents  # 1edtech-obv3-fullOpenBadge.json names the OB extensions context
     for document in documents:

@@ -1,7 +1,6 @@
 """The official Europass micro-credential sample, re-entered as a request, gives the same facts.
 
-The facts are read out of ``shared/edc/samples/Sample-MC-Annex1-unsigned.jsonld`` (beside the
-repository, as CI checks it out); the test skips when that folder is absent.
+The facts are read out of ``tests/data/edc/samples/Sample-MC-Annex1-unsigned.jsonld``.
 """
 
 from __future__ import annotations
@@ -20,8 +19,8 @@ from app.credentials.vocabularies import short_name
 from app.jsonld import OfflineDocumentLoader, PyldCanonicalizer
 
 SAMPLE = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
+    Path(__file__).resolve().parents[1]
+    / "data"
     / "edc"
     / "samples"
     / "Sample-MC-Annex1-unsigned.jsonld"
@@ -37,8 +36,6 @@ def items(value: Any) -> list[Any]:
 
 @pytest.fixture(scope="module")
 def sample() -> Json:
-    if not SAMPLE.is_file():
-        pytest.skip(f"official EDC sample not found at {SAMPLE} (clone shared/ beside the repo)")
     document: Json = json.loads(SAMPLE.read_text(encoding="utf-8"))
     return document
 
@@ -174,8 +171,6 @@ def test_the_official_sample_itself_expands_and_conforms_but_for_sealing_fields(
 
 def test_the_sealed_official_sample_conforms(loader: OfflineDocumentLoader) -> None:
     sealed = SAMPLE.with_name("Sample-MC-Annex1-signed.jsonld")
-    if not sealed.is_file():
-        pytest.skip(f"official EDC sample not found at {sealed}")
     payload = json.loads(json.loads(sealed.read_text(encoding="utf-8"))["payload"])
     report = validate_edc(payload, loader)
     assert report.conforms and report.tolerated == ()

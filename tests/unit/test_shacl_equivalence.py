@@ -3,10 +3,10 @@
 Both engines validate the same default-graph triples (the compiled engine as parsed from the
 canonical N-Quads, pyshacl as the rdflib graph of those triples) and are compared as the set,
 and the multiset, of ``(focus node, path, value, severity, source shape, constraint component)``
-plus ``conforms``: on the shared Europass samples (``shared/edc`` beside the repository, skipped
-when absent), on EDCs built from many requests, on the negative controls of
-``test_edc_shacl.py``, and on triples mutated by hypothesis until every constraint component
-the shapes use has produced a violation in both engines.
+plus ``conforms``: on the Europass and Open Badges samples (``tests/data/edc``), on EDCs built
+from many requests, on the negative controls of ``test_edc_shacl.py``, and on triples mutated by
+hypothesis until every constraint component the shapes use has produced a violation in both
+engines.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ from tests.unit.test_edc_shacl import (
 Json = dict[str, Any]
 Key = tuple[str, str | None, str | None, str, str | None, str | None]
 
-SHARED_EDC = Path(__file__).resolve().parents[3] / "shared" / "edc"
+EDC_DATA = Path(__file__).resolve().parents[1] / "data" / "edc"
 ELM = "http://data.europa.eu/snb/model/elm/"
 EDC_NO_CV = "http://data.europa.eu/snb/model/ap/edc-generic-no-cv/"
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -131,13 +131,13 @@ def triples_of(document: Json) -> list[Triple]:
     return parse_nquads(canonical_nquads(document, loader()))
 
 
-# -- (a) the shared samples ---------------------------------------------------------------------
+# -- (a) the samples ----------------------------------------------------------------------------
 
 
 def _sample_documents() -> Iterator[Any]:
     """Every sample and example; a sealed (JAdES) sample gives its payload, an upload file its
     ``credential``. The two that cannot be read (``UNREADABLE``) must be refused by both."""
-    for folder in (SHARED_EDC / "samples", SHARED_EDC / "examples"):
+    for folder in (EDC_DATA / "samples", EDC_DATA / "examples"):
         for path in sorted(folder.glob("*.json*")):
             document = json.loads(path.read_text(encoding="utf-8"))
             if "payload" in document:
@@ -147,12 +147,7 @@ def _sample_documents() -> Iterator[Any]:
             yield pytest.param(document, id=path.name)
 
 
-SAMPLES = list(_sample_documents()) if SHARED_EDC.is_dir() else []
-NO_SAMPLES = pytest.param(
-    None,
-    marks=pytest.mark.skip(reason=f"EDC samples not found at {SHARED_EDC} (clone shared/)"),
-    id="no-shared-samples",
-)
+SAMPLES = list(_sample_documents())
 UNREADABLE = {
     # an undefined term (``eIDASΙdentifier`` with a Greek capital iota): both engines refuse it
     "elm-rdf-credential-sample.jsonld": UndefinedTermError,
@@ -160,8 +155,8 @@ UNREADABLE = {
 }
 
 
-@pytest.mark.parametrize("document", SAMPLES or [NO_SAMPLES])
-def test_shared_sample(document: Json, request: pytest.FixtureRequest) -> None:
+@pytest.mark.parametrize("document", SAMPLES)
+def test_sample(document: Json, request: pytest.FixtureRequest) -> None:
     name = request.node.callspec.id
     if name in UNREADABLE:
         with pytest.raises(UNREADABLE[name]):
@@ -183,9 +178,7 @@ def test_shared_sample(document: Json, request: pytest.FixtureRequest) -> None:
         assert not any("vacuously" in v.message for v in compiled.violations)
 
 
-def test_the_shared_samples_are_compared() -> None:
-    if not SHARED_EDC.is_dir():
-        pytest.skip(f"EDC samples not found at {SHARED_EDC}")
+def test_the_samples_are_compared() -> None:
     names = {param.id for param in SAMPLES}
     assert {
         "Sample-MC-Annex1-unsigned.jsonld",
@@ -350,10 +343,9 @@ def test_negative_control(damage: Callable[[Json], str]) -> None:
 @cache
 def bases() -> tuple[tuple[Triple, ...], ...]:
     found = [built_triples(name) for name in ("example-status", "partner-awarded", "minimal")]
-    if SHARED_EDC.is_dir():
-        for name in ("Sample-MC-Annex1-unsigned.jsonld", "Sample-CertOfPart-unsigned.jsonld"):
-            document = json.loads((SHARED_EDC / "samples" / name).read_text(encoding="utf-8"))
-            found.append(tuple(triples_of(document)))
+    for name in ("Sample-MC-Annex1-unsigned.jsonld", "Sample-CertOfPart-unsigned.jsonld"):
+        document = json.loads((EDC_DATA / "samples" / name).read_text(encoding="utf-8"))
+        found.append(tuple(triples_of(document)))
     return tuple(found)
 
 
