@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.api.auth import AdminDep
 from app.api.deps import SessionDep, SettingsDep
+from app.api.jsonbody import StrictJsonRoute
 from app.api.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -26,7 +27,9 @@ from app.config import Settings
 from app.db.models import Issuer, SigningKey
 from app.services import apikeys, audit, issuers
 
-router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminDep])
+router = APIRouter(
+    prefix="/admin", tags=["admin"], dependencies=[AdminDep], route_class=StrictJsonRoute
+)
 
 
 def key_out(key: SigningKey) -> KeyOut:

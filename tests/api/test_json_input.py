@@ -1,0 +1,126 @@
+"""JSON no route can take: non-finite numbers, lone surrogates, nesting without end.
+
+Each is a 4xx (an RFC 9457 problem, or an OAuth error body at the wallet endpoints), never a 500.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.test_oid4vci import offered
+from tests.conftest import problem_of
+from tests.factories import issuer_with_key, microcredential_body, vc2_credential
+
+pytestmark = pytest.mark.anyio
+
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999"])
+async def test_issue_refuses_numbers_that_are_not_finite_doubles(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str, number: str
+) -> None:
+    issuer, auth = await issuer_with_key(client, admin_headers, random_slug)
+    credential = vc2_credential(issuer["did"])
+    text = json.dumps({"credential": credential}).replace(
+        '"University of Zed"', f'{{"credits": {number}}}'
+    )
+    assert number in text
+    response = await client.post("/credentials/issue", content=text, headers={**auth, **JSON})
+    assert response.status_code == 400, response.text
+    assert "finite" in problem_of(response)["detail"]
+
+
+def _with_lone_surrogate(body: dict[str, Any], needle: str) -> str:
+    text = json.dumps(body)
+    assert needle in text
+    return text.replace(needle, needle + "\\ud800", 1)
+
+
+async def test_a_lone_surrogate_is_a_4xx_problem_on_every_json_route(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    issuer, auth = await issuer_with_key(client, admin_headers, random_slug)
+    credential = vc2_credential(issuer["did"])
+    bodies: dict[str, tuple[dict[str, Any], str]] = {
+        "/credentials/issue": ({"credential": credential}, "University of Zed"),
+        "/credentials/verify": ({"verifiableCredential": credential}, "University of Zed"),
+        "/presentations/verify": (
+            {
+                "verifiablePresentation": {
+                    "@context": ["https://www.w3.org/ns/credentials/v2"],
+                    "type": ["VerifiablePresentation"],
+                    "holder": "did:example:holder",
+                }
+            },
+            "did:example:holder",
+        ),
+        "/microcredentials": (microcredential_body(), "Ireland"),
+        "/microcredentials/offers": (microcredential_body(), "Ireland"),
+    }
+    for path, (body, needle) in bodies.items():
+        if needle not in json.dumps(body):
+            needle = body_string(body)
+        text = _with_lone_surrogate(body, needle)
+        response = await client.post(path, content=text, headers={**auth, **JSON})
+        assert 400 <= response.status_code < 500, (path, response.status_code, response.text)
+        problem_of(response)
+
+
+def body_string(body: Any) -> str:
+    """Some string value in ``body`` (to put a lone surrogate after)."""
+    if isinstance(body, str):
+        return body
+    values = body.values() if isinstance(body, dict) else body if isinstance(body, list) else []
+    for value in values:
+        found = body_string(value)
+        if found:
+            return found
+    return ""
+
+
+async def test_a_lone_surrogate_at_the_credential_endpoint_is_an_oauth_error(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    _, _, reply = await offered(client, admin_headers, random_slug)
+    code = reply["credential_offer"]["grants"][
+        "urn:ietf:params:oauth:grant-type:pre-authorized_code"
+    ]["pre-authorized_code"]
+    token = await client.post(
+        f"/issuers/{random_slug}/oid4vci/token",
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:pre-authorized_code",
+            "pre-authorized_code": code,
+        },
+    )
+    assert token.status_code == 200, token.text
+    access = {"Authorization": f"Bearer {token.json()['access_token']}", **JSON}
+    text = '{"proofs": {"jwt": ["a\\ud800"]}}'
+    response = await client.post(
+        f"/issuers/{random_slug}/oid4vci/credential", content=text, headers=access
+    )
+    assert 400 <= response.status_code < 500, response.text
+    assert response.json()["error"]
+
+
+async def test_deeply_nested_authorization_details_are_a_4xx(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    _, _, reply = await offered(client, admin_headers, random_slug)
+    code = reply["credential_offer"]["grants"][
+        "urn:ietf:params:oauth:grant-type:pre-authorized_code"
+    ]["pre-authorized_code"]
+    response = await client.post(
+        f"/issuers/{random_slug}/oid4vci/token",
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:pre-authorized_code",
+            "pre-authorized_code": code,
+            "authorization_details": "[" * 5000 + "]" * 5000,
+        },
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "invalid_request"
