@@ -139,13 +139,14 @@ def _oauth_error(exc: OAuthError, *, realm: str | None = None) -> JSONResponse:
 
 
 def _bearer_token(request: Request) -> str:
-    header = request.headers.get("authorization")
-    if not header:
-        raise _NoToken()
-    scheme, _, token = header.partition(" ")
+    """The access token; :class:`_NoToken` when the request carries none: no header, an empty
+    Bearer, or another scheme, which RFC 6750 section 3.1 counts as no authentication
+    information (the challenge then names no error code)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        raise oid4vci.invalid_token("use an access token with the Bearer scheme")
+        raise _NoToken()
     return token
 
 
