@@ -15,7 +15,7 @@ from app.api import admin, credentials, did, health, oid4vci, status, verify
 from app.config import PROJECT_ROOT, Settings, get_settings
 from app.crypto.dataintegrity import DataIntegrity
 from app.db.engine import create_engine, session_factory
-from app.errors import install_problem_handlers
+from app.errors import install_problem_handlers, unexpected_error_response
 from app.jsonld import (
     Canonicalizer,
     OfflineDocumentLoader,
@@ -136,7 +136,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
         )
-    app.add_middleware(ObservabilityMiddleware, hsts=settings.public_url.startswith("https://"))
+    app.add_middleware(
+        ObservabilityMiddleware,
+        hsts=settings.public_url.startswith("https://"),
+        on_error=unexpected_error_response,
+    )
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.include_router(health.router)
     app.include_router(admin.router)
