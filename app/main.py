@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import httpx
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
@@ -24,7 +24,7 @@ from app.jsonld import (
 )
 from app.limits import RequestLimits
 from app.observability import ObservabilityMiddleware, configure_logging, metrics_endpoint
-from app.ratelimit import RateLimit
+from app.ratelimit import RateLimit, charge_routes_without_api_keys
 from app.services.issuance import Issuing
 from app.services.keystore import KeyCache
 from app.services.status import StatusPolicy
@@ -104,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(charge_routes_without_api_keys)],
     )
     app.state.settings = settings
     app.state.schema_head = schema_head()
