@@ -124,3 +124,20 @@ async def test_deeply_nested_authorization_details_are_a_4xx(
     )
     assert response.status_code == 400, response.text
     assert response.json()["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize("suite", ["eddsa-rdfc-2022", "eddsa-jcs-2022"])
+async def test_issue_refuses_an_undefined_term_with_either_suite(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str, suite: str
+) -> None:
+    issuer, auth = await issuer_with_key(client, admin_headers, random_slug)
+    credential = vc2_credential(issuer["did"])
+    credential["@context"] = ["https://www.w3.org/ns/credentials/v2"]  # no @vocab
+    credential["credentialSubject"] = {"id": "did:example:learner", "grade": "A+"}
+    response = await client.post(
+        "/credentials/issue",
+        json={"credential": credential, "options": {"cryptosuite": suite}},
+        headers=auth,
+    )
+    assert response.status_code == 422, response.text
+    assert "grade" in problem_of(response)["detail"]
