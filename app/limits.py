@@ -1,4 +1,5 @@
-"""Request limits, enforced before any route runs: body size (413), JSON shape (422).
+"""Request limits, enforced before any route runs: body size (413), JSON shape (422), I-JSON
+(400: no NaN, infinity or lone surrogate).
 
 The body is read as it streams in and refused past ``max_bytes``; a JSON body is then parsed once
 here and refused when nested deeper, or holding longer arrays or more values, than any credential
@@ -8,13 +9,15 @@ needs, so pyld's recursive processing can never be driven to exhaustion.
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import PROBLEMS, PayloadTooLarge, Problem, send_problem
+from app.errors import PROBLEMS, ParsingError, PayloadTooLarge, Problem, send_problem
 
 
 class JsonTooComplex(Problem):
@@ -56,6 +59,37 @@ def json_shape_problem(value: Any, limits: JsonLimits) -> str | None:
         if depth >= limits.max_depth and node:
             return f"the JSON body is nested deeper than {limits.max_depth} levels"
         stack.extend((child, depth + 1) for child in children)
+    return None
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+#: What a value :func:`unwritable_json_problem` refuses needs in the JSON text: the constants, a
+#: surrogate escape, an exponent of 100 or more, 300 digits in a row. A body with none of them
+#: (nearly every one) is not walked.
+_SUSPECT = re.compile(rb"NaN|Infinity|\\u[dD][89a-fA-F]|[eE]\+?0*[1-9][0-9]{2}|[0-9]{300}")
+
+
+def unwritable_json_problem(text: bytes, value: Any) -> str | None:
+    """Why the JSON ``value`` (parsed from ``text``) is not I-JSON (RFC 7493), or None.
+
+    Python's parser takes ``NaN``, ``Infinity``, numbers beyond a double (``1e999`` reads as
+    ``inf``) and strings with lone surrogates (``"\\ud800"``); none of them can be
+    canonicalized, stored or written back in a reply.
+    """
+    if not _SUSPECT.search(text):
+        return None
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            return "the body holds a number that is not a finite double (I-JSON)"
+        if isinstance(node, str) and _LONE_SURROGATE.search(node):
+            return "the body holds a string with a lone surrogate (not I-JSON)"
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
     return None
 
 
@@ -114,6 +148,10 @@ class RequestLimits:
             if problem is not None:
                 await send_problem(scope, send, JsonTooComplex(problem))
                 return
+        unwritable = unwritable_json_problem(body, parsed)
+        if unwritable is not None:
+            await send_problem(scope, send, ParsingError(unwritable))
+            return
         delivered = False
 
         async def replay() -> Message:

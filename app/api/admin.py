@@ -10,7 +10,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.api.auth import AdminDep
 from app.api.deps import SessionDep, SettingsDep
-from app.api.jsonbody import StrictJsonRoute
 from app.api.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -28,9 +27,7 @@ from app.db.models import Issuer, SigningKey, utcnow
 from app.services import apikeys, audit, issuers, status
 from app.services.issuance import Issuing
 
-router = APIRouter(
-    prefix="/admin", tags=["admin"], dependencies=[AdminDep], route_class=StrictJsonRoute
-)
+router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminDep])
 
 
 def key_out(key: SigningKey) -> KeyOut:

@@ -10,14 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from app import jsontext
 from app.api.auth import IssueCaller, ReadCaller
 from app.api.deps import SessionDep
-from app.api.jsonbody import StrictJsonRoute
 from app.credentials.examples import example_request
 from app.credentials.microcredential import MicroCredentialIn
 from app.credentials.vcapi import check_issuable
 from app.errors import ValidationFailed
 from app.services import issuance, status
 
-router = APIRouter(tags=["issuing"], route_class=StrictJsonRoute)
+router = APIRouter(tags=["issuing"])
 
 MICROCREDENTIAL_EXAMPLES = {
     "edc": {

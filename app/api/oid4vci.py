@@ -20,15 +20,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.auth import IssueCaller
 from app.api.deps import SessionDep, SettingsDep
-from app.api.jsonbody import StrictJsonRoute, refuse_unwritable_json_text
 from app.config import Settings
 from app.credentials.microcredential import MicroCredentialIn
 from app.db.models import utcnow
-from app.errors import ParsingError, ValidationFailed
+from app.errors import ValidationFailed
+from app.limits import unwritable_json_problem
 from app.services import issuance, issuers, oid4vci
 from app.services.oid4vci import OAuthError
 
-router = APIRouter(route_class=StrictJsonRoute)
+router = APIRouter()
 WALLET = "wallet delivery (OpenID4VCI)"
 NO_STORE = {"Cache-Control": "no-store"}
 MAX_FORM_FIELDS = 32
@@ -176,12 +176,14 @@ async def _form(request: Request) -> dict[str, str]:
 async def _json_body(request: Request) -> Any:
     raw = await request.body()
     try:
-        refuse_unwritable_json_text(raw)
-        return json.loads(raw)
-    except ParsingError as exc:
-        raise OAuthError("invalid_credential_request", str(exc)) from exc
+        body = json.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise OAuthError("invalid_credential_request", "the request body is not JSON") from exc
+    # Sent as application/json, RequestLimits refused these already; sent as another type, not.
+    unwritable = unwritable_json_problem(raw, body)
+    if unwritable is not None:
+        raise OAuthError("invalid_credential_request", unwritable)
+    return body
 
 
 def _issuing(request: Request) -> issuance.Issuing:

@@ -10,10 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.api.auth import StatusCaller
 from app.api.deps import SessionDep
-from app.api.jsonbody import StrictJsonRoute
 from app.services import issuance, status
 
-router = APIRouter(route_class=StrictJsonRoute)
+router = APIRouter()
 
 EntryType = Literal["BitstringStatusListEntry"]
 Reason = Annotated[str, StringConstraints(max_length=500)]

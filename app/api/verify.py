@@ -6,6 +6,8 @@ is not a credential (or presentation) at all is a 400 problem.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable, Coroutine, Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -13,10 +15,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.api.deps import SessionDep, SettingsDep
-from app.api.jsonbody import StrictJsonRoute
 from app.db.models import utcnow
 from app.errors import ParsingError, json_pointer
 from app.observability import CREDENTIALS_VERIFIED
@@ -24,9 +26,31 @@ from app.services import challenges
 from app.services.verification import Verifier, challenge_ttl
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-class _NotADocumentIs400(StrictJsonRoute):
+def refuse_unwritable_json(value: Any) -> None:
+    """Refuse what I-JSON (RFC 7493) excludes but Python's parser lets through.
+
+    ``NaN``, ``Infinity`` and numbers beyond a double (``1e999`` reads as ``inf``) and strings
+    with lone surrogates (``"\\ud800"``) cannot be canonicalized, stored or written back in a
+    reply; they are a 400 here rather than a failure further on.
+    """
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            raise ParsingError("the body holds a number that is not a finite double (I-JSON)")
+        if isinstance(node, str) and _LONE_SURROGATE.search(node):
+            raise ParsingError("the body holds a string with a lone surrogate (not I-JSON)")
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
+class _NotADocumentIs400(APIRoute):
     """A body of the wrong shape is a VC DM ``PARSING_ERROR`` (400), not a 422 result."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -262,6 +286,7 @@ _TOO_LARGE = {"description": "The body is larger than the service accepts"}
 )
 async def verify_credential(body: VerifyCredentialRequest, verifier: VerifierDep) -> Response:
     """Verify a VC 1.1 / 2.0 credential: proofs, issuer, validity period, status, schema."""
+    refuse_unwritable_json(body.model_dump())
     options = body.options or VerifyOptions()
     result = await verifier.verify_credential(
         body.verifiableCredential,
@@ -291,6 +316,7 @@ async def verify_credential(body: VerifyCredentialRequest, verifier: VerifierDep
 )
 async def verify_presentation(body: VerifyPresentationRequest, verifier: VerifierDep) -> Response:
     """Verify a presentation (proof, challenge, domain, holder), then each of its credentials."""
+    refuse_unwritable_json(body.model_dump())
     options = body.options or VerifyOptions()
     result = await verifier.verify_presentation(
         body.verifiablePresentation,

@@ -13,7 +13,7 @@ import pytest
 
 from tests.api.test_oid4vci import offered
 from tests.conftest import problem_of
-from tests.factories import issuer_with_key, microcredential_body, vc2_credential
+from tests.factories import issuer_body, issuer_with_key, microcredential_body, vc2_credential
 
 pytestmark = pytest.mark.anyio
 
@@ -62,13 +62,24 @@ async def test_a_lone_surrogate_is_a_4xx_problem_on_every_json_route(
         "/microcredentials": (microcredential_body(), "Ireland"),
         "/microcredentials/offers": (microcredential_body(), "Ireland"),
     }
+    bodies["/microcredentials/batch"] = ({"items": [microcredential_body()]}, "Ireland")
+    bodies["/credentials/status"] = (
+        {"credentialId": "urn:uuid:x", "credentialStatus": [], "status": True},
+        "urn:uuid:x",
+    )
     for path, (body, needle) in bodies.items():
         if needle not in json.dumps(body):
             needle = body_string(body)
         text = _with_lone_surrogate(body, needle)
         response = await client.post(path, content=text, headers={**auth, **JSON})
-        assert 400 <= response.status_code < 500, (path, response.status_code, response.text)
-        problem_of(response)
+        assert response.status_code == 400, (path, response.status_code, response.text)
+        assert problem_of(response)["type"].endswith("#PARSING_ERROR")
+    admin = await client.post(
+        "/admin/issuers",
+        content=_with_lone_surrogate(issuer_body(random_slug + "-2"), "Zed"),
+        headers={**admin_headers, **JSON},
+    )
+    assert admin.status_code == 400, admin.text
 
 
 def body_string(body: Any) -> str:
@@ -83,7 +94,7 @@ def body_string(body: Any) -> str:
     return ""
 
 
-async def test_a_lone_surrogate_at_the_credential_endpoint_is_an_oauth_error(
+async def test_a_lone_surrogate_at_the_credential_endpoint_is_refused(
     client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
 ) -> None:
     _, _, reply = await offered(client, admin_headers, random_slug)
@@ -98,13 +109,17 @@ async def test_a_lone_surrogate_at_the_credential_endpoint_is_an_oauth_error(
         },
     )
     assert token.status_code == 200, token.text
-    access = {"Authorization": f"Bearer {token.json()['access_token']}", **JSON}
+    access = {"Authorization": f"Bearer {token.json()['access_token']}"}
     text = '{"proofs": {"jwt": ["a\\ud800"]}}'
-    response = await client.post(
-        f"/issuers/{random_slug}/oid4vci/credential", content=text, headers=access
-    )
-    assert 400 <= response.status_code < 500, response.text
-    assert response.json()["error"]
+    endpoint = f"/issuers/{random_slug}/oid4vci/credential"
+    refused = await client.post(endpoint, content=text, headers={**access, **JSON})
+    assert refused.status_code == 400, refused.text  # before any route: a problem
+    assert problem_of(refused)["type"].endswith("#PARSING_ERROR")
+    other_type = {**access, "Content-Type": "text/plain"}
+    response = await client.post(endpoint, content=text, headers=other_type)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "invalid_credential_request"
+    assert "surrogate" in response.json()["error_description"]
 
 
 async def test_deeply_nested_authorization_details_are_a_4xx(
