@@ -1,5 +1,4 @@
-"""Request limits, enforced before any route runs: body size (413), JSON shape (422), I-JSON
-(400: no NaN, infinity or lone surrogate).
+"""Request limits, enforced before any route runs: body size (413), JSON shape (422).
 
 The body is read as it streams in and refused past ``max_bytes``; a JSON body is then parsed once
 here and refused when nested deeper, or holding longer arrays or more values, than any credential
@@ -62,6 +61,14 @@ def json_shape_problem(value: Any, limits: JsonLimits) -> str | None:
     return None
 
 
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            media: bytes = value.split(b";", 1)[0].strip().lower()
+            return media == b"application/json" or media.endswith(b"+json")
+    return False
+
+
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 #: What a value :func:`unwritable_json_problem` refuses needs in the JSON text: the constants, a
 #: surrogate escape, an exponent of 100 or more, 300 digits in a row. A body with none of them
@@ -91,14 +98,6 @@ def unwritable_json_problem(text: bytes, value: Any) -> str | None:
         elif isinstance(node, list):
             stack.extend(node)
     return None
-
-
-def _is_json(scope: Scope) -> bool:
-    for name, value in scope.get("headers", []):
-        if name == b"content-type":
-            media: bytes = value.split(b";", 1)[0].strip().lower()
-            return media == b"application/json" or media.endswith(b"+json")
-    return False
 
 
 class RequestLimits:
