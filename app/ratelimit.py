@@ -108,10 +108,11 @@ class _Pending:
         self.charged = False
 
     def charge(self, bucket: str, buckets: TokenBuckets | None) -> float:
-        if self.charged or buckets is None:
+        """Charge ``bucket`` (the first charge only; nothing when that limit is off)."""
+        if self.charged:
             return 0.0
         self.charged = True
-        return buckets.take(bucket, time.monotonic())
+        return buckets.take(bucket, time.monotonic()) if buckets is not None else 0.0
 
 
 def charge_api_key(state: Any, api_key_id: str) -> None:
@@ -164,25 +165,18 @@ class RateLimit:
         await self.app(scope, receive, send)
 
 
-_ROUTES_WITH_API_KEYS: dict[int, bool] = {}
-
-
 def _route_takes_api_key(route: Any) -> bool:
-    """Whether one of the route's dependencies is marked by :func:`authenticates_api_key`."""
-    known = _ROUTES_WITH_API_KEYS.get(id(route))
-    if known is None:
-        known = False
-        stack = [getattr(route, "dependant", None)]
-        while stack:
-            current = stack.pop()
-            if current is None:
-                continue
-            if current.call in _API_KEY_DEPENDENCIES:
-                known = True
-                break
-            stack.extend(current.dependencies)
-        _ROUTES_WITH_API_KEYS[id(route)] = known
-    return known
+    """Whether one of the route's dependencies is marked by :func:`authenticates_api_key` (a
+    walk over a few dependencies, for requests that carry an API key only)."""
+    stack = [getattr(route, "dependant", None)]
+    while stack:
+        current = stack.pop()
+        if current is None:
+            continue
+        if current.call in _API_KEY_DEPENDENCIES:
+            return True
+        stack.extend(current.dependencies)
+    return False
 
 
 async def charge_routes_without_api_keys(request: Request) -> None:

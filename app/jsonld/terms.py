@@ -16,8 +16,9 @@ the shape keeps all of those:
 - ``@context`` values and keys as they are; a document with an inline context object is not
   remembered at all (its terms are not known beforehand);
 - strings that are a term of a vendored context (in any scope: keeping more strings than the
-  document's contexts define only makes more shapes), keywords, the empty string, and strings
-  of letters, digits and ``-`` only (a language tag, a type name);
+  document's contexts define only makes more shapes), keywords, the empty string, and ``ltr``
+  and ``rtl`` (the only values of ``@direction``; pyld checks no other value, not even a
+  language tag, beyond its being a string);
 - any other string with a ``:`` is an absolute or compact IRI wherever an IRI is expected (never
   relative, never undefined): how it expands depends on its prefix when that is a term (or
   ``_``), whether ``//`` follows the colon, whether pyld takes it for an absolute IRI and
@@ -46,14 +47,14 @@ from typing import Any
 import orjson
 
 from app.jsonld.canonical import DocumentLoader, PyldCanonicalizer
-from app.jsonld.errors import JsonLdProcessingError
 
 #: How many document shapes that passed are remembered (32-byte digests).
 REMEMBERED_SHAPES = 4096
 #: How many strings' tokens are remembered, and the longest remembered: ~5 MB at most.
 REMEMBERED_STRINGS = 16_384
 LONGEST_REMEMBERED_STRING = 256
-_KEPT_AS_IS = re.compile(r"[A-Za-z0-9-]*")
+#: The only strings besides terms and keywords whose exact value expansion checks (@direction).
+_KEPT_AS_IS = frozenset({"", "ltr", "rtl"})
 #: The scheme of pyld's test for an absolute IRI (``pyld.jsonld._is_absolute_iri``, the regex
 #: ``^([A-Za-z][A-Za-z0-9+-.]*|_):[^\s]*$``), on which some of its checks depend (the ``@type``
 #: of a value object).
@@ -71,8 +72,8 @@ def _context_urls(value: Any) -> None:
 
 
 class DefinedTermsCheck:
-    """``check(document)`` raises :class:`JsonLdProcessingError` for an undefined term, type
-    or relative IRI, as signing and verifying with ``eddsa-rdfc-2022`` would."""
+    """``check(document)`` raises :class:`~app.jsonld.errors.JsonLdProcessingError` for an
+    undefined term, type or relative IRI, as signing and verifying with eddsa-rdfc-2022 would."""
 
     def __init__(self, loader: DocumentLoader, *, remember: int = REMEMBERED_SHAPES) -> None:
         self.loader = loader
@@ -87,10 +88,12 @@ class DefinedTermsCheck:
         self.expanded = 0
 
     def check(self, document: Mapping[str, Any]) -> None:
-        try:
-            digest: bytes | None = self._shape_digest(document)
-        except _NotRemembered:
-            digest = None
+        digest: bytes | None = None
+        if self._remember and self._all_terms() is not None:
+            try:
+                digest = self._shape_digest(document)
+            except _NotRemembered:
+                digest = None
         if digest is not None:
             with self._lock:
                 if digest in self._passed:
@@ -98,14 +101,14 @@ class DefinedTermsCheck:
                     return
         self.expanded += 1
         self._strict.expand(document)
-        if digest is not None and self._remember:
+        if digest is not None:
             with self._lock:
                 self._passed[digest] = None
                 if len(self._passed) > self._remember:
                     self._passed.popitem(last=False)
 
     def _shape_digest(self, document: Mapping[str, Any]) -> bytes:
-        terms = self._all_terms()
+        terms = self._all_terms() or frozenset()
         tokens_of = self._string_tokens
         if len(tokens_of) >= REMEMBERED_STRINGS:
             tokens_of.clear()  # start over rather than keep the first strings forever
@@ -113,14 +116,13 @@ class DefinedTermsCheck:
         append = tokens.append
         stack: list[Any] = [document]
         pop = stack.pop
-        kept_as_is = _KEPT_AS_IS.fullmatch
         while stack:
             node = pop()
             kind = type(node)
             if kind is str:
                 token = tokens_of.get(node)
                 if token is None:
-                    if node in terms or node[:1] == "@" or kept_as_is(node):
+                    if node in terms or node[:1] == "@" or node in _KEPT_AS_IS:
                         token = node
                     else:
                         token = _placeholder(node, terms)
@@ -154,15 +156,17 @@ class DefinedTermsCheck:
             raise _NotRemembered from None
         return hashlib.sha256(text).digest()
 
-    def _all_terms(self) -> frozenset[str]:
-        """Every term of every context the loader has, in any scope (computed once)."""
+    def _all_terms(self) -> frozenset[str] | None:
+        """Every term of every context the loader has, in any scope (computed once); None when
+        the loader cannot list its contexts: then no shape is remembered (a string that is a
+        term must never be taken for one that is not)."""
         if self._terms is None:
+            urls = getattr(self.loader, "urls", None)
+            if urls is None:
+                return None
             found: set[str] = set()
-            for url in sorted(getattr(self.loader, "urls", ())):
-                try:
-                    _definitions(self.loader(url, None)["document"], found)
-                except JsonLdProcessingError:
-                    continue
+            for url in sorted(urls):
+                _definitions(self.loader(url, None)["document"], found)
             self._terms = frozenset(found)
         return self._terms
 

@@ -105,3 +105,20 @@ async def test_knowing_a_key_id_does_not_let_anyone_spend_its_budget(
     # The key's own budget is whole, and the key does not share the address's (spent above).
     assert (await tight_client.get("/credentials/x", headers=auth)).status_code == 404
     assert (await tight_client.get("/credentials/x", headers=auth)).status_code == 429
+
+
+async def test_with_no_per_key_limit_keyed_requests_do_not_spend_the_address_budget(
+    settings: Settings, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    only_public = settings.model_copy(
+        update={"rate_limit_per_key_per_minute": 0, "rate_limit_public_per_minute": 6}
+    )
+    application: FastAPI = create_app(only_public)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            _, auth = await issuer_with_key(http, admin_headers, random_slug)
+            for _ in range(3):
+                assert (await http.get("/credentials/x", headers=auth)).status_code == 404
+            assert (await http.post("/challenges")).status_code == 201
+    await _empty_tables(settings.database_url)

@@ -18,7 +18,7 @@ from app.crypto.jcs import canonical_json
 from app.crypto.keys import KeyPair, multibase_base58btc_encode
 from app.crypto.resolvers import resolve_did_key_method
 from app.did.key import did_key_from_public_key, did_key_verification_method_id
-from app.jsonld import OfflineDocumentLoader, UndefinedTermError
+from app.jsonld import JsonLdProcessingError, OfflineDocumentLoader, UndefinedTermError
 from app.jsonld.terms import DefinedTermsCheck
 
 NOW = datetime(2026, 6, 1, 12, 0, 0, tzinfo=UTC)
@@ -166,3 +166,33 @@ def test_the_shape_keeps_what_pyld_reads_of_an_iri(value: str) -> None:
     assert shape.endswith("a") == absolute, shape
     assert shape.endswith(" ") == (not absolute and any(c.isspace() for c in value))
     assert (prefix in ("xsd", "_")) == shape.startswith(f"\x00{prefix}:") or prefix == ""
+
+
+def test_credentials_differing_in_their_values_share_a_shape(
+    loader: OfflineDocumentLoader,
+) -> None:
+    check = DefinedTermsCheck(loader)
+    for number in range(1, 4):
+        document = credential(number)
+        document["credentialStatus"] = {
+            "id": f"https://example.edu/status/1#{number * 7919}",
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": "revocation",
+            "statusListIndex": str(number * 7919),
+            "statusListCredential": "https://example.edu/status/1",
+        }
+        document["credentialSubject"]["name"] = f"Learner Number{number}"
+        check.check(document)
+    assert check.expanded == 1
+
+
+def test_a_direction_other_than_ltr_or_rtl_is_never_taken_from_the_cache(
+    loader: OfflineDocumentLoader,
+) -> None:
+    check = DefinedTermsCheck(loader)
+    document = credential(1)
+    document["name"] = {"@value": "Certificate", "@direction": "ltr"}
+    check.check(document)
+    document["name"] = {"@value": "Certificate", "@direction": "sideways"}
+    with pytest.raises(JsonLdProcessingError):
+        check.check(document)
