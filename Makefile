@@ -22,7 +22,7 @@ run: $(STAMP)
 migrate: $(STAMP)
 	MICROCRED_ENV=$${MICROCRED_ENV:-development} $(BIN)/microcred migrate
 
-LINT_PATHS := app tests migrations $(wildcard bench)
+LINT_PATHS := app tests $(wildcard bench)
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)

@@ -12,13 +12,13 @@ from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import (
-    PROJECT_ROOT,
     ConfigurationError,
     Settings,
     ensure_development_secrets,
     get_settings,
 )
 from app.errors import Problem
+from app.resources import MIGRATIONS_DIR
 from app.services import audit
 from app.services.apikeys import SCOPES
 
@@ -26,8 +26,8 @@ from app.services.apikeys import SCOPES
 def alembic_config(database_url: str) -> object:
     from alembic.config import Config
 
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config = Config()  # no alembic.ini: the migrations are package data (app/resources.py)
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return config
 
