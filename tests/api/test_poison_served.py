@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from app.crypto.keys import KeyPair
 from app.did.key import did_key_from_public_key, did_key_verification_method_id
 from app.jsonld import OfflineDocumentLoader, PyldCanonicalizer
 from app.resources import CONTEXTS_DIR
+from tests import processes
 from tests.api.test_serve import LISTEN, free_port, socket_inodes
 from tests.conftest import ADMIN_TOKEN
 from tests.factories import clique_credential, vc2_credential
@@ -34,26 +34,6 @@ HEALTH_WITHIN = 0.1  # a responsiveness bound, with margin over the ~2 ms a heal
 pytestmark = pytest.mark.skipif(
     not Path("/proc/net/tcp").exists(), reason="reads the sockets of the workers from /proc"
 )
-
-
-def _stop_group(process: subprocess.Popen[bytes]) -> None:
-    """Stop ``serve`` and every worker it spawned (they share its process group), and wait
-    until none of them is left."""
-    group = process.pid
-    for sig, grace in ((signal.SIGTERM, 20.0), (signal.SIGKILL, 10.0)):
-        try:
-            os.killpg(group, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            process.poll()
-            try:
-                os.killpg(group, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.1)
-    raise AssertionError(f"processes of group {group} are still running")
 
 
 @pytest.fixture
@@ -71,13 +51,12 @@ def served(tmp_path: Path) -> Iterator[str]:
     )
     command = ["-m", "app.cli", "serve", "--port", str(port), "--workers", "2"]
     with (tmp_path / "serve.log").open("wb") as log:
-        process = subprocess.Popen(
+        process = processes.start(  # its own process group, stopped as a whole
             [sys.executable, *command],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=log,
-            start_new_session=True,  # its own process group, stopped as a whole
         )
         try:
             deadline = time.monotonic() + 60
@@ -87,7 +66,7 @@ def served(tmp_path: Path) -> Iterator[str]:
                 time.sleep(0.2)
             yield f"http://127.0.0.1:{port}"
         finally:
-            _stop_group(process)
+            processes.stop(process, grace=20)
 
 
 def poison_body() -> dict[str, Any]:
