@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
 from app.api import admin, credentials, did, health, oid4vci, status, verify
-from app.config import PROJECT_ROOT, Settings, get_settings
+from app.config import Settings, get_settings
 from app.crypto.dataintegrity import DataIntegrity
 from app.db.engine import create_engine, session_factory
 from app.docs import install_docs
@@ -27,6 +27,7 @@ from app.jsonld.form import PinnedForm
 from app.limits import RequestLimits
 from app.observability import ObservabilityMiddleware, configure_logging, metrics_endpoint
 from app.ratelimit import RateLimit, charge_routes_without_api_keys
+from app.resources import MIGRATIONS_DIR
 from app.services.issuance import Issuing
 from app.services.keystore import KeyCache
 from app.services.status import StatusPolicy
@@ -58,7 +59,7 @@ def schema_head() -> str | None:
     from alembic.script import ScriptDirectory
 
     config = Config()
-    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return ScriptDirectory.from_config(config).get_current_head()
 
 
