@@ -8,8 +8,16 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from app.config import Settings
 from app.crypto.keys import KeyPair
-from tests.api.test_verify import did_key_method, errors_of, sign, types_of, verify
+from tests.api.test_verify import (
+    client_without_rate_limits,
+    did_key_method,
+    errors_of,
+    sign,
+    types_of,
+    verify,
+)
 from tests.api.test_verify_issued import issue
 from tests.conftest import problem_of
 from tests.factories import issuer_with_key, vc2_credential
@@ -169,3 +177,16 @@ async def test_a_name_other_than_the_registered_one_is_a_warning(
     assert types_of(trust["warnings"]) == expected
     if warned:
         assert reply["warnings"][0]["pointer"] == "/verifiableCredential/issuer/name"
+
+
+async def test_the_deployment_may_require_trust_by_default(
+    app: FastAPI, settings: Settings
+) -> None:
+    _, credential = did_key_credential(app)
+    async with client_without_rate_limits(
+        settings.model_copy(update={"trust_required": True})
+    ) as strict:
+        status, reply = await verify(strict, credential)
+        assert status == 422 and errors_of(reply) == [NOT_TRUSTED]
+        status, reply = await verify(strict, credential, trust="optional")
+        assert status == 200 and types_of(reply["warnings"]) == [NOT_TRUSTED]
