@@ -207,6 +207,11 @@ async def put_trusted_issuer(
     did: TrustedDid, body: TrustEntryPut, session: SessionDep
 ) -> TrustEntryOut:
     """Put an issuer DID on the service's own trust list (or replace its entry)."""
+    return await put_trusted_from(session, did, body)
+
+
+async def put_trusted_from(session: AsyncSession, did: str, body: TrustEntryPut) -> TrustEntryOut:
+    """Put ``did`` on the trust list from an admin request (the HTTP API and the CLI share this)."""
     entry = await trust.put_entry(
         session,
         did,
