@@ -211,3 +211,16 @@ async def test_the_ebsi_registrys_other_answers_are_not_trust(
     assert code == 422 and errors_of(reply) == [NOT_TRUSTED]
     trust = reply["results"]["issuerTrust"]
     assert trust.get("unknown") == ([EBSI] if unknown else None)
+
+
+async def test_only_the_string_fields_of_an_entry_are_repeated(
+    app: FastAPI, trusting: httpx.AsyncClient, site: LoopbackServer
+) -> None:
+    """A registry's NaN (which Python's JSON parser accepts) cannot turn the reply into a 500."""
+    did, credential = did_key_credential(app)
+    entry = '{"name": "University of Zed", "rank": NaN, "tags": [1]}'
+    site.serve("/registry.json", ('{"registry": {"' + did + '": ' + entry + "}}").encode())
+    code, reply = await verify(trusting, credential)
+    assert code == 200, reply["errors"]
+    [source] = reply["results"]["issuerTrust"]["sources"]
+    assert source["entry"] == {"name": "University of Zed"}

@@ -172,7 +172,7 @@ class DccRegistry(RemoteSource):
         if not isinstance(entry, dict):
             return None
         name = entry.get("name")
-        return Vouch(self.name, entry, name if isinstance(name, str) else None)
+        return Vouch(self.name, _strings(entry), name if isinstance(name, str) else None)
 
 
 class EbsiRegistry(RemoteSource):
@@ -199,7 +199,14 @@ class EbsiRegistry(RemoteSource):
         attributes = document.get("attributes")
         if not isinstance(attributes, list) or not attributes:
             return None
-        return Vouch(self.name, {"did": did, "attributes": attributes}, None)
+        shown = [_strings(a) for a in attributes[:MAX_NAMES] if isinstance(a, dict)]
+        return Vouch(self.name, {"did": did, "attributes": shown}, None)
+
+
+def _strings(entry: Mapping[str, Any]) -> dict[str, str]:
+    """An entry's string fields: what a verdict repeats of a remote document (nothing that
+    cannot be written back as I-JSON, such as a ``NaN`` Python's parser lets through)."""
+    return {key: value for key, value in entry.items() if isinstance(value, str)}
 
 
 def registry_source(
