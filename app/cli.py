@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from typing import NoReturn
 
 from alembic.util.exc import CommandError
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -257,6 +257,56 @@ def cmd_credential_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_trust_put(args: argparse.Namespace) -> int:
+    from app.api.admin import put_trusted_from
+    from app.api.schemas import Did, TrustEntryPut
+
+    did = TypeAdapter(Did).validate_python(args.did)
+    try:
+        accreditation = json.loads(args.accreditation) if args.accreditation else None
+    except ValueError:
+        print("microcred: --accreditation is not JSON", file=sys.stderr)
+        return 2
+    body = TrustEntryPut.model_validate(
+        {
+            "legalName": args.legal_name,
+            "country": args.country,
+            "legalIdentifier": args.legal_identifier,
+            "accreditation": accreditation,
+            "note": args.note,
+        }
+    )
+
+    async def work(session: AsyncSession, settings: Settings) -> object:
+        return (await put_trusted_from(session, did, body)).model_dump(mode="json")
+
+    _print_json(_run_with_session(work))
+    return 0
+
+
+def cmd_trust_remove(args: argparse.Namespace) -> int:
+    from app.services import trust
+
+    async def work(session: AsyncSession, settings: Settings) -> object:
+        await trust.remove_entry(session, args.did)
+        return None
+
+    _run_with_session(work)
+    return 0
+
+
+def cmd_trust_list(args: argparse.Namespace) -> int:
+    from app.api.admin import trust_entry_out
+    from app.services import trust
+
+    async def work(session: AsyncSession, settings: Settings) -> object:
+        entries = await trust.list_entries(session)
+        return [trust_entry_out(e).model_dump(mode="json") for e in entries]
+
+    _print_json(_run_with_session(work))
+    return 0
+
+
 def cmd_openapi(args: argparse.Namespace) -> int:
     from app.openapi import openapi_yaml
 
@@ -331,6 +381,21 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("slug")
     delete.add_argument("key_id")
     delete.set_defaults(handler=cmd_api_key_delete)
+
+    trusted = commands.add_parser("trust", help="the service's own issuer trust list")
+    trust_commands = trusted.add_subparsers(dest="trust_command", required=True)
+    put = trust_commands.add_parser("put", help="vouch for an issuer DID (or replace its entry)")
+    put.add_argument("did")
+    put.add_argument("--legal-name", required=True)
+    put.add_argument("--country", required=True, help="ISO 3166-1 alpha-3")
+    put.add_argument("--legal-identifier", required=True)
+    put.add_argument("--accreditation", help="JSON object: the evidence of accreditation")
+    put.add_argument("--note")
+    put.set_defaults(handler=cmd_trust_put)
+    remove = trust_commands.add_parser("remove", help="take an issuer DID off the list")
+    remove.add_argument("did")
+    remove.set_defaults(handler=cmd_trust_remove)
+    trust_commands.add_parser("list", help="show the list").set_defaults(handler=cmd_trust_list)
 
     credential = commands.add_parser("credential", help="revoke, suspend or unsuspend")
     credential_commands = credential.add_subparsers(dest="change", required=True)

@@ -10,7 +10,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.resources import CONTEXTS_DIR
@@ -41,6 +49,16 @@ def decode_master_key(value: str) -> bytes:
 
 def new_master_key() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
+
+
+class TrustRegistry(BaseModel):
+    """One issuer registry a verdict consults (``MICROCRED_TRUST_REGISTRIES``, a JSON list)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["dcc", "ebsi"]
+    url: str = Field(pattern=r"^https?://", max_length=2048)
 
 
 class Settings(BaseSettings):
@@ -84,6 +102,10 @@ class Settings(BaseSettings):
     did_web_scheme: Literal["https", "http"] = "https"
     did_web_cache_seconds: int = Field(default=300, ge=0, le=86_400)
     challenge_ttl_seconds: int = Field(default=300, ge=10, le=3_600)
+    # Issuer trust: registries consulted after the service's own list (most authoritative
+    # first), and whether an issuer nobody vouches for fails verification by default.
+    trust_registries: tuple[TrustRegistry, ...] = ()
+    trust_required: bool = False
     # OpenID4VCI wallet delivery: pre-authorized codes are short-lived (a day at most); bearer
     # access tokens above five minutes count as long-lived ("Protecting the Access Token").
     oid4vci_offer_ttl_seconds: int = Field(default=600, ge=60, le=86_400)

@@ -25,7 +25,7 @@ import ipaddress
 import json
 import re
 import socket
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 
@@ -195,6 +195,13 @@ async def _read_limited(response: httpx.Response, url: str, max_bytes: int) -> b
     return bytes(body)
 
 
+class Fetched(NamedTuple):
+    """A 2xx answer's body and headers (callers that cache read ``Cache-Control``)."""
+
+    body: bytes
+    headers: httpx.Headers
+
+
 class _Redirect:
     __slots__ = ("location", "status_code")
 
@@ -211,8 +218,8 @@ async def _fetch_once(
     timeout: float,
     allow_private: bool,
     accept: str,
-) -> bytes | _Redirect:
-    """One GET: the body of a 2xx answer, or where a redirect points."""
+) -> Fetched | _Redirect:
+    """One GET: the body and headers of a 2xx answer, or where a redirect points."""
     port = parsed.port or _DEFAULT_PORTS[parsed.scheme]
     addresses = await checked_addresses(parsed.host, port, allow_private=allow_private)
     headers = {"Accept": accept, "Accept-Encoding": "identity"}
@@ -238,7 +245,7 @@ async def _get(
     *,
     max_bytes: int,
     timeout: float,
-) -> bytes | _Redirect:
+) -> Fetched | _Redirect:
     url = str(parsed)
     async with client.stream(
         "GET", target, headers=headers, follow_redirects=False, timeout=timeout
@@ -255,7 +262,7 @@ async def _get(
                 url=url,
                 status_code=response.status_code,
             )
-        return await _read_limited(response, url, max_bytes)
+        return Fetched(await _read_limited(response, url, max_bytes), response.headers)
 
 
 async def _fetch(
@@ -267,7 +274,7 @@ async def _fetch(
     allow_private: bool,
     max_redirects: int,
     accept: str,
-) -> bytes:
+) -> Fetched:
     parsed = _parse_url(url)
     redirects = 0
     while True:
@@ -293,7 +300,7 @@ async def _fetch(
         parsed = _parse_url(str(result.location))
 
 
-async def fetch_bytes(
+async def fetch_response(
     client: httpx.AsyncClient,
     url: str,
     *,
@@ -302,8 +309,9 @@ async def fetch_bytes(
     allow_private: bool,
     max_redirects: int = 0,
     accept: str = DEFAULT_ACCEPT,
-) -> bytes:
-    """GET ``url`` under the guards in this module's docstring; the body, at most ``max_bytes``."""
+) -> Fetched:
+    """GET ``url`` under the guards in this module's docstring; the body (at most ``max_bytes``)
+    and the headers."""
     try:
         async with asyncio.timeout(timeout):
             return await _fetch(
@@ -319,6 +327,29 @@ async def fetch_bytes(
         raise FetchTimeoutError(f"fetching {url} took longer than {timeout} s", url=url) from exc
     except httpx.HTTPError as exc:
         raise RemoteFetchError(f"fetching {url} failed: {type(exc).__name__}", url=url) from exc
+
+
+async def fetch_bytes(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    max_bytes: int,
+    timeout: float,
+    allow_private: bool,
+    max_redirects: int = 0,
+    accept: str = DEFAULT_ACCEPT,
+) -> bytes:
+    """GET ``url`` under the guards in this module's docstring; the body, at most ``max_bytes``."""
+    fetched = await fetch_response(
+        client,
+        url,
+        max_bytes=max_bytes,
+        timeout=timeout,
+        allow_private=allow_private,
+        max_redirects=max_redirects,
+        accept=accept,
+    )
+    return fetched.body
 
 
 async def fetch_json(
@@ -343,5 +374,13 @@ async def fetch_json(
     )
     try:
         return json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise RemoteFetchError(f"{url} did not return JSON", url=url) from exc
+
+
+def parse_json(fetched: Fetched, url: str) -> Any:
+    """The body of ``fetched`` as JSON."""
+    try:
+        return json.loads(fetched.body)
     except (ValueError, RecursionError) as exc:
         raise RemoteFetchError(f"{url} did not return JSON", url=url) from exc

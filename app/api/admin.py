@@ -1,11 +1,11 @@
-"""Admin API: issuers, their signing keys and API keys, the audit trail."""
+"""Admin API: issuers, their signing keys and API keys, the audit trail, the trust list."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.api.auth import AdminDep
@@ -17,14 +17,18 @@ from app.api.schemas import (
     ApiKeyOut,
     AuditEventOut,
     AuditList,
+    Did,
     IssuerCreate,
     IssuerList,
     IssuerOut,
     KeyOut,
+    TrustEntryOut,
+    TrustEntryPut,
+    TrustList,
 )
 from app.config import Settings
-from app.db.models import Issuer, SigningKey, utcnow
-from app.services import apikeys, audit, issuers, status
+from app.db.models import Issuer, SigningKey, TrustedIssuer, utcnow
+from app.services import apikeys, audit, issuers, status, trust
 from app.services.issuance import Issuing
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminDep])
@@ -179,3 +183,53 @@ async def read_audit(
             for row in rows
         ]
     )
+
+
+TrustedDid = Annotated[
+    Did, Path(description="the issuer's DID", examples=["did:web:uni-zed.example"])
+]
+
+
+def trust_entry_out(entry: TrustedIssuer) -> TrustEntryOut:
+    return TrustEntryOut(
+        did=entry.did,
+        legalName=entry.legal_name,
+        country=entry.country,
+        legalIdentifier=entry.legal_identifier,
+        accreditation=entry.accreditation,
+        note=entry.note,
+        updated=entry.updated_at,
+    )
+
+
+@router.put("/trust/{did}")
+async def put_trusted_issuer(
+    did: TrustedDid, body: TrustEntryPut, session: SessionDep
+) -> TrustEntryOut:
+    """Put an issuer DID on the service's own trust list (or replace its entry)."""
+    return await put_trusted_from(session, did, body)
+
+
+async def put_trusted_from(session: AsyncSession, did: str, body: TrustEntryPut) -> TrustEntryOut:
+    """Put ``did`` on the trust list from an admin request (the HTTP API and the CLI share this)."""
+    entry = await trust.put_entry(
+        session,
+        did,
+        legal_name=body.legalName,
+        country=body.country,
+        legal_identifier=body.legalIdentifier,
+        accreditation=body.accreditation,
+        note=body.note,
+    )
+    return trust_entry_out(entry)
+
+
+@router.delete("/trust/{did}", status_code=204, responses={404: {"description": "Not on the list"}})
+async def delete_trusted_issuer(did: TrustedDid, session: SessionDep) -> Response:
+    await trust.remove_entry(session, did)
+    return Response(status_code=204)
+
+
+@router.get("/trust")
+async def list_trusted_issuers(session: SessionDep) -> TrustList:
+    return TrustList(entries=[trust_entry_out(e) for e in await trust.list_entries(session)])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import iso3166
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -108,3 +108,36 @@ class AuditEventOut(BaseModel):
 
 class AuditList(BaseModel):
     events: list[AuditEventOut]
+
+
+Did = Annotated[
+    str, StringConstraints(pattern=r"^did:[a-z0-9]+:[A-Za-z0-9._:%-]+$", max_length=512)
+]
+
+
+class TrustEntryPut(Strict):
+    legalName: ShortText = Field(examples=["University of Zed"])
+    country: CountryCode = Field(examples=["IRL"])
+    legalIdentifier: Annotated[
+        str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 ./:_-]{0,127}$")
+    ] = Field(examples=["IE1234567X"])
+    accreditation: dict[str, Any] | None = Field(
+        default=None,
+        description="evidence of accreditation (body, decision, date, URL)",
+        examples=[{"body": "QQI", "decision": "https://qqi.example/decisions/42"}],
+    )
+    note: Annotated[str, StringConstraints(max_length=1000)] | None = None
+
+
+class TrustEntryOut(BaseModel):
+    did: str
+    legalName: str
+    country: str
+    legalIdentifier: str
+    accreditation: dict[str, Any] | None
+    note: str | None
+    updated: datetime
+
+
+class TrustList(BaseModel):
+    entries: list[TrustEntryOut]

@@ -93,6 +93,15 @@ class VerifyOptions(BaseModel):
         default=None, description="the challenge the proof must carry (from POST /challenges)"
     )
     domain: Text | None = Field(default=None, description="the domain the proof must carry")
+    trust: Literal["required", "optional"] | None = Field(
+        default=None,
+        description="required: an issuer no trust source vouches for fails verification; "
+        "optional: it is a warning (default: the deployment's MICROCRED_TRUST_REQUIRED)",
+    )
+
+    @property
+    def trust_required(self) -> bool | None:
+        return None if self.trust is None else self.trust == "required"
 
 
 class VerifyCredentialRequest(BaseModel):
@@ -208,6 +217,21 @@ class FormResult(_Closed):
     )
 
 
+class TrustSourceOut(_Closed):
+    name: str = Field(description="the trust source (the service's own list, a registry)")
+    entry: dict[str, Any] = Field(description="the source's entry for the issuer")
+
+
+class IssuerTrustResult(_Closed):
+    trusted: bool = Field(description="whether a trust source vouches for the issuer")
+    sources: list[TrustSourceOut]
+    legalName: str | None = Field(default=None, description="the registered legal name")
+    warnings: list[ProblemDetailOut]
+    unknown: list[str] | None = Field(
+        default=None, description="sources that could not be asked (never counted as trust)"
+    )
+
+
 class CredentialResults(_Closed):
     form: FormResult
     proof: ProofResults | None = None
@@ -216,6 +240,7 @@ class CredentialResults(_Closed):
     credentialStatus: StatusResults | None = None
     credentialSchema: SchemaResults | None = None
     euMicroCredential: EuMicroCredentialResult | None = None
+    issuerTrust: IssuerTrustResult | None = None
 
 
 class CredentialVerification(_Closed):
@@ -295,7 +320,8 @@ _TOO_LARGE = {"description": "The body is larger than the service accepts"}
     },
 )
 async def verify_credential(body: VerifyCredentialRequest, verifier: VerifierDep) -> Response:
-    """Verify a VC 1.1 / 2.0 credential: proofs, issuer, validity period, status, schema."""
+    """Verify a VC 1.1 / 2.0 credential: proofs, issuer, validity period, status, schema, and
+    who vouches for the issuer (``results.issuerTrust``)."""
     refuse_unwritable_json(body.model_dump())
     options = body.options or VerifyOptions()
     result = await verifier.verify_credential(
@@ -303,6 +329,7 @@ async def verify_credential(body: VerifyCredentialRequest, verifier: VerifierDep
         challenge=options.challenge,
         domain=options.domain,
         now=utcnow(),
+        trust_required=options.trust_required,
     )
     reply = result.to_json("/verifiableCredential")
     verified = reply.pop("verified")
@@ -333,6 +360,7 @@ async def verify_presentation(body: VerifyPresentationRequest, verifier: Verifie
         challenge=options.challenge,
         domain=options.domain,
         now=utcnow(),
+        trust_required=options.trust_required,
     )
     CREDENTIALS_VERIFIED.labels("presentation", str(bool(result.verified)).lower()).inc()
     return _reply(result.to_json("/verifiablePresentation"), result.verified)

@@ -197,3 +197,21 @@ class CredentialOffer(SQLModel, table=True):
     redeemed_at: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime(), nullable=True)
     )
+
+
+class TrustedIssuer(SQLModel, table=True):
+    """The service's own trust list: an issuer DID an admin vouches for, and who it is."""
+
+    __tablename__ = "trusted_issuers"
+
+    did: str = Field(primary_key=True, max_length=512)
+    legal_name: str = Field(max_length=300)
+    country: str = Field(max_length=3)
+    legal_identifier: str = Field(max_length=128)
+    #: the evidence of accreditation (body, decision, date...), as the admin gave it
+    accreditation: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
+    note: str | None = Field(default=None, max_length=1000)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

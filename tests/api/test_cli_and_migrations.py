@@ -177,3 +177,23 @@ def test_a_sqlite_file_gets_one_pooled_connection_per_process(tmp_path: Path) ->
     finally:
         asyncio.run(engine.dispose())
         asyncio.run(unpooled.dispose())
+
+
+def test_cli_manages_the_trust_list(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrate"]) == 0
+    capsys.readouterr()
+    did = "did:web:uni-zed.example"
+    put = ["trust", "put", did, "--legal-name", "University of Zed", "--country", "IRL"]
+    put += ["--legal-identifier", "IE1234567X", "--accreditation", '{"body": "QQI"}']
+    assert main(put) == 0
+    entry = json.loads(capsys.readouterr().out)
+    assert (entry["did"], entry["accreditation"]) == (did, {"body": "QQI"})
+    assert main(["trust", "list"]) == 0
+    assert [e["legalName"] for e in json.loads(capsys.readouterr().out)] == ["University of Zed"]
+    assert main(["trust", "put", "not-a-did", *put[3:]]) == 1
+    assert main([*put[:-1], "{not json"]) == 2
+    assert main(["trust", "remove", did]) == 0
+    assert main(["trust", "remove", did]) == 1
+    assert "Not on the trust list" in capsys.readouterr().err
+    assert main(["trust", "list"]) == 0
+    assert json.loads(capsys.readouterr().out) == []

@@ -21,6 +21,7 @@ from app.db.models import Nonce
 from tests.api.test_verify import (
     INVALID_VERIFICATION_METHOD,
     ISSUER_NOT_A_DID,
+    ISSUER_NOT_TRUSTED,
     MALFORMED_PROOF_ERROR,
     MISMATCHED_PROOF_PURPOSE_ERROR,
     ODD_VALUES,
@@ -117,11 +118,17 @@ async def test_a_presentation_and_its_credentials_verify(
     assert first["verified"] and second["verified"]
     assert first["results"]["credentialStatus"]["entries"][0]["source"] == "database"
     assert second["results"]["proof"]["proofs"][0]["cryptosuite"] == "eddsa-jcs-2022"
-    # The vector's URL issuer is a warning, pointed at inside the presentation.
-    assert types_of(reply["warnings"]) == [ISSUER_NOT_A_DID]
+    # The vector's URL issuer is a warning, pointed at inside the presentation; nobody vouches
+    # for either issuer: a trust warning per credential, each with its issuerTrust.
     pointer = "/verifiablePresentation/verifiableCredential/1/issuer"
-    assert reply["warnings"][0]["pointer"] == pointer
+    assert [(w["type"], w["pointer"]) for w in reply["warnings"]] == [
+        (ISSUER_NOT_TRUSTED, "/verifiablePresentation/verifiableCredential/0/issuer"),
+        (ISSUER_NOT_A_DID, pointer),
+        (ISSUER_NOT_TRUSTED, pointer),
+    ]
     assert second["warnings"][0]["pointer"] == pointer
+    assert first["results"]["issuerTrust"]["trusted"] is False
+    assert second["results"]["issuerTrust"]["trusted"] is False
     assert reply["checks"] == ["presentation", "credentials"]
 
 

@@ -14,7 +14,7 @@ their own, so no transaction stays open while a remote server is waited for.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -55,6 +55,7 @@ from app.services.verification.results import (
     problem,
 )
 from app.services.verification.status import StatusCheck
+from app.services.verification.trust import OwnList, TrustCheck, TrustSource, registry_source
 from app.services.verification.validity import check_validity
 from app.status.bitstring import RANGE_ERROR
 
@@ -77,6 +78,8 @@ class Verifier:
         http_timeout: float,
         http_max_bytes: int,
         form: PinnedForm | None = None,
+        trust_registries: Sequence[TrustSource] = (),
+        trust_required: bool = False,
     ) -> None:
         self._di = data_integrity
         self._loader = loader
@@ -94,6 +97,9 @@ class Verifier:
             http_timeout=http_timeout,
             http_max_bytes=http_max_bytes,
         )
+        self._trust = TrustCheck(
+            [OwnList(sessionmaker), *trust_registries], required=trust_required
+        )
 
     async def verify_credential(
         self,
@@ -102,15 +108,21 @@ class Verifier:
         challenge: str | None = None,
         domain: str | None = None,
         now: datetime,
+        trust_required: bool | None = None,
     ) -> Verification:
-        """Verify one credential (raises :class:`NotACredential` only for non-credentials)."""
+        """Verify one credential (raises :class:`NotACredential` only for non-credentials).
+
+        ``trust_required`` (None: the deployment's default) makes an issuer nobody vouches for
+        an error rather than a warning."""
         ensure_credential(credential)
         report = check_form(self._form, credential)
         if not report.verified:
             return report
         run = Run(now)
         await self._controllers.resolve(run, controller_dids([credential]))
-        return await self._credential(run, credential, report, challenge=challenge, domain=domain)
+        return await self._credential(
+            run, credential, report, challenge=challenge, domain=domain, trust=trust_required
+        )
 
     async def _credential(
         self,
@@ -120,6 +132,7 @@ class Verifier:
         *,
         challenge: str | None = None,
         domain: str | None = None,
+        trust: bool | None = None,
     ) -> Verification:
         version = check_data_model(credential, report)
         issuer = issuer_id(credential)
@@ -138,6 +151,9 @@ class Verifier:
             credential, self._loader, self._di.canonicalizer, report
         )
         report.results["euMicroCredential"] = check_eu_profile(credential, report)
+        report.results["issuerTrust"] = await self._trust.check(
+            run, credential, issuer, report, required=trust
+        )
         return report
 
     async def verify_presentation(
@@ -147,6 +163,7 @@ class Verifier:
         challenge: str | None,
         domain: str | None,
         now: datetime,
+        trust_required: bool | None = None,
     ) -> PresentationVerification:
         """Verify the presentation's proof and holder, then every credential it carries."""
         ensure_presentation(presentation)
@@ -185,7 +202,9 @@ class Verifier:
                 credentials.append(failed)
                 continue
             checked = Verification(results={"form": {"verified": True}})  # with the presentation
-            credentials.append(await self._credential(run, credential, checked))
+            credentials.append(
+                await self._credential(run, credential, checked, trust=trust_required)
+            )
         listed = isinstance(presentation.get("verifiableCredential"), list)
         return PresentationVerification(report, credentials, listed)
 
@@ -218,6 +237,17 @@ def build_verifier(
         http_timeout=settings.http_timeout_seconds,
         http_max_bytes=settings.http_max_bytes,
         form=form,
+        trust_registries=[
+            registry_source(
+                config,
+                client,
+                allow_private=settings.allow_private_network,
+                timeout=settings.http_timeout_seconds,
+                max_bytes=settings.http_max_bytes,
+            )
+            for config in settings.trust_registries
+        ],
+        trust_required=settings.trust_required,
     )
 
 
