@@ -29,6 +29,7 @@ from app.observability import ObservabilityMiddleware, configure_logging, metric
 from app.ratelimit import RateLimit
 from app.services.issuance import Issuing
 from app.services.keystore import KeyCache
+from app.services.offload import offload_for
 from app.services.status import StatusPolicy
 from app.services.verification import build_verifier
 
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sessionmaker=app.state.sessionmaker,
             client=http_client,
             form=app.state.issuing.form,
+            offload=app.state.issuing.offload,
         )
         _warm_up(data_integrity, app.state.issuing.form)
         try:
@@ -127,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
         loader=loader,
         form=PinnedForm(loader),
+        offload=offload_for(settings),
     )
     install_problem_handlers(app)
     app.add_middleware(RequestLimits, max_bytes=settings.max_body_bytes)

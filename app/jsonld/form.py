@@ -45,6 +45,9 @@ class NotPinnedForm(JsonLdProcessingError):
         self.pointer = pointer
         self.reason = detail
 
+    def __reduce__(self) -> tuple[type[NotPinnedForm], tuple[str, str]]:  # from a worker
+        return type(self), (self.pointer, self.reason)
+
 
 @dataclass(frozen=True)
 class _ContextTerms:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import httpx
@@ -29,6 +30,7 @@ from app.did.web import DidWebResolver
 from app.jsonld import OfflineDocumentLoader
 from app.jsonld.form import PinnedForm
 from app.jsonld.values import as_list
+from app.services.offload import Offload, WorkerSpec, offload_for
 from app.services.verification.challenge import check_challenge
 from app.services.verification.controllers import Controllers, Run, controller_dids
 from app.services.verification.datamodel import (
@@ -38,7 +40,12 @@ from app.services.verification.datamodel import (
     ensure_credential,
     ensure_presentation,
 )
-from app.services.verification.profile import check_eu_profile, check_schema
+from app.services.verification.profile import (
+    check_eu_profile,
+    check_schema,
+    edc_shapes,
+    schemas_to_check,
+)
 from app.services.verification.proofs import (
     ASSERTION,
     AUTHENTICATION,
@@ -77,9 +84,11 @@ class Verifier:
         http_timeout: float,
         http_max_bytes: int,
         form: PinnedForm | None = None,
+        offload: Offload | None = None,
     ) -> None:
         self._di = data_integrity
         self._loader = loader
+        self._offload = offload or Offload(WorkerSpec(str(loader.directory)), workers=0)
         self._form = form or PinnedForm(loader)
         self._sessionmaker = sessionmaker
         self._controllers = Controllers(sessionmaker, did_web, public_url)
@@ -93,6 +102,7 @@ class Verifier:
             allow_private_network=allow_private_network,
             http_timeout=http_timeout,
             http_max_bytes=http_max_bytes,
+            offload=self._offload,
         )
 
     async def verify_credential(
@@ -123,8 +133,16 @@ class Verifier:
     ) -> Verification:
         version = check_data_model(credential, report)
         issuer = issuer_id(credential)
-        proofs = verify_proofs(
-            self._di, run, credential, purpose=ASSERTION, challenge=challenge, domain=domain
+        proofs = await self._offload.run(
+            partial(
+                verify_proofs,
+                self._di,
+                run,
+                credential,
+                purpose=ASSERTION,
+                challenge=challenge,
+                domain=domain,
+            )
         )
         report.results["proof"] = proof_results(run, credential, proofs, report)
         report.results["proof"]["issuer"] = check_issuer(issuer, proofs, report)
@@ -134,9 +152,15 @@ class Verifier:
         report.results["credentialStatus"] = await self._status.check(
             run, credential, issuer, report
         )
-        report.results["credentialSchema"] = check_schema(
-            credential, self._loader, self._di.canonicalizer, report
+        wanted = schemas_to_check(credential)
+        shacl = (
+            await self._offload.run(
+                partial(edc_shapes, credential, self._loader, self._di.canonicalizer)
+            )
+            if wanted.edc
+            else None
         )
+        report.results["credentialSchema"] = check_schema(wanted, shacl, report)
         report.results["euMicroCredential"] = check_eu_profile(credential, report)
         return report
 
@@ -167,8 +191,16 @@ class Verifier:
         check_presentation_data_model(presentation, report)
         signed = [presentation, *(item for item in items if isinstance(item, Mapping))]
         await self._controllers.resolve(run, controller_dids(signed))
-        proofs = verify_proofs(
-            self._di, run, presentation, purpose=AUTHENTICATION, challenge=challenge, domain=domain
+        proofs = await self._offload.run(
+            partial(
+                verify_proofs,
+                self._di,
+                run,
+                presentation,
+                purpose=AUTHENTICATION,
+                challenge=challenge,
+                domain=domain,
+            )
         )
         report.results["proof"] = proof_results(run, presentation, proofs, report)
         report.results["holder"] = check_holder(presentation, proofs, report)
@@ -198,6 +230,7 @@ def build_verifier(
     sessionmaker: async_sessionmaker[AsyncSession],
     client: httpx.AsyncClient,
     form: PinnedForm | None = None,
+    offload: Offload | None = None,
 ) -> Verifier:
     did_web = DidWebResolver(
         client,
@@ -218,6 +251,7 @@ def build_verifier(
         http_timeout=settings.http_timeout_seconds,
         http_max_bytes=settings.http_max_bytes,
         form=form,
+        offload=offload or offload_for(settings),
     )
 
 
