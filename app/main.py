@@ -132,7 +132,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         offload=offload_for(settings),
     )
     install_problem_handlers(app)
-    app.add_middleware(RequestLimits, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestLimits, max_bytes=settings.max_body_bytes, offload=app.state.issuing.offload
+    )
     app.add_middleware(
         RateLimit,
         per_key_per_minute=settings.rate_limit_per_key_per_minute,

@@ -127,3 +127,15 @@ def clique_credential(
     if to_pyld:
         credential["name"] = None
     return credential
+
+
+def large_credential(issuer: str, subjects: int = 9_000, text: int = 150) -> dict[str, Any]:
+    """A legitimate VC 2.0 credential near the caps: 9,000 subjects make 18,005 statements (the
+    canonicalizer allows 20,000) and, signed, 1.9 MB of JSON (a request may have 2 MB)."""
+    return vc2_credential(
+        issuer,
+        credentialSubject=[
+            {"id": f"did:example:learner-{i}", "alumniOf": f"University {i} " + "x" * text}
+            for i in range(subjects)
+        ],
+    )

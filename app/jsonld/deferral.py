@@ -31,9 +31,10 @@ import orjson
 _T = TypeVar("_T")
 
 #: The operations a worker knows (app/services/offload.py): the canonical N-Quads of a document,
-#: and the SHACL report of an EDC against the pinned shapes.
+#: the SHACL report of an EDC against the pinned shapes, the one-reading form check.
 CANONICALIZE = "canonicalize"
 EDC_SHACL = "edc-shacl"
+PINNED_FORM = "pinned-form"
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""Canonicalization and SHACL validation of large documents in worker processes, off the event
-loop.
+"""Canonicalization, SHACL validation and the form check of large documents in worker
+processes, off the event loop.
 
 Signing and verifying run on the event loop: for an ordinary credential (an EDC of ~50 KB, 476
 JSON values, canonicalized in ~8 ms) a thread or a process would cost more than it frees. A
@@ -10,16 +10,23 @@ A thread does not help: pyld is pure Python, and pyoxigraph keeps the GIL while 
 (measured: with ``Dataset.canonicalize`` of 18,000 quads in a thread, the main thread did not
 run once in 46 ms; parsing lets it run, but the checks around both are Python again). So the
 heavy operations of a large document (:mod:`app.jsonld.deferral`: its canonical N-Quads, an
-EDC's SHACL report) run in a worker process (``anyio.to_process``), at most ``workers`` at a
-time per service process, each stopped (the process killed) after ``timeout`` seconds, when it
-then fails as JSON-LD that cannot be processed. The workers run at a lower priority (nice 10),
-so that the event loops keep the processor first. A worker that crashes (pyoxigraph aborts the
-process on some inputs) fails its document, not the service.
+EDC's SHACL report, the one-reading form check) run in a worker process (``anyio.to_process``),
+at most ``workers`` at a time per service process, each stopped (the process killed) after
+``timeout`` seconds, when it then fails as JSON-LD that cannot be processed. A worker that
+crashes (pyoxigraph aborts the process on some inputs) fails its document, not the service.
+The workers keep the normal priority: at nice 10 their share of a machine loaded by
+seven other busy processes would be ~3% of a core (by the scheduler's weights, 110 against
+1024 each), a 0.3 s job some 10 s, while an event loop that mostly waits is scheduled promptly
+anyway. ``microcred serve`` starts them with the service (:meth:`Offload.prestart`): starting one
+takes about half a second of a core, which with the first large document competed with the
+event loops.
 
 A document is large from ``min_values`` JSON values on (2,500 by default): canonicalization
 costs about 4.5 us per value on pyoxigraph's path (10 us with blank nodes, 25-40 us on pyld's),
 so a document below stays within ~10-25 ms inline; the service's EDC (476 values) and the
-official Europass sample (925) stay on the loop.
+official Europass sample (925) stay on the loop. Requests with a large body are handled one at a
+time per process (:meth:`Offload.large_request`, app/limits.py), which also checks their JSON in
+a worker.
 
 What a worker computes is a function of the operation and the document's JSON text only, with a
 canonicalizer built from the service's own settings (:class:`WorkerSpec`): the same N-Quads and
@@ -32,9 +39,9 @@ import asyncio
 import copy
 import json
 import logging
-import os
 import pickle
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -54,12 +61,14 @@ from app.jsonld import (
 from app.jsonld.deferral import (
     CANONICALIZE,
     EDC_SHACL,
+    PINNED_FORM,
     Deferral,
     Deferred,
     Job,
     count_values,
     deferring,
 )
+from app.jsonld.form import PinnedForm
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +76,6 @@ _T = TypeVar("_T")
 
 DEFAULT_MIN_VALUES = 2_500
 DEFAULT_TIMEOUT = 10.0
-#: the workers' niceness: the event loops get the processor first
-WORKER_NICENESS = 10
 #: runs of one step at most (each computes one more job elsewhere); a step needs one per large
 #: document it canonicalizes (a proof chain one per proof), then it runs inline
 MAX_ROUNDS = 16
@@ -92,6 +99,7 @@ class WorkerSpec:
 class _Tools:
     loader: OfflineDocumentLoader
     canonicalizer: Canonicalizer
+    form: PinnedForm
 
 
 @lru_cache(maxsize=4)
@@ -104,25 +112,24 @@ def _tools(spec: WorkerSpec) -> _Tools:
         if spec.canonicalizer == "oxigraph"
         else PyldCanonicalizer(loader)
     )
-    return _Tools(loader, canonicalizer)
+    return _Tools(loader, canonicalizer, PinnedForm(loader))
 
 
-@lru_cache(maxsize=1)
-def _lower_priority() -> None:
-    try:
-        os.nice(WORKER_NICENESS)
-    except OSError:  # not permitted here: run at the same priority
-        pass
+def prepare(spec: WorkerSpec) -> None:
+    """In a worker process: build its canonicalizer and form check (once)."""
+    _tools(spec)
 
 
 def perform(spec: WorkerSpec, job: Job) -> Any:
     """In a worker process: the job's outcome, its result or the exception it raised."""
-    _lower_priority()
+    prepare(spec)
     tools = _tools(spec)
     document = json.loads(job.text)
     try:
         if job.operation == CANONICALIZE:
             return tools.canonicalizer.canonicalize(document)
+        if job.operation == PINNED_FORM:
+            return tools.form.check(document)
         if job.operation == EDC_SHACL:
             from app.credentials.shacl import validate_edc
 
@@ -165,7 +172,7 @@ class Offload:
         #: and metrics
         self.performed = 0
         self.failed = 0
-        self._limiters: dict[asyncio.AbstractEventLoop, tuple[Any, Any]] = {}
+        self._limiters: dict[asyncio.AbstractEventLoop, tuple[Any, Any, Any]] = {}
 
     def is_large(self, document: Mapping[str, Any]) -> bool:
         return count_values(document, self.min_values) >= self.min_values
@@ -187,26 +194,50 @@ class Offload:
         return step()
 
     async def _perform(self, job: Job) -> Any:
-        waiting, running = self._limiters_of_this_loop()
-        outcome: Any = OffloadFailed(
-            f"{job.operation} took longer than {self.timeout:g} s and was stopped"
-        )
+        return await self.call(job.operation, perform, self.spec, job)
+
+    async def call(self, name: str, function: Callable[..., Any], *args: Any) -> Any:
+        """``function(*args)`` in a worker process (a module-level function; picklable
+        arguments and result); :class:`OffloadFailed` as the result when the worker overran the
+        timeout or failed."""
+        waiting, running, _ = self._limiters_of_this_loop()
+        outcome: Any = OffloadFailed(f"{name} took longer than {self.timeout:g} s and was stopped")
         async with waiting:
-            with anyio.move_on_after(self.timeout):
-                try:
+            try:
+                # A worker is started (or an idle one taken) and made ready outside the timeout:
+                # anyio kills a worker cancelled while it runs a job, not one cancelled while
+                # it starts. The job then goes to that worker, the most recently used.
+                await to_process.run_sync(prepare, self.spec, cancellable=True, limiter=running)
+                with anyio.move_on_after(self.timeout):
                     # cancellable: at the timeout the worker process is killed
                     outcome = await to_process.run_sync(
-                        perform, self.spec, job, cancellable=True, limiter=running
+                        function, *args, cancellable=True, limiter=running
                     )
-                except Exception as exc:  # the worker crashed or could not start
-                    logger.warning("a worker process failed: %r", exc)
-                    outcome = OffloadFailed(f"the worker process for {job.operation} failed")
+            except Exception as exc:  # the worker crashed or could not start
+                logger.warning("a worker process failed: %r", exc)
+                outcome = OffloadFailed(f"the worker process for {name} failed")
         self.performed += 1
         if isinstance(outcome, OffloadFailed):
             self.failed += 1
         return outcome
 
-    def _limiters_of_this_loop(self) -> tuple[Any, Any]:
+    async def prestart(self) -> None:
+        """Start the worker processes now, and make them ready."""
+        async with anyio.create_task_group() as group:
+            for _ in range(self.workers):
+                group.start_soon(self.call, "the start", prepare, self.spec)
+
+    @asynccontextmanager
+    async def large_request(self) -> AsyncIterator[None]:
+        """Enclose the handling of a request with a large body: such requests are handled one
+        at a time per process (as many as workers), the others wait their turn before they are
+        parsed. Each one's work on the event loop comes in steps of some milliseconds (parsing,
+        writing JSON), and only one request's steps are ready at a time: a health check waits
+        for one step at most, not for one of each large request."""
+        async with self._limiters_of_this_loop()[2]:
+            yield
+
+    def _limiters_of_this_loop(self) -> tuple[Any, Any, Any]:
         """The limiters of the running event loop (anyio's worker processes belong to one):
         one that jobs wait on (outside the timeout), and the one the workers are taken under."""
         loop = asyncio.get_running_loop()
@@ -214,7 +245,12 @@ class Offload:
         if limiters is None:
             for stale in [other for other in self._limiters if other.is_closed()]:
                 del self._limiters[stale]
-            limiters = (anyio.CapacityLimiter(self.workers), anyio.CapacityLimiter(self.workers))
+            size = max(self.workers, 1)
+            limiters = (
+                anyio.CapacityLimiter(size),
+                anyio.CapacityLimiter(size),
+                anyio.CapacityLimiter(size),
+            )
             self._limiters[loop] = limiters
         return limiters
 

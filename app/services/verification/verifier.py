@@ -115,7 +115,7 @@ class Verifier:
     ) -> Verification:
         """Verify one credential (raises :class:`NotACredential` only for non-credentials)."""
         ensure_credential(credential)
-        report = check_form(self._form, credential)
+        report = await self._offload.run(partial(check_form, self._form, credential))
         if not report.verified:
             return report
         run = Run(now)
@@ -131,7 +131,7 @@ class Verifier:
         challenge: str | None = None,
         domain: str | None = None,
     ) -> Verification:
-        version = check_data_model(credential, report)
+        version = check_data_model(credential, report, self._loader.contents)
         issuer = issuer_id(credential)
         proofs = await self._offload.run(
             partial(
@@ -174,7 +174,7 @@ class Verifier:
     ) -> PresentationVerification:
         """Verify the presentation's proof and holder, then every credential it carries."""
         ensure_presentation(presentation)
-        report = check_form(self._form, presentation)
+        report = await self._offload.run(partial(check_form, self._form, presentation))
         if not report.verified:
             return PresentationVerification(report, [])
         run = Run(now)
