@@ -34,7 +34,8 @@ def examples_bytes() -> bytes:
     import json
 
     index = json.loads((ROOT / "contexts/index.json").read_text())
-    return (ROOT / "contexts" / index[EXAMPLES]["file"]).read_bytes()
+    name: str = index[EXAMPLES]["file"]
+    return (ROOT / "contexts" / name).read_bytes()
 
 
 def sri(data: bytes, algorithm: str = "sha384") -> str:
