@@ -82,6 +82,13 @@ class Settings(BaseSettings):
     canonicalizer: Literal["oxigraph", "pyld"] = "oxigraph"
     canonical_max_quads: int = Field(default=20_000, ge=1)
     canonical_max_blank_nodes: int = Field(default=2_000, ge=0)
+    # Large documents (from offload_min_values JSON values on) are canonicalized and validated
+    # against the EDC shapes in worker processes, off the event loop (app/services/offload.py):
+    # at most offload_workers at a time per service process (0: all inline), each one stopped
+    # after offload_timeout_seconds.
+    offload_workers: int = Field(default=1, ge=0, le=64)
+    offload_min_values: int = Field(default=2_500, ge=1)
+    offload_timeout_seconds: float = Field(default=10.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     #: requests a minute per issuer API key, and per client address on public POST endpoints
     #: (0 turns a limit off); kept per process, so per worker

@@ -30,6 +30,7 @@ from app.ratelimit import RateLimit, charge_routes_without_api_keys
 from app.resources import MIGRATIONS_DIR
 from app.services.issuance import Issuing
 from app.services.keystore import KeyCache
+from app.services.offload import offload_for
 from app.services.status import StatusPolicy
 from app.services.verification import build_verifier
 
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sessionmaker=app.state.sessionmaker,
             client=http_client,
             form=app.state.issuing.form,
+            offload=app.state.issuing.offload,
         )
         _warm_up(data_integrity, app.state.issuing.form)
         try:
@@ -129,9 +131,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
         loader=loader,
         form=PinnedForm(loader),
+        offload=offload_for(settings),
     )
     install_problem_handlers(app)
-    app.add_middleware(RequestLimits, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestLimits, max_bytes=settings.max_body_bytes, offload=app.state.issuing.offload
+    )
     app.add_middleware(
         RateLimit,
         per_key_per_minute=settings.rate_limit_per_key_per_minute,

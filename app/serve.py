@@ -59,7 +59,8 @@ def tune_gc() -> None:
 
 
 class _TunedAfterStartup:
-    """The app, with :func:`tune_gc` run when its lifespan start-up completes."""
+    """The app, with :func:`tune_gc` run and the offload's worker processes started when its
+    lifespan start-up completes."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -72,6 +73,8 @@ class _TunedAfterStartup:
         async def sent(message: Any) -> None:
             if message["type"] == "lifespan.startup.complete":
                 tune_gc()
+                # before the first request: starting one takes half a second of a core
+                await self.app.state.issuing.offload.prestart()
             await send(message)
 
         await self.app(scope, receive, sent)

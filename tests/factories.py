@@ -102,13 +102,15 @@ def clique_nquads(size: int, predicate: str = CLIQUE_PREDICATE) -> str:
 
 
 def clique_credential(
-    size: int, issuer: str = "did:example:issuer", *, to_pyld: bool = False
+    size: int, issuer: str = "did:example:issuer", *, to_pyld: bool = False, nested: bool = False
 ) -> dict[str, Any]:
     """A VC 2.0 credential whose subjects are a clique of ``size`` blank nodes (about 2 KB at 9).
 
     It is in its one JSON reading (the edge ``p`` is read against the examples context's
     ``@vocab``), so it passes the form check and reaches canonicalization: pyoxigraph's fast path,
-    or pyld with ``to_pyld`` (a ``null`` member, which the fast path declines).
+    or pyld with ``to_pyld`` (a ``null`` member, which the fast path declines). Its subjects'
+    ids are blank node identifiers, which VC DM 2.0 4.4 refuses (an id is a URL): ``nested``
+    puts the clique under one subject with a URL id instead, as an issuer takes it.
     """
     subjects = [
         {"id": f"_:n{i}", "p": [{"id": f"_:n{j}"} for j in range(size) if j != i]}
@@ -124,6 +126,20 @@ def clique_credential(
         "validFrom": "2026-01-01T00:00:00Z",
         "credentialSubject": subjects,
     }
-    if to_pyld:
-        credential["name"] = None
+    if nested:
+        credential["credentialSubject"] = {"id": "did:example:learner", "p": subjects}
+    if to_pyld:  # on the subject when nested: a credential's name is text (VC DM 2.0 4.6)
+        (credential["credentialSubject"] if nested else credential)["name"] = None
     return credential
+
+
+def large_credential(issuer: str, subjects: int = 9_000, text: int = 150) -> dict[str, Any]:
+    """A legitimate VC 2.0 credential near the caps: 9,000 subjects make 18,005 statements (the
+    canonicalizer allows 20,000) and, signed, 1.9 MB of JSON (a request may have 2 MB)."""
+    return vc2_credential(
+        issuer,
+        credentialSubject=[
+            {"id": f"did:example:learner-{i}", "alumniOf": f"University {i} " + "x" * text}
+            for i in range(subjects)
+        ],
+    )

@@ -71,6 +71,7 @@ from app.credentials.shacl_engine import (
 )
 from app.credentials.vocabularies import DATA_DIR
 from app.jsonld.canonical import Canonicalizer, DocumentLoader, PyldCanonicalizer, run_pyld
+from app.jsonld.deferral import EDC_SHACL, heavy
 from app.jsonld.oxigraph import OxigraphCanonicalizer
 
 if TYPE_CHECKING:  # pyshacl (half a second to import) is loaded by the reference engine only
@@ -300,8 +301,15 @@ def validate_edc(
     configured with its limits; by default one with the default limits per loader."""
     document_id = str(document.get("id", ""))
     if engine == "compiled":
-        nquads = canonical_nquads(document, loader, canonicalizer)
-        return validate_edc_nquads(nquads, document_id)
+        # Under a Deferral, a large document is validated in a worker process (its outcome is a
+        # function of the JSON text: the worker's canonicalizer has the service's settings).
+        return heavy(
+            EDC_SHACL,
+            document,
+            lambda: validate_edc_nquads(
+                canonical_nquads(document, loader, canonicalizer), document_id
+            ),
+        )
     if engine != "pyshacl":
         raise ValueError(f"unknown SHACL engine {engine!r}")
     data = data_graph(document, loader)

@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 from pyld import jsonld
 
+from app.jsonld.deferral import CANONICALIZE, heavy
 from app.jsonld.errors import JsonLdProcessingError, UndefinedTermError
 from app.jsonld.nodemap import check_node_map_cost
 from app.jsonld.poison import check_work, pyld_quads
@@ -154,6 +155,9 @@ class PyldCanonicalizer:
         return result
 
     def canonicalize(self, document: Mapping[str, Any]) -> str:
+        return heavy(CANONICALIZE, document, lambda: self._canonicalize(document))
+
+    def _canonicalize(self, document: Mapping[str, Any]) -> str:
         options = {
             "algorithm": "URDNA2015",
             "format": "application/n-quads",

@@ -1,5 +1,7 @@
 """Errors of JSON-LD processing (no web imports: the service maps them to problems)."""
 
+from __future__ import annotations
+
 
 class JsonLdProcessingError(ValueError):
     """The document cannot be processed as JSON-LD."""
@@ -11,6 +13,9 @@ class UnknownContextError(JsonLdProcessingError):
     def __init__(self, url: str) -> None:
         super().__init__(f"context {url!r} is not one this service knows (none is ever fetched)")
         self.url = url
+
+    def __reduce__(self) -> tuple[type[UnknownContextError], tuple[str]]:  # from a worker
+        return type(self), (self.url,)
 
 
 class UndefinedTermError(JsonLdProcessingError):

@@ -28,6 +28,7 @@ from typing import Any
 from pyld import jsonld
 
 from app.jsonld.canonical import PYLD_LOCK, DocumentLoader
+from app.jsonld.deferral import PINNED_FORM, heavy
 from app.jsonld.errors import JsonLdProcessingError
 
 #: keys of the one value object taken (``{"@value": …, "@language": …}``)
@@ -44,6 +45,9 @@ class NotPinnedForm(JsonLdProcessingError):
         super().__init__(f"{detail} (at {pointer or '/'})")
         self.pointer = pointer
         self.reason = detail
+
+    def __reduce__(self) -> tuple[type[NotPinnedForm], tuple[str, str]]:  # from a worker
+        return type(self), (self.pointer, self.reason)
 
 
 @dataclass(frozen=True)
@@ -182,8 +186,9 @@ class PinnedForm:
     # -- documents ------------------------------------------------------------------------------
 
     def check(self, document: Mapping[str, Any]) -> None:
-        """Raise :class:`NotPinnedForm` unless ``document`` is in its pinned compact form."""
-        self._check(document, [])
+        """Raise :class:`NotPinnedForm` unless ``document`` is in its pinned compact form (under a
+        :class:`~app.jsonld.deferral.Deferral`, a large document is checked elsewhere)."""
+        heavy(PINNED_FORM, document, lambda: self._check(document, []))
 
     def _check(self, document: Mapping[str, Any], path: list[str | int]) -> None:
         """The values of a term whose scoped context is ``null`` (``verifiableCredential`` of a

@@ -46,21 +46,33 @@ class OfflineDocumentLoader:
         self.directory = directory
         index = json.loads((directory / "index.json").read_text(encoding="utf-8"))
         documents: dict[str, Any] = {}
+        contents: dict[str, list[bytes]] = {}
         self.files: list[ContextFile] = []
         for url, meta in index.items():
             primary = ContextFile(url, meta["file"], meta["sha256"])
-            documents[url] = json.loads(_read_verified(directory, primary))
+            raw = _read_verified(directory, primary)
+            documents[url] = json.loads(raw)
+            contents[url] = [raw]
             self.files.append(primary)
             for mirror in meta.get("mirrors", []):
                 copy = ContextFile(url, mirror["file"], mirror["sha256"])
-                if json.loads(_read_verified(directory, copy)) != documents[url]:
+                mirrored = _read_verified(directory, copy)
+                if json.loads(mirrored) != documents[url]:
                     raise ContextIntegrityError(f"mirror {copy.file} differs in content from {url}")
+                contents[url].append(mirrored)
                 self.files.append(copy)
         self._documents: Mapping[str, Any] = MappingProxyType(documents)
+        self._contents: Mapping[str, list[bytes]] = MappingProxyType(contents)
 
     @property
     def urls(self) -> frozenset[str]:
         return frozenset(self._documents)
+
+    def contents(self, url: str) -> list[bytes] | None:
+        """The bytes held for ``url`` (its file, and its mirrors'), or None: what a digest of
+        the resource (a ``relatedResource``) is computed over."""
+        held = self._contents.get(url)
+        return list(held) if held is not None else None
 
     def document(self, url: str) -> Any:
         try:

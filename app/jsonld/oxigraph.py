@@ -66,6 +66,7 @@ import orjson
 import pyoxigraph
 
 from app.jsonld.canonical import DocumentLoader, _run_pyld, _StrictProcessor
+from app.jsonld.deferral import CANONICALIZE, heavy
 from app.jsonld.errors import JsonLdProcessingError
 from app.jsonld.poison import (
     DEFAULT_MAX_WORK,
@@ -610,6 +611,11 @@ class OxigraphCanonicalizer:
         self._token = f"\u0000microcred-context-{secrets.token_hex(16)}-"
 
     def canonicalize(self, document: Mapping[str, Any]) -> str:
+        """The canonical N-Quads; under a :class:`~app.jsonld.deferral.Deferral`, those of a
+        large document are computed elsewhere."""
+        return heavy(CANONICALIZE, document, lambda: self._canonicalize(document))
+
+    def _canonicalize(self, document: Mapping[str, Any]) -> str:
         try:
             return self.canonicalize_fast(document)
         except FastPathDeclined as declined:

@@ -50,6 +50,10 @@ class PoisonGraphError(JsonLdProcessingError):
             "the document's blank nodes are too symmetric to canonicalize within the work "
             f"limit ({reason})"
         )
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[type[PoisonGraphError], tuple[str]]:  # from a worker process
+        return type(self), (self.reason,)
 
 
 class _Issuer:

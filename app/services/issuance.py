@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from pydantic import ValidationError
@@ -45,6 +45,7 @@ from app.jsonld.form import NotPinnedForm, PinnedForm
 from app.observability import CREDENTIALS_ISSUED
 from app.services import audit, issuers, status
 from app.services.keystore import KeyCache
+from app.services.offload import Offload
 
 #: ``build(credential_uri, status_entries)``: the unsigned credential.
 Builder = Callable[[str, list[dict[str, Any]]], dict[str, Any]]
@@ -101,6 +102,8 @@ class Issuing:
     policy: status.StatusPolicy
     loader: OfflineDocumentLoader
     form: PinnedForm
+    #: where the canonicalization (and SHACL) of large documents runs
+    offload: Offload
 
 
 @dataclass(frozen=True)
@@ -190,7 +193,9 @@ def build_and_sign(
     Rust and zlib parts, and handing the GIL to and fro cost more than it freed: with two
     workers on two cores, EDC issuing went from ~94 to ~105 credentials/s, and 2.3 ms less
     CPU each, when the thread was dropped (bench/README.md). The loop serves other requests at
-    each database round trip in between.
+    each database round trip in between. :func:`issue` runs it through ``issuing.offload``:
+    a large document's canonicalization (and SHACL) happens in a worker process, and this step
+    runs again with the outcome (it has no effect until it returns).
     """
     unsigned = build(uri, entries)
     check_pinned_form(issuing, unsigned)
@@ -267,15 +272,18 @@ async def issue(
         uri = credential_uri or f"urn:uuid:{credential_id}"
         entries = [reservation.entry for reservation in reservations]
 
-        signed = build_and_sign(
-            issuing,
-            build,
-            validate,
-            uri,
-            entries,
-            key,
-            cryptosuite=cryptosuite or EDDSA_RDFC_2022,
-            now=now,
+        signed = await issuing.offload.run(
+            partial(
+                build_and_sign,
+                issuing,
+                build,
+                validate,
+                uri,
+                entries,
+                key,
+                cryptosuite=cryptosuite or EDDSA_RDFC_2022,
+                now=now,
+            )
         )
         written = jsontext.dumps_bytes(signed)
         values: dict[str, Any] = {

@@ -19,6 +19,7 @@ from app.credentials.microcredential import (
 )
 from app.crypto.keys import KeyPair
 from app.jsonld.poison import DEFAULT_MAX_WORK, WORK_PER_QUAD
+from app.status.bitstring import MALFORMED_VALUE_ERROR
 from tests.api.test_verify import did_key_method, sign, verify, verify_presentation
 from tests.conftest import problem_of
 from tests.factories import (
@@ -60,7 +61,8 @@ async def test_verifying_a_clique_credential_fails_quickly(
     status, reply = await verify(client, credential)
     elapsed = time.perf_counter() - started
     assert status == 422
-    [error] = reply["errors"]
+    # besides the subjects' blank node ids, which are no URLs (VC DM 2.0 4.4)
+    [error] = [e for e in reply["errors"] if e["type"] != MALFORMED_VALUE_ERROR]
     assert (error["type"], error["pointer"]) == (
         PROOF_TRANSFORMATION_ERROR,
         "/verifiableCredential/proof",
@@ -89,8 +91,10 @@ async def test_verifying_a_presentation_of_a_clique_credential_fails_quickly(
     status, reply = await verify_presentation(client, presentation)
     elapsed = time.perf_counter() - started
     assert status == 422
-    assert {problem["type"] for problem in reply["errors"]} == {PROOF_TRANSFORMATION_ERROR}
-    assert all(TOO_SYMMETRIC.fullmatch(problem["detail"]) for problem in reply["errors"])
+    # besides the subjects' blank node ids, which are no URLs (VC DM 2.0 4.4)
+    problems = [p for p in reply["errors"] if p["type"] != MALFORMED_VALUE_ERROR]
+    assert {problem["type"] for problem in problems} == {PROOF_TRANSFORMATION_ERROR}
+    assert all(TOO_SYMMETRIC.fullmatch(problem["detail"]) for problem in problems)
     assert elapsed < REFUSED_WITHIN
 
 
@@ -102,7 +106,7 @@ async def test_issuing_a_clique_credential_is_a_422_problem(
     to_pyld: bool,
 ) -> None:
     issuer, auth = await issuer_with_key(client, admin_headers, random_slug)
-    credential = clique_credential(9, issuer["did"], to_pyld=to_pyld)
+    credential = clique_credential(9, issuer["did"], to_pyld=to_pyld, nested=True)
     started = time.perf_counter()
     response = await client.post(
         "/credentials/issue", json={"credential": credential}, headers=auth

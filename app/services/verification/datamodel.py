@@ -4,11 +4,16 @@ verifier checks besides the proof."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
-from app.credentials.vcapi import issuer_id
+from app.credentials.datamodel import (
+    Breach,
+    HeldBytes,
+    data_model_breaches,
+    is_url,
+    version_of,
+)
 from app.crypto.dataintegrity import VC_V1_CONTEXT, VC_V2_CONTEXT
 from app.jsonld import JsonLdProcessingError, UnknownContextError
 from app.jsonld.form import NotPinnedForm, PinnedForm
@@ -20,13 +25,10 @@ from app.services.verification.results import (
     Verification,
     problem,
 )
+from app.services.verification.validity import parse_moment
 from app.status.bitstring import MALFORMED_VALUE_ERROR
 
 _VC_CONTEXTS = (VC_V2_CONTEXT, VC_V1_CONTEXT)
-
-
-def is_url(value: Any) -> bool:
-    return isinstance(value, str) and re.match(r"[A-Za-z][A-Za-z0-9+.-]*:\S", value) is not None
 
 
 def ensure_credential(document: Any) -> Mapping[str, Any]:
@@ -71,30 +73,32 @@ def check_form(form: PinnedForm, document: Mapping[str, Any]) -> Verification:
     return report
 
 
-def check_data_model(credential: Mapping[str, Any], report: Verification) -> int | None:
-    """The data-model MUSTs a verifier checks besides the proof; the VC version (1, 2)."""
-
-    def fail(pointer: str, detail: str) -> None:
-        report.errors.append(problem(MALFORMED_VALUE_ERROR, detail, pointer))
-
-    contexts = as_list(credential.get("@context"))
-    first = contexts[0] if contexts else None
-    version = {VC_V2_CONTEXT: 2, VC_V1_CONTEXT: 1}.get(first) if isinstance(first, str) else None
-    if version is None:
-        fail("/@context", f"the first @context must be {VC_V2_CONTEXT} or {VC_V1_CONTEXT}")
-    if "id" in credential and not is_url(credential["id"]):
-        fail("/id", "id must be a URL")
-    issuer = issuer_id(credential)
-    if issuer is None:
-        fail("/issuer", "issuer must be a URL or an object with an id")
-    elif not is_url(issuer):
-        fail("/issuer", "the issuer's id must be a URL")
-    subjects = as_list(credential.get("credentialSubject"))
-    if not subjects or not all(isinstance(s, Mapping) and s for s in subjects):
-        fail("/credentialSubject", "credentialSubject must be one or more non-empty objects")
+def check_data_model(
+    credential: Mapping[str, Any], report: Verification, held: HeldBytes | None = None
+) -> int | None:
+    """The data-model MUSTs a verifier checks besides the proof (the issuer's rules,
+    :mod:`app.credentials.datamodel`, each broken one a ``MALFORMED_VALUE_ERROR``); the VC
+    version (1, 2). ``held`` gives the bytes of the resources this service holds."""
+    for breach in data_model_breaches(credential, held):
+        if breach.section.startswith("4.9") and _reported_by_validity(credential, breach):
+            continue
+        report.errors.append(problem(MALFORMED_VALUE_ERROR, breach.reason, breach.pointer))
+    version = version_of(credential)
     if version == 1 and "issuanceDate" not in credential:
-        fail("/issuanceDate", "a VC 1.1 credential needs issuanceDate")
+        report.errors.append(
+            problem(
+                MALFORMED_VALUE_ERROR, "a VC 1.1 credential needs issuanceDate", "/issuanceDate"
+            )
+        )
     return version
+
+
+def _reported_by_validity(credential: Mapping[str, Any], breach: Breach) -> bool:
+    """The validity check reports a date that is no date and an end before the start; of the
+    breaches of 4.9 only a time without an offset is left (there a warning: read as UTC)."""
+    name = breach.pointer.lstrip("/")
+    moment, has_offset = parse_moment(credential.get(name))
+    return moment is None or has_offset
 
 
 def check_presentation_data_model(presentation: Mapping[str, Any], report: Verification) -> None:

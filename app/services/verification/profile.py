@@ -5,7 +5,8 @@ EDC or Open Badge, never a reason by itself to refuse a credential)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from app.jsonld import Canonicalizer, JsonLdProcessingError, OfflineDocumentLoader
 from app.jsonld.values import as_list, types_of
@@ -16,6 +17,9 @@ from app.services.verification.results import (
     problem,
 )
 from app.status.bitstring import MALFORMED_VALUE_ERROR
+
+if TYPE_CHECKING:  # imported when an EDC is validated (the shapes module loads rdflib)
+    from app.credentials.shacl import ShaclReport
 
 MAX_SCHEMAS = 8
 MAX_SHOWN_VIOLATIONS = 50
@@ -30,20 +34,23 @@ EDC_SHAPES = frozenset(
 )
 
 
-def check_schema(
-    credential: Mapping[str, Any],
-    loader: OfflineDocumentLoader,
-    canonicalizer: Canonicalizer,
-    report: Verification,
-) -> dict[str, Any]:
-    """An EDC (by type or by a declared EDC ``ShaclValidator2017`` schema) against the shapes."""
+@dataclass(frozen=True)
+class WantedSchemas:
+    """The credential's declared schemas (each with whether this service checks it), and
+    whether it is to be validated against the EDC shapes."""
+
+    schemas: list[dict[str, Any]]
+    edc: bool
+    #: whether ``credentialSchema`` is an array (for the pointers)
+    listed: bool
+
+
+def schemas_to_check(credential: Mapping[str, Any]) -> WantedSchemas:
+    """An EDC is checked by its type or by a declared EDC ``ShaclValidator2017`` schema."""
     declared = as_list(credential.get("credentialSchema"))
     schemas: list[dict[str, Any]] = []
     wants_edc = EDC_TYPE in types_of(credential)
-    for index, schema in enumerate(declared[:MAX_SCHEMAS]):
-        pointer = (
-            f"/credentialSchema/{index}" if isinstance(declared, list) else "/credentialSchema"
-        )
+    for schema in declared[:MAX_SCHEMAS]:
         schema_id = schema.get("id") if isinstance(schema, Mapping) else None
         schema_type = schema.get("type") if isinstance(schema, Mapping) else None
         checked = (
@@ -53,25 +60,47 @@ def check_schema(
         )
         wants_edc = wants_edc or checked
         schemas.append({"id": schema_id, "type": schema_type, "checked": checked})
-        if not checked:
-            detail = (
-                f"credentialSchema {schema_id!r} ({schema_type!r}) is not one this service checks"
-            )
-            report.warnings.append(problem(SCHEMA_NOT_CHECKED, detail, pointer))
-    result: dict[str, Any] = {"verified": None, "schemas": schemas, "violations": []}
-    if not wants_edc:
-        return result
+    listed = isinstance(credential.get("credentialSchema"), list)
+    return WantedSchemas(schemas, wants_edc, listed)
+
+
+def edc_shapes(
+    credential: Mapping[str, Any], loader: OfflineDocumentLoader, canonicalizer: Canonicalizer
+) -> ShaclReport | Exception:
+    """The credential against the EDC shapes: the report, or why it cannot be validated (a
+    pure step: the verifier runs it through its offload)."""
     from app.credentials.shacl import validate_edc
 
     try:
-        shacl = validate_edc(credential, loader, canonicalizer=canonicalizer)
-    except JsonLdProcessingError as exc:
-        detail = f"the credential cannot be read for SHACL validation: {exc}"
-        report.errors.append(problem(MALFORMED_VALUE_ERROR, detail, "/credentialSchema"))
-        result["verified"] = False
-        return result
+        return validate_edc(credential, loader, canonicalizer=canonicalizer)
     except Exception as exc:  # third-party RDF processing over untrusted input
-        detail = f"the credential cannot be validated against the EDC shapes ({type(exc).__name__})"
+        return exc
+
+
+def check_schema(
+    wanted: WantedSchemas, shacl: ShaclReport | Exception | None, report: Verification
+) -> dict[str, Any]:
+    """The result for ``credentialSchema``: a warning per schema this service does not check,
+    an error when the EDC shapes (``shacl``, from :func:`edc_shapes`) are not met."""
+    for index, schema in enumerate(wanted.schemas):
+        if not schema["checked"]:
+            pointer = f"/credentialSchema/{index}" if wanted.listed else "/credentialSchema"
+            detail = (
+                f"credentialSchema {schema['id']!r} ({schema['type']!r}) is not one this "
+                "service checks"
+            )
+            report.warnings.append(problem(SCHEMA_NOT_CHECKED, detail, pointer))
+    result: dict[str, Any] = {"verified": None, "schemas": wanted.schemas, "violations": []}
+    if shacl is None:
+        return result
+    if isinstance(shacl, Exception):
+        if isinstance(shacl, JsonLdProcessingError):
+            detail = f"the credential cannot be read for SHACL validation: {shacl}"
+        else:
+            detail = (
+                "the credential cannot be validated against the EDC shapes "
+                f"({type(shacl).__name__})"
+            )
         report.errors.append(problem(MALFORMED_VALUE_ERROR, detail, "/credentialSchema"))
         result["verified"] = False
         return result

@@ -6,6 +6,7 @@ verified proof of the credential's issuer, in their one JSON reading."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from app.jsonld import JsonLdProcessingError
 from app.jsonld.form import PinnedForm
 from app.jsonld.values import as_list
 from app.net import RemoteFetchError, fetch_json
+from app.services.offload import Offload
 from app.services.verification.controllers import Controllers, Run, controller_dids
 from app.services.verification.proofs import ASSERTION, controllers_of, verify_proofs
 from app.services.verification.results import (
@@ -59,8 +61,10 @@ class StatusCheck:
         allow_private_network: bool,
         http_timeout: float,
         http_max_bytes: int,
+        offload: Offload,
     ) -> None:
         self._di = data_integrity
+        self._offload = offload
         self._form = form
         self._controllers = controllers
         self._sessionmaker = sessionmaker
@@ -203,7 +207,9 @@ class StatusCheck:
         except JsonLdProcessingError as exc:
             raise StatusVerificationError(f"{url} is not in its one JSON reading: {exc}") from exc
         await self._controllers.resolve(run, controller_dids([document]))
-        proofs = verify_proofs(self._di, run, document, purpose=ASSERTION)
+        proofs = await self._offload.run(
+            partial(verify_proofs, self._di, run, document, purpose=ASSERTION)
+        )
         if not proofs.verified:
             reasons = "; ".join(error.detail for error in proofs.errors)
             raise StatusVerificationError(f"the proof of {url} does not verify: {reasons}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import httpx
@@ -29,6 +30,7 @@ from app.did.web import DidWebResolver
 from app.jsonld import OfflineDocumentLoader
 from app.jsonld.form import PinnedForm
 from app.jsonld.values import as_list
+from app.services.offload import Offload, WorkerSpec, offload_for
 from app.services.verification.challenge import check_challenge
 from app.services.verification.controllers import Controllers, Run, controller_dids
 from app.services.verification.datamodel import (
@@ -38,7 +40,12 @@ from app.services.verification.datamodel import (
     ensure_credential,
     ensure_presentation,
 )
-from app.services.verification.profile import check_eu_profile, check_schema
+from app.services.verification.profile import (
+    check_eu_profile,
+    check_schema,
+    edc_shapes,
+    schemas_to_check,
+)
 from app.services.verification.proofs import (
     ASSERTION,
     AUTHENTICATION,
@@ -80,9 +87,11 @@ class Verifier:
         form: PinnedForm | None = None,
         trust_registries: Sequence[TrustSource] = (),
         trust_required: bool = False,
+        offload: Offload | None = None,
     ) -> None:
         self._di = data_integrity
         self._loader = loader
+        self._offload = offload or Offload(WorkerSpec(str(loader.directory)), workers=0)
         self._form = form or PinnedForm(loader)
         self._sessionmaker = sessionmaker
         self._controllers = Controllers(sessionmaker, did_web, public_url)
@@ -96,6 +105,7 @@ class Verifier:
             allow_private_network=allow_private_network,
             http_timeout=http_timeout,
             http_max_bytes=http_max_bytes,
+            offload=self._offload,
         )
         self._trust = TrustCheck(
             [OwnList(sessionmaker), *trust_registries], required=trust_required
@@ -115,7 +125,7 @@ class Verifier:
         ``trust_required`` (None: the deployment's default) makes an issuer nobody vouches for
         an error rather than a warning."""
         ensure_credential(credential)
-        report = check_form(self._form, credential)
+        report = await self._offload.run(partial(check_form, self._form, credential))
         if not report.verified:
             return report
         run = Run(now)
@@ -134,10 +144,18 @@ class Verifier:
         domain: str | None = None,
         trust: bool | None = None,
     ) -> Verification:
-        version = check_data_model(credential, report)
+        version = check_data_model(credential, report, self._loader.contents)
         issuer = issuer_id(credential)
-        proofs = verify_proofs(
-            self._di, run, credential, purpose=ASSERTION, challenge=challenge, domain=domain
+        proofs = await self._offload.run(
+            partial(
+                verify_proofs,
+                self._di,
+                run,
+                credential,
+                purpose=ASSERTION,
+                challenge=challenge,
+                domain=domain,
+            )
         )
         report.results["proof"] = proof_results(run, credential, proofs, report)
         report.results["proof"]["issuer"] = check_issuer(issuer, proofs, report)
@@ -147,9 +165,15 @@ class Verifier:
         report.results["credentialStatus"] = await self._status.check(
             run, credential, issuer, report
         )
-        report.results["credentialSchema"] = check_schema(
-            credential, self._loader, self._di.canonicalizer, report
+        wanted = schemas_to_check(credential)
+        shacl = (
+            await self._offload.run(
+                partial(edc_shapes, credential, self._loader, self._di.canonicalizer)
+            )
+            if wanted.edc
+            else None
         )
+        report.results["credentialSchema"] = check_schema(wanted, shacl, report)
         report.results["euMicroCredential"] = check_eu_profile(credential, report)
         report.results["issuerTrust"] = await self._trust.check(
             run, credential, issuer, report, required=trust
@@ -167,7 +191,7 @@ class Verifier:
     ) -> PresentationVerification:
         """Verify the presentation's proof and holder, then every credential it carries."""
         ensure_presentation(presentation)
-        report = check_form(self._form, presentation)
+        report = await self._offload.run(partial(check_form, self._form, presentation))
         if not report.verified:
             return PresentationVerification(report, [])
         run = Run(now)
@@ -184,8 +208,16 @@ class Verifier:
         check_presentation_data_model(presentation, report)
         signed = [presentation, *(item for item in items if isinstance(item, Mapping))]
         await self._controllers.resolve(run, controller_dids(signed))
-        proofs = verify_proofs(
-            self._di, run, presentation, purpose=AUTHENTICATION, challenge=challenge, domain=domain
+        proofs = await self._offload.run(
+            partial(
+                verify_proofs,
+                self._di,
+                run,
+                presentation,
+                purpose=AUTHENTICATION,
+                challenge=challenge,
+                domain=domain,
+            )
         )
         report.results["proof"] = proof_results(run, presentation, proofs, report)
         report.results["holder"] = check_holder(presentation, proofs, report)
@@ -217,6 +249,7 @@ def build_verifier(
     sessionmaker: async_sessionmaker[AsyncSession],
     client: httpx.AsyncClient,
     form: PinnedForm | None = None,
+    offload: Offload | None = None,
 ) -> Verifier:
     did_web = DidWebResolver(
         client,
@@ -248,6 +281,7 @@ def build_verifier(
             for config in settings.trust_registries
         ],
         trust_required=settings.trust_required,
+        offload=offload or offload_for(settings),
     )
 
 
