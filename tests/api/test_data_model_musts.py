@@ -18,6 +18,7 @@ import pytest
 from fastapi import FastAPI
 
 from app.crypto.keys import KeyPair
+from app.resources import CONTEXTS_DIR
 from tests.api.test_verify import VC_DM, did_key_method, sign, verify
 from tests.factories import issuer_with_key, vc2_credential
 
@@ -33,9 +34,9 @@ def examples_bytes() -> bytes:
     """The vendored bytes of the examples context (the service holds them)."""
     import json
 
-    index = json.loads((ROOT / "contexts/index.json").read_text())
+    index = json.loads((CONTEXTS_DIR / "index.json").read_text())
     name: str = index[EXAMPLES]["file"]
-    return (ROOT / "contexts" / name).read_bytes()
+    return (CONTEXTS_DIR / name).read_bytes()
 
 
 def sri(data: bytes, algorithm: str = "sha384") -> str:

@@ -18,6 +18,7 @@ from app.crypto.dataintegrity import DataIntegrity
 from app.crypto.keys import KeyPair
 from app.did.key import did_key_from_public_key, did_key_verification_method_id
 from app.jsonld import OfflineDocumentLoader, OxigraphCanonicalizer
+from app.resources import CONTEXTS_DIR
 from tests.api.test_poison_served import HEALTH_WITHIN, served
 from tests.conftest import ADMIN_TOKEN
 from tests.factories import issuer_with_key, large_credential
@@ -36,7 +37,7 @@ def signed_documents() -> tuple[list[dict[str, Any]], dict[str, Any]]:
     pair = KeyPair.generate()
     did = did_key_from_public_key(pair.public_key)
     method = did_key_verification_method_id(did)
-    data_integrity = DataIntegrity(OxigraphCanonicalizer(OfflineDocumentLoader(ROOT / "contexts")))
+    data_integrity = DataIntegrity(OxigraphCanonicalizer(OfflineDocumentLoader(CONTEXTS_DIR)))
     created = datetime(2026, 1, 1, tzinfo=UTC)
     valid = [
         data_integrity.add_proof(
