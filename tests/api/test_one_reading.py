@@ -5,8 +5,8 @@ With ``eddsa-rdfc-2022`` the proof covers the RDF, so a full IRI, a compact IRI,
 appended context, two unprotected terms swapped by an inline context, ``@graph`` or ``@id``
 keep the signature valid. Each attack of the attack run is shown refused here; then hypothesis
 re-spells real signed credentials (EDC, Open Badge, VC 1.1 and 2.0, both cryptosuites; revoked,
-expired and not-yet-valid ones too) thousands of times, and every variant gets the original's
-verdict with the original's claims, or a refusal.
+suspended, expired and not-yet-valid ones too) thousands of times, and every variant gets the
+original's verdict with the original's claims, or a refusal.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ XSD_DATETIME = "http://www.w3.org/2001/XMLSchema#dateTime"
 FOAF = "http://xmlns.com/foaf/0.1/"
 NOT_PINNED_FORM = "urn:microcred:problem:NOT_PINNED_FORM"
 #: Re-spelled credentials verified per run.
-VARIANTS = 1500
+VARIANTS = 2500
 
 
 @pytest.fixture(name="settings")
@@ -57,10 +57,12 @@ async def _issue(client: httpx.AsyncClient, auth: dict[str, str], path: str, bod
     return response.json()["verifiableCredential"]
 
 
-async def _revoke(client: httpx.AsyncClient, auth: dict[str, str], credential: Any) -> None:
+async def _revoke(
+    client: httpx.AsyncClient, auth: dict[str, str], credential: Any, purpose: str = "revocation"
+) -> None:
     body = {
         "credentialId": credential["id"],
-        "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": "revocation"},
+        "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": purpose},
         "status": True,
     }
     response = await client.post("/credentials/status", json=body, headers=auth)
@@ -395,6 +397,18 @@ async def test_no_respelling_changes_a_verdict_or_a_claim(
         if then == "revoke":
             await _revoke(client, auth, credential)
         originals.append(credential)
+    # A suspended one, of an issuer whose credentials carry a suspension entry too.
+    suspending, suspending_auth = await issuer_with_key(
+        client, admin_headers, random_slug + "-s", suspensionEnabled=True
+    )
+    suspended = await _issue(
+        client,
+        suspending_auth,
+        "/credentials/issue",
+        {"credential": vc2_credential(suspending["did"])},
+    )
+    await _revoke(client, suspending_auth, suspended, "suspension")
+    originals.append(suspended)
 
     verifier: Verifier = app.state.verifier
     di: DataIntegrity = app.state.data_integrity
@@ -434,8 +448,9 @@ async def test_no_respelling_changes_a_verdict_or_a_claim(
         )
         assert _verdict(checked.credentials[0]) == verdict
     assert [v["verified"] for v in verdicts] == [
-        True, False, False, False, False, True, False, True, False, False, True
+        True, False, False, False, False, True, False, True, False, False, True, False
     ]  # fmt: skip
+    assert "urn:microcred:problem:CREDENTIAL_SUSPENDED" in verdicts[-1]["errors"]
     signed = [signed_content(di, original) for original in originals]
     iris = [_term_iris(app, original) for original in originals]
     seen = {"same signed data": 0, "same data refused": 0, "verified": 0, "in a presentation": 0}
