@@ -398,6 +398,14 @@ def learner_reference(mc: MicroCredentialIn) -> str | None:
     return learner.email or learner.id
 
 
+def public_page(issuing: Issuing, credential_uri: str) -> str | None:
+    """The credential's public page, ``{public_url}/v/{uuid}`` (the certificate's QR code), for
+    a ``urn:uuid:`` credential id; None for any other id."""
+    if not credential_uri.startswith("urn:uuid:"):
+        return None
+    return f"{issuing.policy.public_url}/v/{credential_uri.removeprefix('urn:uuid:')}"
+
+
 def microcredential_builder(
     mc: MicroCredentialIn, issuer: Issuer, issuing: Issuing, now: datetime
 ) -> tuple[Builder, Callable[[dict[str, Any]], None] | None]:
@@ -425,7 +433,7 @@ def microcredential_builder(
                 credential_id=uri,
                 issued=now,
                 status=entries,
-                display_images=render_pages(mc, profile),
+                display_images=render_pages(mc, profile, link=public_page(issuing, uri)),
             )
         )
 
