@@ -101,7 +101,7 @@ def _tone_indices(tone: str) -> tuple[int, ...]:
 def palette(colour: str) -> bytes:
     """The 16 RGB entries of a page in the issuer's ``colour`` (``#rrggbb``)."""
     accent = tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
-    entries = [_PAPER_RGB]
+    entries: list[tuple[int, ...]] = [_PAPER_RGB]
     for level in range(1, _INK_LEVELS + 1):
         entries.append(_blend(_INK_RGB, level / _INK_LEVELS))
     for level in range(1, _ACCENT_LEVELS + 1):
