@@ -246,7 +246,7 @@ def _wrap(text: str, face: str, size: int, width: int) -> tuple[str, ...]:
 
 # QR code: error correction M, one fixed mask pattern. Any of the eight masks gives a valid
 # code; choosing the one of least penalty (qrcode's default) costs ~4.6 ms a code here against
-# ~0.8 ms for a fixed one, and a test decodes the page's code with zbar.
+# ~0.8 ms for a fixed one in a known version, and a test decodes the page's code with zbar.
 QR_MASK = 2
 QR_MODULE = 3
 """Pixels per QR module (0.76 mm at 100 dpi)."""
@@ -255,12 +255,27 @@ QR_MODULE = 3
 @lru_cache(maxsize=64)
 def qr_rows(link: str) -> tuple[str, ...]:
     """The modules of the QR code of ``link``, a row per string ("1" dark), without border."""
+    data = link.encode("utf-8")
     code = qrcode.QRCode(
-        error_correction=qrcode.constants.ERROR_CORRECT_M, border=0, mask_pattern=QR_MASK
+        version=_qr_version(len(data)),
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+        border=0,
+        mask_pattern=QR_MASK,
     )
-    code.add_data(link)
-    code.make(fit=True)
+    code.add_data(data, optimize=0)
+    code.make(fit=False)
     return tuple("".join("1" if dark else "0" for dark in row) for row in code.get_matrix())
+
+
+@lru_cache(maxsize=64)
+def _qr_version(length: int) -> int:
+    """The smallest QR version that holds ``length`` bytes (one byte-mode segment): the same
+    for every link of one service, so fitted once (fitting costs a third of a code)."""
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
+    code.add_data(b"\0" * length, optimize=0)
+    code.make(fit=True)
+    version: int = code.version
+    return version
 
 
 @lru_cache(maxsize=64)
