@@ -149,6 +149,12 @@ async def find_credential(session: AsyncSession, issuer: Issuer, credential_id: 
     return found
 
 
+async def public_credential(session: AsyncSession, credential_id: str) -> Credential | None:
+    """A credential by our id, whoever issued it: for its public page ``/v/{id}`` (the link
+    its certificate's QR code carries)."""
+    return await session.get(Credential, credential_id)
+
+
 async def _replay(
     session: AsyncSession,
     issuer: Issuer,

@@ -8,6 +8,7 @@ The verification is the one ``POST /credentials/verify`` runs (``app.state.verif
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,13 @@ from app.db.models import utcnow
 from app.errors import ParsingError
 from app.limits import parse_json_document
 from app.observability import CREDENTIALS_VERIFIED
+from app.services import issuance
 from app.services import issuers as issuer_service
 from app.services.verification import NotACredential, Verifier
 from app.web import reading
 from app.web.i18n import messages, negotiate
 
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 STATIC_DIR = Path(__file__).parent / "static"
 STYLESHEET = "/static/site.css"
 #: No script, no frame, nothing from another host; forms post to this origin only.
@@ -104,6 +107,34 @@ async def verify_submitted(request: Request) -> HTMLResponse:
         checks=reading.checks(result),
         summary=reading.summary(credential, language),
     )
+
+
+@router.get("/v/{credential_uuid}", response_class=HTMLResponse)
+async def public_page(request: Request, credential_uuid: str) -> HTMLResponse:
+    """A credential's public page (its certificate's QR code): what the certificate shows and
+    its status now; never indexed. The credential is read in a short session of its own, ended
+    before the verification (which reads the status lists in its own sessions)."""
+    found = None
+    if _UUID.fullmatch(credential_uuid):
+        async with request.app.state.sessionmaker() as session:
+            found = await issuance.public_credential(session, credential_uuid)
+    if found is None:
+        response = _page(request, "not_found.html", status=404)
+    else:
+        language = negotiate(request.headers.get("accept-language"))
+        verifier: Verifier = request.app.state.verifier
+        result = await verifier.verify_credential(found.document, now=utcnow())
+        response = _page(
+            request,
+            "public.html",
+            result=result,
+            checks=reading.checks(result),
+            summary=reading.summary(found.document, language),
+            page_image=reading.page_image(found.document, language),
+        )
+    response.headers["x-robots-tag"] = "noindex, nofollow"
+    response.headers["cache-control"] = "no-store"
+    return response
 
 
 @router.get("/static/site.css")

@@ -135,3 +135,29 @@ def text_in(value: Any, language: str) -> str | None:
             if isinstance(entry, str):
                 return entry.strip() or None
     return None
+
+
+#: The EU vocabulary's language codes (ISO 639-2/B) of the pages' languages, as EDC pages name them.
+_EU_LANGUAGE = {"en": "ENG", "fr": "FRA", "de": "DEU", "ro": "RON"}
+
+
+def page_image(credential: Mapping[str, Any], language: str) -> str | None:
+    """The base64 PNG of the EDC's certificate page in ``language``, else its first page."""
+    display = credential.get("displayParameter")
+    if not isinstance(display, Mapping):
+        return None
+    pages = display.get("individualDisplay")
+    images: list[tuple[str, str]] = []
+    for page in pages if isinstance(pages, list) else []:
+        if not isinstance(page, Mapping):
+            continue
+        language_id = _first(page.get("language")).get("id")
+        detail = _first(page.get("displayDetail"))
+        image = _first(detail.get("image")).get("content")
+        if isinstance(image, str):
+            images.append((language_id if isinstance(language_id, str) else "", image))
+    wanted = _EU_LANGUAGE.get(language, "ENG")
+    for language_id, image in images:
+        if language_id.endswith("/" + wanted):
+            return image
+    return images[0][1] if images else None

@@ -208,3 +208,37 @@ def test_every_catalogue_has_every_message() -> None:
         assert catalogue.keys() == english.keys(), code
         if code != "en":
             assert catalogue["verified"] != english["verified"]
+
+
+async def test_the_public_page_shows_the_certificate_and_its_live_status(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    _, auth = await issuer_with_key(client, admin_headers, random_slug)
+    vc = await issued(client, auth)
+    uuid = vc["id"].removeprefix("urn:uuid:")
+    response = await client.get(f"/v/{uuid}", headers={"accept-language": "ga,en;q=0.5"})
+    assert response.status_code == 200
+    assert response.headers["x-robots-tag"] == "noindex, nofollow"
+    assert '<meta name="robots" content="noindex, nofollow">' in response.text
+    assert verdict(response.text) == "true"
+    assert "Aoife Murphy" in response.text
+    shown = re.search(r'src="data:image/png;base64,([^"]+)"', response.text)
+    assert shown is not None
+    english = vc["displayParameter"]["individualDisplay"][0]
+    assert english["language"]["id"].endswith("/ENG")
+    assert shown.group(1) == english["displayDetail"][0]["image"]["content"]
+
+    await revoke(client, auth, vc)
+    after = await client.get(f"/v/{uuid}")
+    assert verdict(after.text) == "false"
+    assert check_states(after.text)["check_status"] == "failed"
+
+
+@pytest.mark.parametrize(
+    "path", ["/v/3f2a5b1c-8d9e-4f01-a2b3-c4d5e6f70812", "/v/not-a-uuid", "/v/%3Cscript%3E"]
+)
+async def test_no_credential_no_public_page(client: httpx.AsyncClient, path: str) -> None:
+    response = await client.get(path)
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["x-robots-tag"] == "noindex, nofollow"

@@ -127,3 +127,20 @@ def test_the_front_page_links_to_the_verify_page(
     assert browser.attribute("html", "lang") == "de"
     assert "University of Zed" in browser.html("main")
     assert browser.attribute('a[href="/verify"]', "href") == "/verify"
+
+
+def test_the_certificates_public_page_shows_it_and_its_status(
+    served: tuple[str, Path], browser: Browser, tmp_path: Path
+) -> None:
+    url, folder = served
+    vc = json.loads((folder / "genuine.json").read_text(encoding="utf-8"))
+    browser.open(url + "/v/" + vc["id"].removeprefix("urn:uuid:"), "en")
+    browser.screenshot(tmp_path / "public-en.png")
+    assert browser.attribute('meta[name="robots"]', "content") == "noindex, nofollow"
+    assert browser.attribute("#verdict", "data-verified") == "true"
+    source = browser.attribute(".certificate img", "src") or ""
+    assert source.startswith("data:image/png;base64,")
+    # The picture rendered: its natural size is the page's (no broken image under the policy).
+    node = browser.node(".certificate img")
+    box = browser.send("DOM.getBoxModel", nodeId=node)["model"]
+    assert box["width"] > 300 and box["height"] > 400
