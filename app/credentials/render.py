@@ -21,6 +21,11 @@ since the credentials of one course share most of their lines. A page is the lis
 draws; its PNG is made in bands of rows, each drawn, packed and deflated once per process for what
 it draws (:func:`_png`), and the PNG container is written here. The pages of one course then
 differ in the bands holding the learner's name, grade and QR code only.
+
+Measured with ``timeit`` on a 300-learner cohort, two pages each, warm caches (shared 2-core Xeon,
+loaded): 2.7–3.7 ms a credential, of which the QR code is 0.9–1.7 ms (qrcode with one fixed mask;
+its search for the best of the eight masks costs 5.7–11 ms); the previous grey data sheet in
+Pillow's built-in font took 0.33–0.54 ms. A page is ~28 KB.
 """
 
 from __future__ import annotations
