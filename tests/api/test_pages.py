@@ -13,7 +13,7 @@ import pytest
 
 from app.web.i18n import LANGUAGES, messages, negotiate
 from tests.api.test_docs import ABSOLUTE_URL, references
-from tests.factories import issuer_with_key, microcredential_body
+from tests.factories import issuer_with_key, microcredential_body, vc2_credential
 
 pytestmark = pytest.mark.anyio
 
@@ -242,3 +242,27 @@ async def test_no_credential_no_public_page(client: httpx.AsyncClient, path: str
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("text/html")
     assert response.headers["x-robots-tag"] == "noindex, nofollow"
+
+
+async def test_a_plain_credential_has_no_eu_check_and_an_open_badge_is_read_out(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    issuer, auth = await issuer_with_key(client, admin_headers, random_slug)
+    plain = await client.post(
+        "/credentials/issue", json={"credential": vc2_credential(issuer["did"])}, headers=auth
+    )
+    assert plain.status_code == 201, plain.text
+    response = await verify_page(client, plain.json()["verifiableCredential"])
+    assert verdict(response.text) == "true"
+    states = check_states(response.text)
+    assert states["check_eu"] == "not_applicable" and states["check_signature"] == "ok"
+    # The issuer is a DID string here: the page names it.
+    assert issuer["did"] in response.text
+
+    badge = await client.post("/microcredentials", json=microcredential_body("obv3"), headers=auth)
+    assert badge.status_code == 201, badge.text
+    read = await verify_page(client, badge.json()["verifiableCredential"], "de")
+    assert verdict(read.text) == "true"
+    assert check_states(read.text)["check_eu"] == "ok"
+    assert "Digital micro-credential creation" in read.text
+    assert "Einen weiteren Nachweis prüfen" in read.text
