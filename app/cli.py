@@ -1,41 +1,72 @@
-"""The ``microcred`` command: serve, migrate, openapi, and administration commands."""
+"""The ``microcred`` command: serve, migrate, openapi, and administration commands.
+
+Every mistake (an unknown command, a bad option, a missing secret, a database that cannot be
+reached) ends in one line on stderr and a non-zero exit, never a traceback. In a folder with a
+``.env.local`` (what ``make run`` writes: ``MICROCRED_ENV=development`` and local secrets), the
+command reads its settings from it, unless the environment sets another ``MICROCRED_ENV``.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import NoReturn
 
+from alembic.util.exc import CommandError
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import (
-    PROJECT_ROOT,
     ConfigurationError,
     Settings,
+    dev_secrets_file,
     ensure_development_secrets,
     get_settings,
+    load_development_settings,
 )
 from app.errors import Problem
+from app.resources import MIGRATIONS_DIR, PackageDataError
 from app.services import audit
 from app.services.apikeys import SCOPES
+
+DESCRIPTION = "Issue and verify EU micro-credentials as W3C Verifiable Credentials."
+EPILOG = """settings come from MICROCRED_* environment variables (see README.md), or from
+.env.local in the working directory (written by 'make run'); 'microcred COMMAND --help'
+describes a command"""
 
 
 def alembic_config(database_url: str) -> object:
     from alembic.config import Config
 
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config = Config()  # no alembic.ini: the migrations are package data (app/resources.py)
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return config
+
+
+class DatabaseUnusable(RuntimeError):
+    """The database cannot be reached or used (the message is one line, without the URL)."""
+
+
+@contextmanager
+def _database_errors() -> Iterator[None]:
+    try:
+        yield
+    except (SQLAlchemyError, OSError) as exc:
+        raise DatabaseUnusable(_database_error(exc)) from exc
 
 
 def migrate(database_url: str, revision: str = "head") -> None:
     from alembic import command
 
-    command.upgrade(alembic_config(database_url), revision)  # type: ignore[arg-type]
+    with _database_errors():
+        command.upgrade(alembic_config(database_url), revision)  # type: ignore[arg-type]
 
 
 def downgrade(database_url: str, revision: str) -> None:
@@ -45,9 +76,10 @@ def downgrade(database_url: str, revision: str) -> None:
 
 
 def _prepare_environment() -> None:
-    """Development mode: make and load local secrets once, and say so once."""
-    import os
-
+    """Read ``.env.local`` unless the environment asks for another mode; in development, make
+    the local secrets once and say so once."""
+    if os.environ.get("MICROCRED_ENV", "development") == "development":
+        load_development_settings(dev_secrets_file())
     if os.environ.get("MICROCRED_ENV") == "development" and ensure_development_secrets():
         print(
             "microcred: development secrets were created in .env.local (keep it private):\n"
@@ -65,8 +97,6 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import os
-
     from app.serve import serve
 
     if (
@@ -95,7 +125,8 @@ def _run_with_session(work: Callable[[AsyncSession, Settings], Awaitable[object]
         finally:
             await engine.dispose()
 
-    return asyncio.run(run())
+    with _database_errors():
+        return asyncio.run(run())
 
 
 def _print_json(value: object) -> None:
@@ -233,9 +264,23 @@ def cmd_openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage mistake reported in one line (``--help`` shows the usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="microcred", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(
+        prog="microcred",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(
+        dest="command", required=True, title="commands", metavar="COMMAND"
+    )
 
     serve = commands.add_parser("serve", help="apply migrations and serve HTTP")
     serve.add_argument("--host", default="127.0.0.1")
@@ -302,6 +347,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _database_error(exc: SQLAlchemyError | OSError) -> str:
+    """What went wrong with the database, without the URL (it may hold a password)."""
+    reason = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    if isinstance(reason, SQLAlchemyError):
+        # SQLAlchemy appends a "Background on this error" link to its own messages.
+        text = str(reason).split("(Background on this error", 1)[0]
+    else:
+        text = str(reason) or type(reason).__name__
+    return f"the database (MICROCRED_DATABASE_URL) cannot be used: {_one_line(text)}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -309,17 +369,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler = args.handler
         result: int = handler(args)
         return result
-    except ConfigurationError as exc:
-        print(f"microcred: {exc}", file=sys.stderr)
+    except (ConfigurationError, PackageDataError) as exc:
+        print(f"microcred: {_one_line(exc)}", file=sys.stderr)
         return 2
     except Problem as exc:
-        print(f"microcred: {exc.title}: {exc.detail or ''}", file=sys.stderr)
+        print(f"microcred: {exc.title}: {_one_line(exc.detail or '')}", file=sys.stderr)
         return 1
     except ValidationError as exc:
         for error in exc.errors():
             where = "/".join(str(part) for part in error["loc"])
-            print(f"microcred: {where}: {error['msg']}", file=sys.stderr)
+            print(f"microcred: {where}: {_one_line(error['msg'])}", file=sys.stderr)
         return 1
+    except DatabaseUnusable as exc:  # down, refusing us, or not where the URL says
+        print(f"microcred: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # e.g. a folder that cannot be written
+        print(f"microcred: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    except CommandError as exc:  # e.g. a database at a revision this version does not know
+        print(f"microcred: migrations: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

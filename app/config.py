@@ -13,8 +13,14 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEV_SECRETS_FILE = PROJECT_ROOT / ".env.local"
+from app.resources import CONTEXTS_DIR
+
+#: The development settings file (admin token, master key, MICROCRED_ENV=development) that
+#: ``make run`` creates and the ``microcred`` command reads, in the working directory.
+DEV_SECRETS_FILENAME = ".env.local"
+#: Where the embedded SQLite database goes unless MICROCRED_DATA_DIR says otherwise: ``data``
+#: in the working directory (never inside the installed package).
+DEFAULT_DATA_DIR = Path("data")
 MIN_ADMIN_TOKEN_LENGTH = 32
 
 
@@ -41,12 +47,18 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MICROCRED_", frozen=True, extra="ignore")
 
     env: Literal["production", "development"] = "production"
-    database_url: str = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'data' / 'microcred.db'}"
+    #: the service's own files (the embedded SQLite database); made absolute when read, so every
+    #: worker process agrees on it
+    data_dir: Path = DEFAULT_DATA_DIR
+    #: SQLAlchemy URL; the default is an SQLite file in ``data_dir``
+    database_url: str = Field(
+        default_factory=lambda data: f"sqlite+aiosqlite:///{data['data_dir'] / 'microcred.db'}"
+    )
     admin_token: SecretStr | None = None
     master_key: SecretStr | None = None
     public_url: str = "http://127.0.0.1:8000"
     allow_private_network: bool = False
-    contexts_dir: Path = PROJECT_ROOT / "contexts"
+    contexts_dir: Path = CONTEXTS_DIR
     # RDF canonicalization: "oxigraph" (pyoxigraph where shown equal to pyld, pyld for the rest;
     # refuses datasets above the two sizes, RDFC-1.0 having no work limit) or "pyld" alone.
     canonicalizer: Literal["oxigraph", "pyld"] = "oxigraph"
@@ -78,6 +90,11 @@ class Settings(BaseSettings):
     oid4vci_token_ttl_seconds: int = Field(default=300, ge=30, le=300)
     oid4vci_nonce_ttl_seconds: int = Field(default=300, ge=30, le=900)
     oid4vci_tx_code_max_attempts: int = Field(default=5, ge=1, le=10)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        return value.expanduser().absolute()
 
     @field_validator("public_url")
     @classmethod
@@ -154,24 +171,45 @@ def get_settings() -> Settings:
     return load_settings()
 
 
-def ensure_development_secrets(path: Path = DEV_SECRETS_FILE) -> bool:
+def dev_secrets_file() -> Path:
+    """``.env.local`` in the working directory (the checkout's root under ``make run``)."""
+    return Path.cwd() / DEV_SECRETS_FILENAME
+
+
+def load_development_settings(path: Path) -> bool:
+    """Load ``MICROCRED_*`` lines of ``path`` into the environment; whether the file exists.
+
+    The environment wins over the file. A file written before it named ``MICROCRED_ENV`` (only
+    ``make run`` writes it) still means development.
+    """
+    if not path.is_file():
+        return False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        name, sep, value = line.partition("=")
+        if sep and name.strip().startswith("MICROCRED_"):
+            os.environ.setdefault(name.strip(), value.strip())
+    os.environ.setdefault("MICROCRED_ENV", "development")
+    get_settings.cache_clear()
+    return True
+
+
+def ensure_development_secrets(path: Path | None = None) -> bool:
     """In development, make (once) and load a local admin token and master key.
 
-    The secrets go into an ignored file next to the project so a newcomer can act at once;
+    The secrets go into an ignored file in the working directory so a newcomer can act at once,
+    with ``MICROCRED_ENV=development`` so that later commands run in development by themselves;
     returns True when they were created just now (so the caller prints them once).
     """
+    path = path or dev_secrets_file()
     created = False
     if not path.exists():
         path.write_text(
+            "MICROCRED_ENV=development\n"
             f"MICROCRED_ADMIN_TOKEN={secrets.token_urlsafe(32)}\n"
             f"MICROCRED_MASTER_KEY={new_master_key()}\n",
             encoding="utf-8",
         )
         path.chmod(0o600)
         created = True
-    for line in path.read_text(encoding="utf-8").splitlines():
-        name, sep, value = line.partition("=")
-        if sep and name.startswith("MICROCRED_"):
-            os.environ.setdefault(name.strip(), value.strip())
-    get_settings.cache_clear()
+    load_development_settings(path)
     return created

@@ -19,6 +19,7 @@ from starlette.types import Scope, Send
 
 from app.crypto.errors import ProofError
 from app.jsonld import JsonLdProcessingError
+from app.observability import loggable_path
 
 PROBLEM_JSON = "application/problem+json"
 #: Our own problem types (where no specification defines one): a stable URN per problem.
@@ -228,7 +229,7 @@ def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     log.warning(
         "database unavailable on %s %s: %s%s",
         request.method,
-        request.url.path,
+        loggable_path(request.url.path),
         type(exc).__name__,
         f" ({type(driver).__name__})" if driver is not None else "",
     )
@@ -240,7 +241,7 @@ def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _internal_error(request: Request) -> JSONResponse:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    log.exception("unhandled error on %s %s", request.method, loggable_path(request.url.path))
     return problem_response(
         type_=PROBLEMS + "INTERNAL_ERROR",
         title="Internal Server Error",
@@ -368,7 +369,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def handle_database_error(request: Request, exc: Exception) -> JSONResponse:
         if database_refused_value(exc):
-            log.info("database refused a value on %s %s", request.method, request.url.path)
+            path = loggable_path(request.url.path)
+            log.info("database refused a value on %s %s", request.method, path)
             detail = "the database cannot store a value of this request (e.g. text with U+0000)"
             return _render(request, UnstorableValue(detail))
         if database_unreachable(exc):
@@ -382,6 +384,12 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        if database_unreachable(exc):
-            return _database_unavailable(request, exc)
-        return _internal_error(request)
+        return unexpected_error_response(request, exc)
+
+
+def unexpected_error_response(request: Request, exc: Exception) -> JSONResponse:
+    """The reply to an exception no handler took: 503 when the database is out of reach, else a
+    500 (logged with its traceback)."""
+    if database_unreachable(exc):
+        return _database_unavailable(request, exc)
+    return _internal_error(request)

@@ -10,6 +10,8 @@ name twice is refused: parsers disagree on which one counts (first, last, or an 
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,6 +100,37 @@ def _is_json(scope: Scope) -> bool:
     return False
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+#: What a value :func:`unwritable_json_problem` refuses needs in the JSON text: the constants, a
+#: surrogate escape, an exponent of 100 or more, 300 digits in a row. A body with none of them
+#: (nearly every one) is not walked.
+_SUSPECT = re.compile(rb"NaN|Infinity|\\u[dD][89a-fA-F]|[eE]\+?0*[1-9][0-9]{2}|[0-9]{300}")
+
+
+def unwritable_json_problem(text: bytes, value: Any) -> str | None:
+    """Why the JSON ``value`` (parsed from ``text``) is not I-JSON (RFC 7493), or None.
+
+    Python's parser takes ``NaN``, ``Infinity``, numbers beyond a double (``1e999`` reads as
+    ``inf``) and strings with lone surrogates (``"\\ud800"``); none of them can be
+    canonicalized, stored or written back in a reply.
+    """
+    if not _SUSPECT.search(text):
+        return None
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            return "the body holds a number that is not a finite double (I-JSON)"
+        if isinstance(node, str) and _LONE_SURROGATE.search(node):
+            return "the body holds a string with a lone surrogate (not I-JSON)"
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return None
+
+
 class RequestLimits:
     def __init__(self, app: ASGIApp, max_bytes: int, json_limits: JsonLimits | None = None) -> None:
         self.app = app
@@ -148,6 +181,10 @@ class RequestLimits:
             if problem is not None:
                 await send_problem(scope, send, JsonTooComplex(problem))
                 return
+        unwritable = unwritable_json_problem(body, parsed)
+        if unwritable is not None:
+            await send_problem(scope, send, ParsingError(unwritable))
+            return
         delivered = False
 
         async def replay() -> Message:

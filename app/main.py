@@ -7,16 +7,16 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import httpx
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
 from app.api import admin, credentials, did, health, oid4vci, status, verify
-from app.config import PROJECT_ROOT, Settings, get_settings
+from app.config import Settings, get_settings
 from app.crypto.dataintegrity import DataIntegrity
 from app.db.engine import create_engine, session_factory
 from app.docs import install_docs
-from app.errors import install_problem_handlers
+from app.errors import install_problem_handlers, unexpected_error_response
 from app.jsonld import (
     Canonicalizer,
     OfflineDocumentLoader,
@@ -26,7 +26,8 @@ from app.jsonld import (
 from app.jsonld.form import PinnedForm
 from app.limits import RequestLimits
 from app.observability import ObservabilityMiddleware, configure_logging, metrics_endpoint
-from app.ratelimit import RateLimit
+from app.ratelimit import RateLimit, charge_routes_without_api_keys
+from app.resources import MIGRATIONS_DIR
 from app.services.issuance import Issuing
 from app.services.keystore import KeyCache
 from app.services.status import StatusPolicy
@@ -59,7 +60,7 @@ def schema_head() -> str | None:
     from alembic.script import ScriptDirectory
 
     config = Config()
-    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return ScriptDirectory.from_config(config).get_current_head()
 
 
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # served by install_docs, without a CDN
         redoc_url=None,
+        dependencies=[Depends(charge_routes_without_api_keys)],
     )
     app.state.settings = settings
     app.state.schema_head = schema_head()
@@ -143,7 +145,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
         )
-    app.add_middleware(ObservabilityMiddleware, hsts=settings.public_url.startswith("https://"))
+    app.add_middleware(
+        ObservabilityMiddleware,
+        hsts=settings.public_url.startswith("https://"),
+        on_error=unexpected_error_response,
+    )
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     install_docs(app)
     app.include_router(health.router)

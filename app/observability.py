@@ -9,6 +9,7 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
@@ -128,6 +129,19 @@ API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'no
 DOCS_PATHS = ("/docs", "/redoc")
 
 
+#: An offer id gives its pre-authorized code away (app/services/oid4vci.py): never logged.
+_OFFER_ID = re.compile(r"(/oid4vci/offers/)[^/]+")
+
+
+def loggable_path(path: str) -> str:
+    """A request path as log lines may show it: offer ids replaced by ``{offer_id}``."""
+    return _OFFER_ID.sub(r"\1{offer_id}", path)
+
+
+#: Answers an exception no handler took (app.errors.unexpected_error_response).
+ErrorReply = Callable[[Request, Exception], Response]
+
+
 def _route_of(scope: Scope) -> str:
     """The matched route template (``/credentials/{credential_id}``): bounded metric labels."""
     route = scope.get("route")
@@ -138,9 +152,10 @@ def _route_of(scope: Scope) -> str:
 class ObservabilityMiddleware:
     """Request id, access log, metrics and security headers for every HTTP response."""
 
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool, on_error: ErrorReply) -> None:
         self.app = app
         self.hsts = hsts
+        self.on_error = on_error
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -151,11 +166,13 @@ class ObservabilityMiddleware:
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
+        started_reply = False
         path = scope.get("path", "")
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_reply
             if message["type"] == "http.response.start":
+                started_reply = True
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 names = {name.lower() for name, _ in headers}
@@ -172,6 +189,13 @@ class ObservabilityMiddleware:
 
         try:
             await self.app(scope, receive, send_with_headers)
+        except Exception as exc:
+            # Starlette answers an unhandled exception outside every middleware, so its 500
+            # would lack the headers above: answer (and log) it here instead.
+            if started_reply:
+                raise
+            reply = self.on_error(Request(scope), exc)
+            await reply(scope, receive, send_with_headers)
         finally:
             elapsed = time.perf_counter() - started
             route = _route_of(scope)

@@ -10,14 +10,18 @@ spreads new connections over the sockets by a hash of their addresses.
 The parent only supervises: a worker that dies is replaced, unless it died within
 :data:`STARTUP_GRACE` seconds of its start (a port in use, a database that cannot be reached):
 then every worker is stopped and ``serve`` exits 3, as uvicorn does when its app fails to start.
-SIGTERM or SIGINT stops the workers gracefully (uvicorn finishes the requests under way).
+SIGTERM or SIGINT stops the workers gracefully (uvicorn finishes the requests under way). A
+supervisor that dies without stopping them (SIGKILL, the OOM killer) takes them along: each worker
+asks the kernel for SIGTERM when its parent dies (:func:`exit_with_parent`).
 """
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import threading
@@ -106,8 +110,39 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(host: str, port: int, log_level: str) -> None:
-    """One worker process: its own socket, its own event loop."""
+#: linux/prctl.h: the signal this process gets when its parent dies
+PR_SET_PDEATHSIG = 1
+#: Seconds between two looks at the parent where the kernel cannot be asked (not Linux).
+PARENT_POLL_SECONDS = 1.0
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_SECONDS)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def exit_with_parent(parent: int) -> bool:
+    """Have this process get SIGTERM (a graceful uvicorn stop) once ``parent`` has died.
+
+    On Linux the kernel sends it (``prctl(PR_SET_PDEATHSIG)``), elsewhere a thread polls the
+    parent's pid. Returns False when the parent is already gone (it died before the request
+    took effect): the caller should not start.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        asked = libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) == 0
+    except (OSError, AttributeError):  # no prctl: not Linux
+        asked = False
+    if not asked:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    return os.getppid() == parent
+
+
+def _worker(host: str, port: int, log_level: str, parent: int) -> None:
+    """One worker process: its own socket, its own event loop; it ends with its supervisor."""
+    if not exit_with_parent(parent):
+        return
     config = uvicorn.Config(APP, **_options(host, port, log_level))
     uvicorn.Server(config).run(sockets=[listening_socket(host, port)])
 
@@ -133,7 +168,9 @@ def _supervise(host: str, port: int, workers: int, log_level: str) -> int:
         signal.signal(signum, request_stop)
 
     def start() -> tuple[BaseProcess, float]:
-        process = context.Process(target=_worker, args=(host, port, log_level), name="worker")
+        process = context.Process(
+            target=_worker, args=(host, port, log_level, os.getpid()), name="worker"
+        )
         process.start()
         log.info("started worker %s", process.pid)
         return process, time.monotonic()

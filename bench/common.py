@@ -9,9 +9,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from app import resources
+
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
-CONTEXTS_DIR = PROJECT_ROOT / "contexts"
+CONTEXTS_DIR = resources.CONTEXTS_DIR
 RESULTS_DIR = BENCH_DIR / "results"
 PEER_DIR = BENCH_DIR / "peer"
 

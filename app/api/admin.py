@@ -23,8 +23,9 @@ from app.api.schemas import (
     KeyOut,
 )
 from app.config import Settings
-from app.db.models import Issuer, SigningKey
-from app.services import apikeys, audit, issuers
+from app.db.models import Issuer, SigningKey, utcnow
+from app.services import apikeys, audit, issuers, status
+from app.services.issuance import Issuing
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminDep])
 
@@ -108,8 +109,20 @@ async def rotate_key(slug: str, session: SessionDep, settings: SettingsDep) -> K
 
 @router.post("/issuers/{slug}/keys/{key_id}/revoke", responses={404: {"description": "No key"}})
 async def revoke_key(slug: str, key_id: str, session: SessionDep, request: Request) -> KeyOut:
+    """Revoke a key (compromise); the status lists it signed are re-signed with the active key
+    at once, or withdrawn (503) until a key is rotated in."""
+    issuing: Issuing = request.app.state.issuing
     issuer = await issuers.get_issuer(session, slug)
-    key = await issuers.revoke_key(session, issuer, key_id, key_cache=request.app.state.key_cache)
+    key = await issuers.revoke_key(session, issuer, key_id, key_cache=issuing.key_cache)
+    await status.replace_lists_signed_by(
+        session,
+        issuer,
+        key.key_id,
+        policy=issuing.policy,
+        data_integrity=issuing.data_integrity,
+        key_cache=issuing.key_cache,
+        now=utcnow(),
+    )
     return key_out(key)
 
 

@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.api.deps import SessionDep, SettingsDep
 from app.errors import Forbidden, Unauthorized
+from app.ratelimit import authenticates_api_key, charge_api_key, charge_unauthenticated
 from app.services.apikeys import Caller, authenticate
 
 bearer = HTTPBearer(auto_error=False, description="Admin token or issuer API key")
@@ -29,12 +30,15 @@ async def require_admin(credentials: BearerDep, settings: SettingsDep) -> None:
 def require_scope(scope: str) -> Callable[..., Awaitable[Caller]]:
     """A dependency resolving the calling issuer from its API key, which must carry ``scope``."""
 
+    @authenticates_api_key
     async def dependency(request: Request, credentials: BearerDep, session: SessionDep) -> Caller:
         if credentials is None:
             raise Unauthorized("an issuer API key is required (Authorization: Bearer <key>)")
         caller = await authenticate(session, credentials.credentials)
         if caller is None:
+            charge_unauthenticated(request.state)
             raise Unauthorized("the API key is not valid")
+        charge_api_key(request.state, caller.api_key_id)
         if scope not in caller.scopes:
             raise Forbidden(f"this API key lacks the {scope!r} scope")
         request.state.caller = caller

@@ -24,6 +24,7 @@ from app.config import Settings
 from app.credentials.microcredential import MicroCredentialIn
 from app.db.models import utcnow
 from app.errors import ValidationFailed
+from app.limits import unwritable_json_problem
 from app.services import issuance, issuers, oid4vci
 from app.services.oid4vci import OAuthError
 
@@ -138,13 +139,14 @@ def _oauth_error(exc: OAuthError, *, realm: str | None = None) -> JSONResponse:
 
 
 def _bearer_token(request: Request) -> str:
-    header = request.headers.get("authorization")
-    if not header:
-        raise _NoToken()
-    scheme, _, token = header.partition(" ")
+    """The access token; :class:`_NoToken` when the request carries none: no header, an empty
+    Bearer, or another scheme, which RFC 6750 section 3.1 counts as no authentication
+    information (the challenge then names no error code)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        raise oid4vci.invalid_token("use an access token with the Bearer scheme")
+        raise _NoToken()
     return token
 
 
@@ -174,9 +176,14 @@ async def _form(request: Request) -> dict[str, str]:
 async def _json_body(request: Request) -> Any:
     raw = await request.body()
     try:
-        return json.loads(raw)
+        body = json.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise OAuthError("invalid_credential_request", "the request body is not JSON") from exc
+    # Sent as application/json, RequestLimits refused these already; sent as another type, not.
+    unwritable = unwritable_json_problem(raw, body)
+    if unwritable is not None:
+        raise OAuthError("invalid_credential_request", unwritable)
+    return body
 
 
 def _issuing(request: Request) -> issuance.Issuing:

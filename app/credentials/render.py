@@ -40,7 +40,6 @@ import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from pathlib import Path
 from typing import Any
 
 import qrcode
@@ -55,10 +54,11 @@ from app.credentials.microcredential import (
     pick,
 )
 from app.credentials.vocabularies import vocabularies
+from app.resources import package_path
 
 PAGE_SIZE = (827, 1169)
-FONTS_DIR = Path(__file__).parent / "fonts"
-CAPTIONS_DIR = Path(__file__).parent / "captions"
+FONTS_DIR = package_path("credentials", "fonts")
+CAPTIONS_DIR = package_path("credentials", "captions")
 #: The faces the page uses, by role.
 FACES = {
     "sans": "NotoSans-Regular.ttf",

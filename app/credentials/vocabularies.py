@@ -30,11 +30,12 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, cast
 
-DATA_DIR = Path(__file__).parent / "data"
+from app.resources import CREDENTIALS_DATA_DIR
+
+DATA_DIR = CREDENTIALS_DATA_DIR  # package data (app/resources.py)
 
 SchemeKey = Literal[
     "eqf",

@@ -22,6 +22,7 @@ from app.crypto.keys import (
     multibase_base58btc_encode,
 )
 from app.jsonld import Canonicalizer
+from app.jsonld.terms import DefinedTermsCheck
 from app.jsonld.values import as_list
 
 DATA_INTEGRITY_PROOF = "DataIntegrityProof"
@@ -126,11 +127,21 @@ class EddsaRdfc2022(Cryptosuite):
 
 
 class EddsaJcs2022(Cryptosuite):
+    """JCS signs the JSON text; the document must still mean, as JSON-LD, what was signed: it
+    is checked with the strict expansion eddsa-rdfc-2022 uses (SECURITY.md), undefined terms
+    refused (:class:`~app.jsonld.terms.DefinedTermsCheck`, which remembers shapes that passed).
+    """
+
     name = EDDSA_JCS_2022
     proof_type = DATA_INTEGRITY_PROOF
     proof_keeps_context = True
 
+    def __init__(self, canonicalizer: Canonicalizer) -> None:
+        super().__init__(canonicalizer)
+        self.terms = DefinedTermsCheck(canonicalizer.loader)
+
     def canonicalize(self, document: Mapping[str, Any]) -> str:
+        self.terms.check(document)
         return canonical_json(document)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.crypto.cryptosuites import (
@@ -40,6 +40,10 @@ VC_V1_CONTEXT = "https://www.w3.org/2018/credentials/v1"
 VC_V2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 DATA_INTEGRITY_V2_CONTEXT = "https://w3id.org/security/data-integrity/v2"
 DATA_INTEGRITY_V1_CONTEXT = "https://w3id.org/security/data-integrity/v1"
+
+#: How far a proof's ``created`` may lie ahead of the verifier's clock: the signer's clock may run
+#: a little fast, but a proof dated later than that was not made yet (or made to outlive a key).
+MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 #: XML Schema 1.1 dateTimeStamp as Data Integrity requires for ``created`` / ``expires``.
 _DATETIME = re.compile(
@@ -276,6 +280,11 @@ class DataIntegrity:
         expires = parse_datetime(proof.get("expires"))
         if expires is not None and expires < now:
             raise ProofVerificationError("the proof has expired")
+        created = parse_datetime(proof.get("created"))
+        if created is not None and created > now + MAX_CLOCK_SKEW:
+            raise ProofVerificationError(
+                "the proof's created lies in the future (beyond the clock skew allowed)"
+            )
         if domain is not None and domain not in as_list(proof.get("domain")):
             raise InvalidDomainError("the proof's domain does not match the expected domain")
         if challenge is not None and proof.get("challenge") != challenge:

@@ -1,4 +1,4 @@
-"""SQLModel tables. Alembic migrations (``migrations/``) are the only way the schema is made.
+"""SQLModel tables. Alembic migrations (``app/migrations/``) are the only way the schema is made.
 
 Column types are portable across SQLite and PostgreSQL: JSON, timezone-aware timestamps,
 LargeBinary for ciphertext.

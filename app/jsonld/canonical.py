@@ -25,6 +25,9 @@ _T = TypeVar("_T")
 
 
 class Canonicalizer(Protocol):
+    #: the offline document loader its contexts come from
+    loader: DocumentLoader
+
     def canonicalize(self, document: Mapping[str, Any]) -> str:
         """Return the canonical N-Quads (each line ending in a newline) of ``document``."""
         ...

@@ -1,4 +1,4 @@
-"""A JSON-LD document loader that answers only from the vendored ``contexts/`` folder.
+"""A JSON-LD document loader that answers only from the vendored ``app/contexts/`` folder.
 
 ``index.json`` maps each URL to ``{file, sha256, mirrors?}``. Every file is hashed when the loader
 is built, so a changed context stops the service at start-up instead of changing signatures.

@@ -348,7 +348,7 @@ def _authorization_details(raw: str, offer: CredentialOffer) -> list[dict[str, A
     """Answer ``authorization_details`` of type ``openid_credential`` (sections 5.1.1, 6.2)."""
     try:
         details = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested beyond the parser
         raise OAuthError("invalid_request", "authorization_details is not JSON") from exc
     if not isinstance(details, list) or not details:
         raise OAuthError("invalid_request", "authorization_details must be a non-empty array")

@@ -28,7 +28,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.crypto.dataintegrity import DataIntegrity
 from app.crypto.errors import ProofError
 from app.db.engine import on_postgresql
-from app.db.models import Credential, Issuer, StatusEntry, StatusList, utcnow
+from app.db.models import Credential, Issuer, SigningKey, StatusEntry, StatusList, utcnow
 from app.errors import PROBLEMS, Conflict, NotFound, ServiceUnavailable
 from app.jsonld import JsonLdProcessingError
 from app.observability import STATUS_CHANGES, STATUS_LISTS_SIGNED
@@ -330,9 +330,11 @@ async def published_list(
 ) -> PublishedList:
     """The signed list credential: cached, re-signed only after a change or when it expires.
 
-    When re-signing fails (the issuer's keys are all revoked, a sealed key does not open), the
-    last signed list stays served, as it was, rather than none: verifiers keep what they had.
-    Only a list that was never signed answers 503 then.
+    When re-signing fails (the issuer has no active key, a sealed key does not open), the last
+    signed list stays served, as it was, rather than none: verifiers keep what they had. A list
+    signed by a key revoked since is never served (revoking re-signs the lists at once, see
+    :func:`replace_lists_signed_by`; this catches a list signed while the key was revoked), and
+    a list that has no servable signed form answers 503.
     """
     now = now or utcnow()
     status_list = await session.get(StatusList, list_id)
@@ -340,6 +342,8 @@ async def published_list(
         raise StatusListNotFound(f"no status list {list_id}")
     cached = status_list.published
     cached_until = status_list.published_until
+    if cached is not None and not await _signer_usable(session, status_list.issuer_id, cached):
+        cached = cached_until = None
     fresh = (
         status_list.published_version == status_list.version
         and cached_until is not None
@@ -370,6 +374,68 @@ async def published_list(
                 headers={"Retry-After": str(SIGNING_RETRY_AFTER)},
             ) from exc
         return PublishedList(cached, _etag(cached), cached_until)
+
+
+def _signer_of(document: dict[str, Any]) -> str | None:
+    proof = document.get("proof")
+    method = proof.get("verificationMethod") if isinstance(proof, dict) else None
+    return method if isinstance(method, str) else None
+
+
+async def _signer_usable(session: AsyncSession, issuer_id: int, document: dict[str, Any]) -> bool:
+    """Whether the key that signed a published list is one of the issuer's and not revoked."""
+    query = select(SigningKey.status).where(
+        SigningKey.issuer_id == issuer_id, SigningKey.key_id == _signer_of(document)
+    )
+    key_status = (await session.exec(query)).first()
+    return key_status is not None and key_status != issuers.REVOKED
+
+
+async def replace_lists_signed_by(
+    session: AsyncSession,
+    issuer: Issuer,
+    key_id: str,
+    *,
+    policy: StatusPolicy,
+    data_integrity: DataIntegrity,
+    key_cache: KeyCache,
+    now: datetime,
+) -> int:
+    """After ``key_id`` was revoked: re-sign at once, with the active key, every list of the
+    issuer whose published form that key signed; without a usable key, withdraw the published
+    form (the list answers 503 until a key is rotated in). Returns how many were re-signed."""
+    query = select(StatusList).where(
+        col(StatusList.issuer_id) == issuer.id, col(StatusList.published).is_not(None)
+    )
+    re_signed = 0
+    for status_list in (await session.exec(query)).all():
+        if status_list.published is None or _signer_of(status_list.published) != key_id:
+            continue
+        try:
+            await _sign_list(
+                session,
+                status_list,
+                policy=policy,
+                data_integrity=data_integrity,
+                key_cache=key_cache,
+                now=now,
+            )
+            re_signed += 1
+        except SIGNING_FAILURES as exc:
+            log.warning(
+                "status list %s was signed by the revoked key %s and cannot be re-signed (%s); "
+                "it is withdrawn until a key is rotated in",
+                status_list.id,
+                key_id,
+                type(exc).__name__,
+            )
+            await session.exec(
+                update(StatusList)
+                .where(col(StatusList.id) == status_list.id)
+                .values(published=None, published_version=None, published_until=None)
+            )
+    await session.flush()
+    return re_signed
 
 
 async def _sign_list(

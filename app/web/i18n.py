@@ -6,9 +6,10 @@ import json
 import re
 from collections.abc import Mapping
 from functools import cache
-from pathlib import Path
 
-MESSAGES_DIR = Path(__file__).parent / "messages"
+from app.resources import package_path
+
+MESSAGES_DIR = package_path("web", "messages")
 LANGUAGES = ("en", "fr", "de", "ro")
 DEFAULT = "en"
 _RANGE = re.compile(r"\s*([A-Za-z]{1,8})(?:-[A-Za-z0-9]{1,8})*\s*(?:;\s*q\s*=\s*([0-9.]+))?\s*")

@@ -9,7 +9,6 @@ The verification is the one ``POST /credentials/verify`` runs (``app.state.verif
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -24,6 +23,7 @@ from app.db.models import utcnow
 from app.errors import ParsingError
 from app.limits import parse_json_document
 from app.observability import CREDENTIALS_VERIFIED
+from app.resources import package_path
 from app.services import issuance
 from app.services import issuers as issuer_service
 from app.services.verification import NotACredential, Verifier
@@ -31,7 +31,7 @@ from app.web import reading
 from app.web.i18n import messages, negotiate
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-STATIC_DIR = Path(__file__).parent / "static"
+STATIC_DIR = package_path("web", "static")
 STYLESHEET = "/static/site.css"
 #: No script, no frame, nothing from another host; forms post to this origin only.
 CONTENT_SECURITY_POLICY = (
@@ -41,7 +41,7 @@ CONTENT_SECURITY_POLICY = (
 
 templates = Jinja2Templates(
     env=Environment(
-        loader=FileSystemLoader(Path(__file__).parent / "templates"),
+        loader=FileSystemLoader(package_path("web", "templates")),
         autoescape=True,
         undefined=StrictUndefined,
     )

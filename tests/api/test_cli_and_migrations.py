@@ -18,7 +18,6 @@ from app.db.engine import create_engine
 from tests import processes
 from tests.conftest import ADMIN_TOKEN
 
-ROOT = Path(__file__).resolve().parents[2]
 TABLES = {"issuers", "signing_keys", "api_keys", "audit_events"}
 
 
@@ -157,7 +156,7 @@ def test_serve_without_secrets_in_production_says_what_is_missing(tmp_path: Path
     env = {k: v for k, v in os.environ.items() if not k.startswith("MICROCRED_")}
     env["MICROCRED_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
     result = processes.run(
-        [sys.executable, "-m", "app.cli", "serve", "--port", "0"], timeout=60, cwd=ROOT, env=env
+        [sys.executable, "-m", "app.cli", "serve", "--port", "0"], 60, cwd=tmp_path, env=env
     )
     assert result.returncode == 2
     assert "MICROCRED_MASTER_KEY" in result.stderr and "production" in result.stderr

@@ -512,7 +512,7 @@ def assert_served_as_before(response: httpx.Response, before: httpx.Response) ->
     assert not list(bits.set_indexes()), "the revocation is not in the last signed list"
 
 
-async def test_a_list_whose_only_key_was_revoked_is_served_as_last_signed(
+async def test_a_list_whose_only_key_was_revoked_is_withdrawn_until_a_key_is_rotated_in(
     client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
 ) -> None:
     issuer, auth = await issuer_with_key(client, admin_headers, random_slug)
@@ -522,9 +522,11 @@ async def test_a_list_whose_only_key_was_revoked_is_served_as_last_signed(
         f"/admin/issuers/{random_slug}/keys/key-1/revoke", headers=admin_headers
     )
     assert revoked.status_code == 200, revoked.text  # ... and no key may sign it
-    assert_served_as_before(await client.get(path), before)
-    not_modified = await client.get(path, headers={"If-None-Match": before.headers["ETag"]})
-    assert not_modified.status_code == 304
+    # The last signed list carries the revoked key's proof: it is not served any more.
+    for headers in ({}, {"If-None-Match": before.headers["ETag"]}):
+        withdrawn = await client.get(path, headers=headers)
+        assert withdrawn.status_code == 503, withdrawn.text
+        assert problem_of(withdrawn)["type"] == "urn:microcred:problem:STATUS_LIST_UNAVAILABLE"
 
     rotated = await client.post(f"/admin/issuers/{random_slug}/keys/rotate", headers=admin_headers)
     assert rotated.status_code == 201, rotated.text

@@ -491,6 +491,29 @@ async def test_two_concurrent_redemptions_give_exactly_one_credential(
     assert row.state == "redeemed" and row.credential_id is not None
 
 
+@pytest.mark.parametrize(
+    "authorization", [None, "Basic dXNlcjpwYXNz", "Bearer", "Bearer    ", "DPoP abc"]
+)
+async def test_a_request_without_a_bearer_token_gets_a_challenge_without_an_error_code(
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    random_slug: str,
+    authorization: str | None,
+) -> None:
+    """RFC 6750 section 3.1: no error code when the request had no authentication information
+    (none at all, or another scheme than Bearer)."""
+    _, _, reply = await offered(client, admin_headers, random_slug)
+    session = await start(Wallet(client), reply)
+    endpoint = session.issuer_metadata["credential_endpoint"]
+    body = {"credential_configuration_id": session.configuration_id, "proofs": {"jwt": ["x"]}}
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    response = await client.post(endpoint, json=body, headers=headers)
+    oauth_error(response, 401, "invalid_token")
+    challenge = response.headers["www-authenticate"]
+    assert challenge == f'Bearer realm="{session.identifier}"'
+    assert "error=" not in challenge
+
+
 async def test_missing_expired_and_foreign_tokens_are_invalid_token(
     app: FastAPI, client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
 ) -> None:

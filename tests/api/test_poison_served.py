@@ -21,6 +21,7 @@ from app.crypto.dataintegrity import DataIntegrity
 from app.crypto.keys import KeyPair
 from app.did.key import did_key_from_public_key, did_key_verification_method_id
 from app.jsonld import OfflineDocumentLoader, PyldCanonicalizer
+from app.resources import CONTEXTS_DIR
 from tests import processes
 from tests.api.test_serve import LISTEN, free_port, socket_inodes
 from tests.conftest import ADMIN_TOKEN
@@ -65,7 +66,7 @@ def served(tmp_path: Path) -> Iterator[str]:
                 time.sleep(0.2)
             yield f"http://127.0.0.1:{port}"
         finally:
-            processes.stop(process)
+            processes.stop(process, grace=20)
 
 
 def poison_body() -> dict[str, Any]:
@@ -74,7 +75,7 @@ def poison_body() -> dict[str, Any]:
     pair = KeyPair.generate()
     did = did_key_from_public_key(pair.public_key)
     method_id = did_key_verification_method_id(did)
-    data_integrity = DataIntegrity(PyldCanonicalizer(OfflineDocumentLoader(ROOT / "contexts")))
+    data_integrity = DataIntegrity(PyldCanonicalizer(OfflineDocumentLoader(CONTEXTS_DIR)))
     created = datetime(2026, 1, 1, tzinfo=UTC)
     signed = data_integrity.add_proof(vc2_credential(did), pair, method_id, created=created)
     poison = {**clique_credential(9, did), "proof": signed["proof"]}

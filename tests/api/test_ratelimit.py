@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from app.config import Settings
 from app.main import create_app
 from app.ratelimit import TokenBuckets
-from tests.conftest import problem_of
+from tests.conftest import _empty_tables, problem_of
 from tests.factories import issuer_with_key
 
 pytestmark = pytest.mark.anyio
@@ -35,6 +35,7 @@ async def tight_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             yield http
+    await _empty_tables(settings.database_url)
 
 
 async def test_public_endpoint_answers_429_with_retry_after(
@@ -59,3 +60,65 @@ async def test_each_api_key_has_its_own_budget(
     ]
     assert codes[:1] == [404] and codes[-1] == 429
     assert (await tight_client.get("/credentials/x", headers=second)).status_code == 404
+
+
+def made_up_key(number: int) -> dict[str, str]:
+    return {"Authorization": f"Bearer mck_{number:016x}_not-a-secret"}
+
+
+async def test_made_up_api_keys_are_charged_to_the_client_address(
+    tight_client: httpx.AsyncClient,
+) -> None:
+    """A key that does not authenticate is no key: each made-up id used to get a fresh bucket."""
+    codes = [
+        (await tight_client.post("/credentials/issue", json={}, headers=made_up_key(i))).status_code
+        for i in range(3)
+    ]
+    assert codes == [401, 429, 429]
+    public = [
+        (await tight_client.post("/challenges", headers=made_up_key(10 + i))).status_code
+        for i in range(2)
+    ]
+    assert public == [429, 429]  # the same address, whatever the token
+
+
+async def test_made_up_api_keys_do_not_escape_the_limit_of_public_routes(
+    tight_client: httpx.AsyncClient,
+) -> None:
+    codes = [
+        (await tight_client.post("/challenges", headers=made_up_key(i))).status_code
+        for i in range(3)
+    ]
+    assert codes[0] == 201 and codes[1:] == [429, 429]
+
+
+async def test_knowing_a_key_id_does_not_let_anyone_spend_its_budget(
+    tight_client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    _, auth = await issuer_with_key(tight_client, admin_headers, random_slug)
+    key_id = auth["Authorization"].split("_")[1]
+    wrong = {"Authorization": f"Bearer mck_{key_id}_guessed-secret"}
+    codes = [
+        (await tight_client.get("/credentials/x", headers=wrong)).status_code for _ in range(3)
+    ]
+    assert codes == [401, 429, 429]  # charged to the address that sent them
+    # The key's own budget is whole, and the key does not share the address's (spent above).
+    assert (await tight_client.get("/credentials/x", headers=auth)).status_code == 404
+    assert (await tight_client.get("/credentials/x", headers=auth)).status_code == 429
+
+
+async def test_with_no_per_key_limit_keyed_requests_do_not_spend_the_address_budget(
+    settings: Settings, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    only_public = settings.model_copy(
+        update={"rate_limit_per_key_per_minute": 0, "rate_limit_public_per_minute": 6}
+    )
+    application: FastAPI = create_app(only_public)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            _, auth = await issuer_with_key(http, admin_headers, random_slug)
+            for _ in range(3):
+                assert (await http.get("/credentials/x", headers=auth)).status_code == 404
+            assert (await http.post("/challenges")).status_code == 201
+    await _empty_tables(settings.database_url)

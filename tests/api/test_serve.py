@@ -169,3 +169,45 @@ def test_workers_that_cannot_bind_make_serve_exit_3(tmp_path: Path) -> None:
         finally:
             processes.stop(process)
     assert "failed at start-up" in (tmp_path / "serve.log").read_text()
+
+
+def test_workers_exit_when_the_supervisor_is_killed(
+    two_workers: tuple[subprocess.Popen[bytes], int],
+) -> None:
+    process, port = two_workers
+    workers = workers_of(process.pid)
+    assert len(workers) == 2
+    process.send_signal(signal.SIGKILL)  # no chance to stop its workers itself
+    assert process.wait(timeout=10) == -signal.SIGKILL
+    deadline = time.monotonic() + 40  # each worker stops gracefully (SIGTERM from the kernel)
+    while [pid for pid in workers if pid in processes.live_processes()]:
+        assert time.monotonic() < deadline, "the workers outlived their supervisor"
+        time.sleep(0.2)
+    assert not socket_inodes(port, LISTEN)
+
+
+def test_the_parent_watch_stops_a_process_whose_parent_died() -> None:
+    """The fallback of :func:`app.serve.exit_with_parent` where there is no prctl."""
+    watcher = (  # the watch in a thread, as in a worker, while the main thread works on
+        "import sys, threading, time; from app.serve import _watch_parent; "
+        "threading.Thread(target=_watch_parent, args=(int(sys.argv[1]),), daemon=True).start(); "
+        "time.sleep(120)"
+    )
+    parent = (
+        "import os, subprocess, sys; "
+        f"child = subprocess.Popen([sys.executable, '-c', {watcher!r}, str(os.getpid())]); "
+        "print(child.pid, flush=True)"
+    )  # then exits, leaving the child without its parent
+    process = processes.start([sys.executable, "-c", parent], stdout=subprocess.PIPE)
+    try:
+        assert process.stdout is not None
+        child = int(process.stdout.readline())
+        assert process.wait(timeout=30) == 0
+        deadline = time.monotonic() + 20
+        while child in processes.live_processes():
+            assert time.monotonic() < deadline, "the process outlived its parent"
+            time.sleep(0.1)
+    finally:
+        processes.stop(process)
+        if process.stdout is not None:
+            process.stdout.close()

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
+from app import resources
 from app.crypto.dataintegrity import DataIntegrity
 from app.crypto.keys import KeyPair
 from app.jsonld import OfflineDocumentLoader, PyldCanonicalizer
 
-REPO = Path(__file__).resolve().parents[2]
-CONTEXTS_DIR = REPO / "contexts"
+CONTEXTS_DIR = resources.CONTEXTS_DIR
 TESTVECTORS_DIR = Path(__file__).resolve().parents[1] / "data" / "testvectors"
 EDDSA_DIR = TESTVECTORS_DIR / "eddsa"
 

@@ -38,6 +38,7 @@ from app.jsonld import (
     UnknownContextError,
 )
 from app.jsonld.oxigraph import FastPathDeclined
+from app.resources import CONTEXTS_DIR
 
 Json = dict[str, Any]
 
@@ -87,7 +88,7 @@ def _load(path: Path) -> Any:
 
 
 def _vendored_urls() -> frozenset[str]:
-    index = Path(__file__).resolve().parents[2] / "contexts" / "index.json"
+    index = CONTEXTS_DIR / "index.json"
     return frozenset(_load(index))
 
 

@@ -17,8 +17,8 @@ from app.jsonld import (
     PyldCanonicalizer,
     UnknownContextError,
 )
+from app.resources import CONTEXTS_DIR
 
-CONTEXTS_DIR = Path(__file__).resolve().parents[2] / "contexts"
 INDEX: dict[str, Any] = json.loads((CONTEXTS_DIR / "index.json").read_text(encoding="utf-8"))
 MIRRORS = [
     (url, mirror["file"]) for url, meta in INDEX.items() for mirror in meta.get("mirrors", [])

@@ -7,14 +7,13 @@ the test loader below show what no vendored pair does (a term redefined, a cross
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from app.config import PROJECT_ROOT
 from app.jsonld import OfflineDocumentLoader
 from app.jsonld.form import MAX_DEPTH, NotPinnedForm, PinnedForm
+from app.resources import CONTEXTS_DIR
 
 VC2 = "https://www.w3.org/ns/credentials/v2"
 VC1 = "https://www.w3.org/2018/credentials/v1"
@@ -31,7 +30,7 @@ TEST_CONTEXTS = {
 
 class _Loader:
     def __init__(self) -> None:
-        self.offline = OfflineDocumentLoader(Path(PROJECT_ROOT) / "contexts")
+        self.offline = OfflineDocumentLoader(CONTEXTS_DIR)
 
     def __call__(self, url: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
         if url in TEST_CONTEXTS:
