@@ -122,6 +122,19 @@ def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return members
 
 
+def parse_json_document(body: bytes | str, limits: JsonLimits | None = None) -> Any:
+    """``body`` parsed as the API parses JSON bodies: duplicate member names and documents out of
+    ``limits`` refused (``ValueError``, with why), as is text that is not JSON."""
+    try:
+        parsed = json.loads(body, object_pairs_hook=_unique_members)
+    except RecursionError:
+        raise ValueError("the JSON text is nested too deeply") from None
+    problem = json_shape_problem(parsed, limits or JsonLimits())
+    if problem is not None:
+        raise ValueError(problem)
+    return parsed
+
+
 def _is_json(scope: Scope) -> bool:
     for name, value in scope.get("headers", []):
         if name == b"content-type":

@@ -334,6 +334,8 @@ class IssuerProfile:
     legal_identifier: str
     """Legal identifier (e.g. VAT number); the EDC's ``issuer.eIDASIdentifier.notation``."""
     homepage: str | None = None
+    colour: str | None = None
+    """The issuer's colour on its certificates (``#rrggbb``); a default blue when None."""
 
     def __post_init__(self) -> None:
         if not _URI.fullmatch(self.did):
@@ -350,6 +352,8 @@ class IssuerProfile:
             raise ValueError("issuer legal identifier must not be empty")
         if self.homepage is not None:
             _http_url(self.homepage)
+        if self.colour is not None and not re.fullmatch(r"#[0-9a-fA-F]{6}", self.colour):
+            raise ValueError(f"issuer colour {self.colour!r} is not #rrggbb")
 
 
 @dataclass(frozen=True)

@@ -152,6 +152,12 @@ async def find_credential(session: AsyncSession, issuer: Issuer, credential_id: 
     return found
 
 
+async def public_credential(session: AsyncSession, credential_id: str) -> Credential | None:
+    """A credential by our id, whoever issued it: for its public page ``/v/{id}`` (the link
+    its certificate's QR code carries)."""
+    return await session.get(Credential, credential_id)
+
+
 async def _replay(
     session: AsyncSession,
     issuer: Issuer,
@@ -406,6 +412,14 @@ def learner_reference(mc: MicroCredentialIn) -> str | None:
     return learner.email or learner.id
 
 
+def public_page(issuing: Issuing, credential_uri: str) -> str | None:
+    """The credential's public page, ``{public_url}/v/{uuid}`` (the certificate's QR code), for
+    a ``urn:uuid:`` credential id; None for any other id."""
+    if not credential_uri.startswith("urn:uuid:"):
+        return None
+    return f"{issuing.policy.public_url}/v/{credential_uri.removeprefix('urn:uuid:')}"
+
+
 def microcredential_builder(
     mc: MicroCredentialIn, issuer: Issuer, issuing: Issuing, now: datetime
 ) -> tuple[Builder, Callable[[dict[str, Any]], None] | None]:
@@ -433,7 +447,7 @@ def microcredential_builder(
                 credential_id=uri,
                 issued=now,
                 status=entries,
-                display_images=render_pages(mc, profile),
+                display_images=render_pages(mc, profile, link=public_page(issuing, uri)),
             )
         )
 

@@ -64,12 +64,12 @@ def test_a_line_laid_out_from_cached_glyphs_looks_like_pillows_own_drawing() -> 
 
     from app.credentials.render import _font, _Page
 
-    line = "Quality and Qualifications Ireland · Ólann Éire tae, 2026-06-30"
+    line = "Quality and Qualifications Ireland · Ólann Éire tae, Łukasz Żółć, Ζωή, Йордан"
     page = _Page()
-    page.write((60, 100), line, 17, 0)
+    page.write((60, 100), line, "sans", 17, "ink")
     ours = page.image.convert("L").tobytes()
     reference = Image.new("L", PAGE_SIZE, 255)
-    ImageDraw.Draw(reference).text((60, 100), line, font=_font(17), fill=0)
+    ImageDraw.Draw(reference).text((60, 100), line, font=_font("sans", 17), fill=0)
     theirs = reference.tobytes()
 
     ink = sum(1 for v in theirs if v < 128)
@@ -79,12 +79,22 @@ def test_a_line_laid_out_from_cached_glyphs_looks_like_pillows_own_drawing() -> 
     assert both / either > 0.8
 
 
-def test_the_png_holds_only_the_four_grey_levels() -> None:
-    image = Image.open(io.BytesIO(render_page(mc_of(), example_issuer(), "en")))
+def test_the_png_is_a_16_colour_palette_in_the_issuers_colour() -> None:
+    from dataclasses import replace
+
+    from app.credentials.render import DEFAULT_COLOUR
+
+    issuer = replace(example_issuer(), colour="#7a1f2b")
+    image = Image.open(io.BytesIO(render_page(mc_of(), issuer, "en")))
     assert image.mode == "P"
-    used = set(image.convert("L").tobytes())
-    assert used <= {0, 96, 170, 255}
-    assert {0, 96, 255} <= used
+    colours = {rgb for _, rgb in image.convert("RGB").getcolors(maxcolors=1 << 16) or []}
+    assert len(colours) <= 16
+    assert {(255, 255, 255), (0x7A, 0x1F, 0x2B)} <= colours  # paper and the issuer's colour
+    default = Image.open(io.BytesIO(render_page(mc_of(), example_issuer(), "en")))
+    rgb = tuple(int(DEFAULT_COLOUR[i : i + 2], 16) for i in (1, 3, 5))
+    assert rgb in {c for _, c in default.convert("RGB").getcolors(maxcolors=1 << 16) or []}
+    # The colour lives in the palette only: the drawn indices are the same.
+    assert image.tobytes() == default.tobytes()
 
 
 def test_the_png_decodes_to_exactly_the_page_drawn() -> None:
@@ -93,17 +103,29 @@ def test_the_png_decodes_to_exactly_the_page_drawn() -> None:
     from app.credentials.render import _Page
 
     page = _Page()
-    page.text("Quality assurance · Ólann Éire tae · 0123456789 " * 8, 17)
-    page.rule()
-    page.fact("Assessment", "Written exam · grade: A")
+    page.block(
+        70,
+        60,
+        680,
+        "Quality assurance · Ólann Éire tae · 0123456789 " * 8,
+        "sans",
+        17,
+        "ink",
+        leading=24,
+    )
+    page.fill(38, 300, 789, 420, 15)
+    page.block(70, 330, 680, "Ollscoil Zed · Ζωή · Йордан", "serif-bold", 28, "white", leading=38)
+    page.fill(70, 500, 757, 501, 2)
+    page.qr(600, 600, "http://127.0.0.1:8000/v/3f2a5b1c-8d9e-4f01-a2b3-c4d5e6f70812")
+    page.seal(70, 600, "UZ")
     decoded = Image.open(io.BytesIO(page.png()))
     decoded.load()
     assert decoded.mode == "P" and decoded.size == PAGE_SIZE
     assert decoded.info.get("transparency") is None
     assert decoded.tobytes() == page.image.tobytes()
     palette = decoded.getpalette()
-    assert palette is not None and palette[:12] == (page.image.getpalette() or [])[:12]
-    assert len(set(decoded.tobytes())) == 4
+    assert palette is not None and palette[:48] == (page.image.getpalette() or [])[:48]
+    assert len(set(decoded.tobytes())) == 16
 
 
 def test_pages_of_one_course_share_deflated_bands_and_each_decodes_exactly() -> None:
@@ -115,10 +137,10 @@ def test_pages_of_one_course_share_deflated_bands_and_each_decodes_exactly() -> 
 
     def drawn(name: str) -> _Page:
         page = _Page()
-        page.text("Applied Data Stewardship", 30)
-        page.text(name, 24)
-        page.rule()
-        page.fact("Assessment", "Written exam · grade: A")
+        page.block(70, 60, 680, "Applied Data Stewardship", "serif-bold", 30, "accent", leading=40)
+        page.block(70, 140, 680, name, "serif-bold", 38, "ink", leading=50)
+        page.fill(70, 200, 757, 201, 2)
+        page.block(70, 220, 680, "Assessment · Written exam", "sans", 15, "ink", leading=21)
         return page
 
     first, second = drawn("Aoife Ní Bhriain"), drawn("Seán Ó Murchú")

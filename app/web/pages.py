@@ -1,0 +1,146 @@
+"""The front door and the verify page: thin routes over the services the API uses.
+
+``GET /`` says what the service is and who issues here; ``GET /verify`` is a form (a file or
+pasted JSON, no JavaScript) and ``POST /verify`` answers with the verdict, each check in plain
+words and the credential as a person reads it, in the viewer's language (``Accept-Language``).
+The verification is the one ``POST /credentials/verify`` runs (``app.state.verifier``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from starlette.datastructures import UploadFile
+
+from app.api.deps import SessionDep
+from app.api.verify import refuse_unwritable_json
+from app.db.models import utcnow
+from app.errors import ParsingError
+from app.limits import parse_json_document
+from app.observability import CREDENTIALS_VERIFIED
+from app.resources import package_path
+from app.services import issuance
+from app.services import issuers as issuer_service
+from app.services.verification import NotACredential, Verifier
+from app.web import reading
+from app.web.i18n import messages, negotiate
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+STATIC_DIR = package_path("web", "static")
+STYLESHEET = "/static/site.css"
+#: No script, no frame, nothing from another host; forms post to this origin only.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+
+templates = Jinja2Templates(
+    env=Environment(
+        loader=FileSystemLoader(package_path("web", "templates")),
+        autoescape=True,
+        undefined=StrictUndefined,
+    )
+)
+router = APIRouter(include_in_schema=False)
+
+
+def _page(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+    language = negotiate(request.headers.get("accept-language"))
+    response: HTMLResponse = templates.TemplateResponse(
+        request,
+        template,
+        {"lang": language, "t": messages(language), "stylesheet": STYLESHEET, **values},
+        status_code=status,
+    )
+    response.headers["content-security-policy"] = CONTENT_SECURITY_POLICY
+    response.headers["x-content-type-options"] = "nosniff"
+    response.headers["referrer-policy"] = "no-referrer"
+    response.headers["vary"] = "Accept-Language"
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+async def front_page(request: Request, session: SessionDep) -> HTMLResponse:
+    language = negotiate(request.headers.get("accept-language"))
+    issuers = [
+        reading.text_in(issuer.name, language) or issuer.slug
+        for issuer in await issuer_service.list_issuers(session)
+    ]
+    return _page(request, "index.html", issuers=issuers)
+
+
+@router.get("/verify", response_class=HTMLResponse)
+async def verify_form(request: Request) -> HTMLResponse:
+    return _page(request, "verify.html")
+
+
+@router.post("/verify", response_class=HTMLResponse)
+async def verify_submitted(request: Request) -> HTMLResponse:
+    text: bytes | str = b""
+    async with request.form(max_files=1, max_fields=4) as form:
+        upload, pasted = form.get("file"), form.get("json")
+        if isinstance(upload, UploadFile):
+            text = await upload.read()
+        if not text.strip() and isinstance(pasted, str):
+            text = pasted
+    try:
+        credential = parse_json_document(text)
+        refuse_unwritable_json(credential)
+        if not isinstance(credential, dict):
+            raise ValueError("not a JSON object")
+        verifier: Verifier = request.app.state.verifier
+        result = await verifier.verify_credential(credential, now=utcnow())
+    except (ValueError, ParsingError, NotACredential) as exc:
+        return _page(request, "verify.html", status=400, unreadable=str(exc))
+    CREDENTIALS_VERIFIED.labels("credential", str(result.verified).lower()).inc()
+    language = negotiate(request.headers.get("accept-language"))
+    return _page(
+        request,
+        "verify.html",
+        status=200 if result.verified else 422,
+        result=result,
+        checks=reading.checks(result),
+        summary=reading.summary(credential, language),
+    )
+
+
+@router.get("/v/{credential_uuid}", response_class=HTMLResponse)
+async def public_page(request: Request, credential_uuid: str) -> HTMLResponse:
+    """A credential's public page (its certificate's QR code): what the certificate shows and
+    its status now; never indexed. The credential is read in a short session of its own, ended
+    before the verification (which reads the status lists in its own sessions)."""
+    found = None
+    if _UUID.fullmatch(credential_uuid):
+        async with request.app.state.sessionmaker() as session:
+            found = await issuance.public_credential(session, credential_uuid)
+    if found is None:
+        response = _page(request, "not_found.html", status=404)
+    else:
+        language = negotiate(request.headers.get("accept-language"))
+        verifier: Verifier = request.app.state.verifier
+        result = await verifier.verify_credential(found.document, now=utcnow())
+        response = _page(
+            request,
+            "public.html",
+            result=result,
+            checks=reading.checks(result),
+            summary=reading.summary(found.document, language),
+            page_image=reading.page_image(found.document, language),
+        )
+    response.headers["x-robots-tag"] = "noindex, nofollow"
+    response.headers["cache-control"] = "no-store"
+    return response
+
+
+@router.get("/static/site.css")
+async def stylesheet() -> Response:
+    return Response(
+        (STATIC_DIR / "site.css").read_bytes(),
+        media_type="text/css",
+        headers={"cache-control": "public, max-age=3600"},
+    )
