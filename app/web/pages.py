@@ -18,10 +18,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.datastructures import UploadFile
 
 from app.api.deps import SessionDep
-from app.api.verify import refuse_unwritable_json
 from app.db.models import utcnow
 from app.errors import ParsingError
-from app.limits import parse_json_document
+from app.limits import i_json_problem, parse_json_document
 from app.observability import CREDENTIALS_VERIFIED
 from app.resources import package_path
 from app.services import issuance
@@ -90,7 +89,9 @@ async def verify_submitted(request: Request) -> HTMLResponse:
             text = pasted
     try:
         credential = parse_json_document(text)
-        refuse_unwritable_json(credential)
+        not_i_json = i_json_problem(credential)
+        if not_i_json is not None:
+            raise ParsingError(not_i_json)
         if not isinstance(credential, dict):
             raise ValueError("not a JSON object")
         verifier: Verifier = request.app.state.verifier
