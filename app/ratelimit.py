@@ -26,11 +26,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.db.engine import create_engine
 from app.errors import PROBLEMS, Problem, send_problem
 
 MAX_TRACKED = 100_000
@@ -134,10 +136,23 @@ WHERE bucket LIKE :prefix
 )
 
 
+def counter_engine(database_url: str) -> AsyncEngine | None:
+    """The engine the shared buckets use on PostgreSQL (None on SQLite), with a pool of its own.
+
+    A request charges its API key while its session holds a connection of the application's
+    pool: taking a second one from that pool would deadlock once every connection is held by a
+    request waiting for another. A connection of this pool is held for one statement and waits
+    for nothing else. Autocommit: no BEGIN or COMMIT round trip, and a bucket's row is locked
+    for that one statement only.
+    """
+    if make_url(database_url).get_backend_name() != "postgresql":
+        return None
+    return create_engine(database_url, pool_size=5, max_overflow=15)
+
+
 class SharedBuckets:
     """Token buckets in PostgreSQL, shared by every process on the database (same semantics as
-    :class:`TokenBuckets`). Each charge runs on a pooled connection in autocommit: no BEGIN or
-    COMMIT round trip, and the bucket's row is locked for that one statement only."""
+    :class:`TokenBuckets`), on the connections of :func:`counter_engine`."""
 
     def __init__(self, engine: AsyncEngine, per_minute: int, prefix: str) -> None:
         self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -229,12 +244,12 @@ class RateLimit:
         self._buckets: dict[str, Buckets | None] | None = None
 
     def buckets(self, scope: Scope, limit: str) -> Buckets | None:
-        """The buckets of ``limit`` (None when it is off): chosen at the first request, when the
-        application's engine exists (``app.state.engine``, set by its lifespan)."""
+        """The buckets of ``limit`` (None when it is off): chosen at the first request, once the
+        application's lifespan has set ``app.state.rate_limit_engine`` (PostgreSQL only)."""
         if self._buckets is None:
             state = getattr(scope.get("app"), "state", None)
-            engine = getattr(state, "engine", None)
-            shared = isinstance(engine, AsyncEngine) and engine.dialect.name == "postgresql"
+            engine = getattr(state, "rate_limit_engine", None)
+            shared = isinstance(engine, AsyncEngine)
             prefixes = {"keys": "key:", "public": "ip:"}
             self._buckets = {
                 name: None
