@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     offload_timeout_seconds: float = Field(default=10.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     #: requests a minute per issuer API key, and per client address on public POST endpoints
-    #: (0 turns a limit off); kept per process, so per worker
+    #: (0 turns a limit off); shared by every instance on PostgreSQL, per process on SQLite
     rate_limit_per_key_per_minute: int = Field(default=6000, ge=0)
     rate_limit_public_per_minute: int = Field(default=600, ge=0)
     #: browser origins allowed to call the API (CORS is closed when empty)

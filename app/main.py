@@ -26,7 +26,7 @@ from app.jsonld import (
 from app.jsonld.form import PinnedForm
 from app.limits import RequestLimits
 from app.observability import ObservabilityMiddleware, configure_logging, metrics_endpoint
-from app.ratelimit import RateLimit, charge_routes_without_api_keys
+from app.ratelimit import RateLimit, charge_routes_without_api_keys, counter_engine
 from app.resources import MIGRATIONS_DIR
 from app.services.issuance import Issuing
 from app.services.keystore import KeyCache
@@ -86,6 +86,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings.database_url)
         app.state.engine = engine
         app.state.sessionmaker = session_factory(engine)
+        # Rate limits on PostgreSQL: a pool of their own (app/ratelimit.py).
+        counters = counter_engine(settings.database_url)
+        app.state.rate_limit_engine = counters
         # One client for every remote fetch (did:web, status lists); no proxies from the
         # environment, so the fetch guard's address checks hold (app/net.py).
         http_client = httpx.AsyncClient(trust_env=False)
@@ -105,6 +108,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await http_client.aclose()
             await engine.dispose()
+            if counters is not None:
+                await counters.dispose()
 
     app = FastAPI(
         title="microcred",

@@ -1,7 +1,10 @@
 """Rate limits: per issuer API key, and per client address for everyone else.
 
-Token buckets held in this process (with several workers each keeps its own, so the effective
-limit is per worker). Reading endpoints that verifiers poll (status lists, DID documents) and
+Token buckets: ``per_minute / 60`` tokens a second, up to a burst of ``per_minute // 6``. On
+PostgreSQL they live in the ``rate_limit_buckets`` table, which every worker and every instance
+on that database shares (:class:`SharedBuckets`: one atomic upsert, one round trip per charged
+request); with the embedded SQLite default they are held in this process (:class:`TokenBuckets`).
+Reading endpoints that verifiers poll (status lists, DID documents) and
 health/metrics are not limited here: they are cheap and cached.
 
 A request is charged to its API key only once the key has authenticated (the route's
@@ -14,16 +17,22 @@ without an API key before they run; a request with one when its key does not aut
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.db.engine import create_engine
 from app.errors import PROBLEMS, Problem, send_problem
 
 MAX_TRACKED = 100_000
@@ -32,6 +41,10 @@ _STATE_KEY = "rate_limit"
 _F = TypeVar("_F", bound=Callable[..., Any])
 #: The dependencies that authenticate an API key (marked with :func:`authenticates_api_key`).
 _API_KEY_DEPENDENCIES: set[Callable[..., Any]] = set()
+#: Seconds between two deletions of full (idle) shared buckets, per process.
+SWEEP_EVERY = 60.0
+
+log = logging.getLogger("microcred.ratelimit")
 
 
 class RateLimited(Problem):
@@ -79,6 +92,92 @@ class TokenBuckets:
         return (1 - bucket.tokens) / self.rate
 
 
+class Buckets(Protocol):
+    async def charge(self, key: str) -> float:
+        """0 when allowed, else the seconds until a token is there."""
+
+
+class LocalBuckets:
+    """:class:`TokenBuckets` of this process, behind the interface :class:`SharedBuckets` has."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.buckets = TokenBuckets(per_minute)
+
+    async def charge(self, key: str) -> float:
+        return self.buckets.take(key, time.monotonic())
+
+
+# One statement, one round trip: the bucket's tokens refilled at ``rate`` since its last charge
+# (the database clock, which every instance shares), capped at ``burst``; one taken if there is
+# one. ``allowed`` records which, for RETURNING (a denied charge leaves fewer than one token, an
+# allowed one may too). A new bucket starts full, less this request's token.
+_REFILLED = (
+    "least(CAST(:burst AS float8), b.tokens"
+    " + greatest(0, excluded.updated_at - b.updated_at) * CAST(:rate AS float8))"
+)
+_CHARGE = text(
+    f"""
+INSERT INTO rate_limit_buckets AS b (bucket, tokens, updated_at, allowed)
+VALUES (:bucket, CAST(:burst AS float8) - 1, extract(epoch FROM clock_timestamp()), true)
+ON CONFLICT (bucket) DO UPDATE SET
+    tokens = CASE WHEN {_REFILLED} >= 1 THEN {_REFILLED} - 1 ELSE {_REFILLED} END,
+    allowed = {_REFILLED} >= 1,
+    updated_at = excluded.updated_at
+RETURNING allowed, tokens
+"""
+)
+# A bucket idle long enough to be full again is the same as none.
+_SWEEP = text(
+    """
+DELETE FROM rate_limit_buckets
+WHERE bucket LIKE :prefix
+    AND updated_at < extract(epoch FROM clock_timestamp()) - CAST(:full_after AS float8)
+"""
+)
+
+
+def counter_engine(database_url: str) -> AsyncEngine | None:
+    """The engine the shared buckets use on PostgreSQL (None on SQLite), with a pool of its own.
+
+    A request charges its API key while its session holds a connection of the application's
+    pool: taking a second one from that pool would deadlock once every connection is held by a
+    request waiting for another. A connection of this pool is held for one statement and waits
+    for nothing else. Autocommit: no BEGIN or COMMIT round trip, and a bucket's row is locked
+    for that one statement only.
+    """
+    if make_url(database_url).get_backend_name() != "postgresql":
+        return None
+    return create_engine(database_url, pool_size=5, max_overflow=15)
+
+
+class SharedBuckets:
+    """Token buckets in PostgreSQL, shared by every process on the database (same semantics as
+    :class:`TokenBuckets`), on the connections of :func:`counter_engine`."""
+
+    def __init__(self, engine: AsyncEngine, per_minute: int, prefix: str) -> None:
+        self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.rate = per_minute / 60.0
+        self.burst = float(max(1, per_minute // 6))
+        self.prefix = prefix
+        self.swept = time.monotonic()
+
+    async def charge(self, key: str) -> float:
+        parameters = {"bucket": key, "burst": self.burst, "rate": self.rate}
+        try:
+            async with self.engine.connect() as connection:
+                allowed, tokens = (await connection.execute(_CHARGE, parameters)).one()
+                if time.monotonic() - self.swept > SWEEP_EVERY:
+                    self.swept = time.monotonic()
+                    sweep = {"prefix": self.prefix + "%", "full_after": self.burst / self.rate}
+                    await connection.execute(_SWEEP, sweep)
+        except (SQLAlchemyError, OSError) as exc:
+            # The database is out of reach: the request itself will say so (503); a rate limit
+            # that cannot be counted lets it through rather than answering 500.
+            log.warning("rate limit not counted (%s: %s)", type(exc).__name__, exc)
+            return 0.0
+        return 0.0 if allowed else max(0.0, (1 - float(tokens)) / self.rate)
+
+
 def authenticates_api_key(dependency: _F) -> _F:
     """Mark a route dependency that authenticates an API key and then calls
     :func:`charge_api_key` or :func:`charge_unauthenticated`."""
@@ -107,31 +206,33 @@ class _Pending:
         self.scope = scope
         self.charged = False
 
-    def charge(self, bucket: str, buckets: TokenBuckets | None) -> float:
-        """Charge ``bucket`` (the first charge only; nothing when that limit is off)."""
+    async def charge(self, bucket: str, limit: str) -> float:
+        """Charge ``bucket`` to ``limit`` (``"keys"`` or ``"public"``): the first charge only;
+        nothing when that limit is off."""
         if self.charged:
             return 0.0
         self.charged = True
-        return buckets.take(bucket, time.monotonic()) if buckets is not None else 0.0
+        buckets = self.limits.buckets(self.scope, limit)
+        return await buckets.charge(bucket) if buckets is not None else 0.0
 
 
-def charge_api_key(state: Any, api_key_id: str) -> None:
+async def charge_api_key(state: Any, api_key_id: str) -> None:
     """Charge a request to the API key it authenticated with; :class:`RateLimited` when spent.
 
     ``state`` is the request's ``request.state``."""
     pending = getattr(state, _STATE_KEY, None)
     if isinstance(pending, _Pending):
-        wait = pending.charge("key:" + api_key_id, pending.limits.keys)
+        wait = await pending.charge("key:" + api_key_id, "keys")
         if wait > 0:
             raise RateLimited.after(wait)
 
 
-def charge_unauthenticated(state: Any) -> None:
+async def charge_unauthenticated(state: Any) -> None:
     """Charge a request whose API key did not authenticate to its client address;
     :class:`RateLimited` when the address has spent its budget."""
     pending = getattr(state, _STATE_KEY, None)
     if isinstance(pending, _Pending):
-        wait = pending.charge(_client_address(pending.scope), pending.limits.public)
+        wait = await pending.charge(_client_address(pending.scope), "public")
         if wait > 0:
             raise RateLimited.after(wait)
 
@@ -139,8 +240,26 @@ def charge_unauthenticated(state: Any) -> None:
 class RateLimit:
     def __init__(self, app: ASGIApp, *, per_key_per_minute: int, public_per_minute: int) -> None:
         self.app = app
-        self.keys = TokenBuckets(per_key_per_minute) if per_key_per_minute > 0 else None
-        self.public = TokenBuckets(public_per_minute) if public_per_minute > 0 else None
+        self.per_minute = {"keys": per_key_per_minute, "public": public_per_minute}
+        self._buckets: dict[str, Buckets | None] | None = None
+
+    def buckets(self, scope: Scope, limit: str) -> Buckets | None:
+        """The buckets of ``limit`` (None when it is off): chosen at the first request, once the
+        application's lifespan has set ``app.state.rate_limit_engine`` (PostgreSQL only)."""
+        if self._buckets is None:
+            state = getattr(scope.get("app"), "state", None)
+            engine = getattr(state, "rate_limit_engine", None)
+            shared = isinstance(engine, AsyncEngine)
+            prefixes = {"keys": "key:", "public": "ip:"}
+            self._buckets = {
+                name: None
+                if per_minute <= 0
+                else SharedBuckets(engine, per_minute, prefixes[name])
+                if shared and isinstance(engine, AsyncEngine)
+                else LocalBuckets(per_minute)
+                for name, per_minute in self.per_minute.items()
+            }
+        return self._buckets[limit]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("path", "").startswith(EXEMPT_PREFIXES):
@@ -155,10 +274,11 @@ class RateLimit:
                 # Answered before any route dependency ran (no such route, a body that is not
                 # JSON): charged to the address now, for the requests that follow.
                 if not pending.charged:
-                    pending.charge(_client_address(scope), self.public)
+                    await pending.charge(_client_address(scope), "public")
             return
-        if self.public is not None and scope.get("method") == "POST":
-            wait = self.public.take(_client_address(scope), time.monotonic())
+        public = self.buckets(scope, "public")
+        if public is not None and scope.get("method") == "POST":
+            wait = await public.charge(_client_address(scope))
             if wait > 0:
                 await send_problem(scope, send, RateLimited.after(wait))
                 return
@@ -188,4 +308,4 @@ async def charge_routes_without_api_keys(request: Request) -> None:
         and not pending.charged
         and not _route_takes_api_key(request.scope.get("route"))
     ):
-        charge_unauthenticated(request.state)
+        await charge_unauthenticated(request.state)

@@ -36,9 +36,9 @@ def require_scope(scope: str) -> Callable[..., Awaitable[Caller]]:
             raise Unauthorized("an issuer API key is required (Authorization: Bearer <key>)")
         caller = await authenticate(session, credentials.credentials)
         if caller is None:
-            charge_unauthenticated(request.state)
+            await charge_unauthenticated(request.state)
             raise Unauthorized("the API key is not valid")
-        charge_api_key(request.state, caller.api_key_id)
+        await charge_api_key(request.state, caller.api_key_id)
         if scope not in caller.scopes:
             raise Forbidden(f"this API key lacks the {scope!r} scope")
         request.state.caller = caller

@@ -215,3 +215,18 @@ class TrustedIssuer(SQLModel, table=True):
     note: str | None = Field(default=None, max_length=1000)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class RateLimitBucket(SQLModel, table=True):
+    """A token bucket the service instances on one PostgreSQL share (see ``app.ratelimit``).
+
+    ``updated_at`` is the database clock (epoch seconds) at the last charge, so instances on
+    hosts whose clocks differ still agree; a row idle long enough to be full again is deleted.
+    """
+
+    __tablename__ = "rate_limit_buckets"
+
+    bucket: str = Field(primary_key=True, max_length=128)
+    tokens: float
+    updated_at: float
+    allowed: bool

@@ -33,8 +33,21 @@ def free_port() -> int:
         return port
 
 
+#: The per-key limit of the services of ``limited_services``: a burst of 60 // 6 = 10.
+PER_KEY_PER_MINUTE = 60
+
+
 @pytest.fixture
 def two_services(database_url: str, tmp_path: Path) -> Iterator[list[str]]:
+    yield from _services(database_url, tmp_path, per_key_per_minute=0)
+
+
+@pytest.fixture
+def limited_services(database_url: str, tmp_path: Path) -> Iterator[list[str]]:
+    yield from _services(database_url, tmp_path, per_key_per_minute=PER_KEY_PER_MINUTE)
+
+
+def _services(database_url: str, tmp_path: Path, per_key_per_minute: int) -> Iterator[list[str]]:
     if not database_url.startswith("postgresql"):
         pytest.skip("two service processes need PostgreSQL (SQLite: see test_status.py)")
     env = {k: v for k, v in os.environ.items() if not k.startswith("MICROCRED_")}
@@ -44,7 +57,7 @@ def two_services(database_url: str, tmp_path: Path) -> Iterator[list[str]]:
         MICROCRED_MASTER_KEY=new_master_key(),
         MICROCRED_PUBLIC_URL="https://credentials.example.edu",
         MICROCRED_LOG_LEVEL="WARNING",
-        MICROCRED_RATE_LIMIT_PER_KEY_PER_MINUTE="0",
+        MICROCRED_RATE_LIMIT_PER_KEY_PER_MINUTE=str(per_key_per_minute),
     )
     ports = [free_port(), free_port()]
     logs = [open(tmp_path / f"service-{port}.log", "wb") for port in ports]  # noqa: SIM115
@@ -169,3 +182,92 @@ async def _scenario(urls: list[str]) -> None:
             assert set(bits.set_indexes()) == {
                 int(vc["credentialStatus"]["statusListIndex"]) for vc in revoked
             }, "a concurrent revocation was lost"
+
+
+async def _issuer_and_key(
+    http: httpx.AsyncClient, url: str, slug: str
+) -> tuple[dict[str, Any], dict[str, str]]:
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    issuer = (await http.post(url + "/admin/issuers", json=issuer_body(slug), headers=admin)).json()
+    key = (
+        await http.post(
+            url + f"/admin/issuers/{slug}/api-keys",
+            json={
+                "name": "mp",
+                "scopes": ["credentials:issue", "credentials:status", "credentials:read"],
+            },
+            headers=admin,
+        )
+    ).json()
+    return issuer, {"Authorization": f"Bearer {key['key']}"}
+
+
+def test_two_processes_share_one_rate_limit_per_key(limited_services: list[str]) -> None:
+    """A burst of N requests of one key, whichever instance gets them, then 429: each process
+    counting its own would let 2N through."""
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(timeout=60) as http:
+            _, auth = await _issuer_and_key(http, limited_services[0], "uni-rl")
+            burst = PER_KEY_PER_MINUTE // 6
+            replies = [
+                await http.get(limited_services[n % 2] + "/credentials/x", headers=auth)
+                for n in range(burst + 6)
+            ]
+            codes = [reply.status_code for reply in replies]
+            # One token comes back every second: a slow machine may see one or two more.
+            allowed = codes.count(404)
+            assert codes[:burst] == [404] * burst, codes
+            assert burst <= allowed <= burst + 1 and codes[-1] == 429, codes
+            assert {codes[n] for n in range(burst + 2, len(codes))} == {429}, codes
+            for reply in replies:
+                if reply.status_code == 429:
+                    assert 1 <= int(reply.headers["retry-after"]) <= 2
+
+    asyncio.run(scenario())
+
+
+def test_a_revocation_through_one_process_is_served_by_the_other_at_once(
+    two_services: list[str],
+) -> None:
+    async def scenario() -> None:
+        first, second = two_services
+        async with httpx.AsyncClient(timeout=60) as http:
+            issuer, auth = await _issuer_and_key(http, first, "uni-sl")
+            body = {
+                "credential": vc2_credential(issuer["did"]),
+                "options": {"cryptosuite": "eddsa-jcs-2022"},
+            }
+            issued = await http.post(first + "/credentials/issue", json=body, headers=auth)
+            assert issued.status_code == 201, issued.text
+            vc = issued.json()["verifiableCredential"]
+            entry = vc["credentialStatus"]
+            entry = (
+                entry
+                if isinstance(entry, dict)
+                else next(e for e in entry if e["statusPurpose"] == "revocation")
+            )
+            path = entry["statusListCredential"].removeprefix("https://credentials.example.edu")
+            index = int(entry["statusListIndex"])
+
+            async def bit(url: str) -> bool:
+                published = (await http.get(url + path)).json()
+                encoded = published["credentialSubject"]["encodedList"]
+                return index in set(Bitstring.decode(encoded).set_indexes())
+
+            # Both processes have served (and cached) the list before the change.
+            assert not await bit(first) and not await bit(second)
+            change = {
+                "credentialId": vc["id"],
+                "credentialStatus": {
+                    "type": "BitstringStatusListEntry",
+                    "statusPurpose": "revocation",
+                },
+                "status": True,
+            }
+            revoked = await http.post(second + "/credentials/status", json=change, headers=auth)
+            assert revoked.status_code == 200, revoked.text
+            assert await bit(first), "the other process served a stale status list"
+            assert await bit(second)
+
+    asyncio.run(scenario())

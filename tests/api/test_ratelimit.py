@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 
 from app.config import Settings
+from app.db.engine import create_engine
 from app.main import create_app
-from app.ratelimit import TokenBuckets
+from app.ratelimit import SWEEP_EVERY, SharedBuckets, TokenBuckets
 from tests.conftest import _empty_tables, problem_of
 from tests.factories import issuer_with_key
 
@@ -122,3 +124,49 @@ async def test_with_no_per_key_limit_keyed_requests_do_not_spend_the_address_bud
                 assert (await http.get("/credentials/x", headers=auth)).status_code == 404
             assert (await http.post("/challenges")).status_code == 201
     await _empty_tables(settings.database_url)
+
+
+async def test_two_apps_on_one_postgresql_share_a_key_budget_and_sqlite_apps_do_not(
+    settings: Settings, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    """Two applications (as two instances would be) on one database: on PostgreSQL a key's
+    burst is spent once in total; with SQLite each process keeps its own buckets."""
+    tight = settings.model_copy(update={"rate_limit_per_key_per_minute": 6})
+    first, second = create_app(tight), create_app(tight)
+    async with (
+        first.router.lifespan_context(first),
+        second.router.lifespan_context(second),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=first), base_url="http://a") as a,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=second), base_url="http://b") as b,
+    ):
+        _, auth = await issuer_with_key(a, admin_headers, random_slug)
+        assert (await a.get("/credentials/x", headers=auth)).status_code == 404  # the burst: 1
+        from_b = await b.get("/credentials/x", headers=auth)
+        if settings.database_url.startswith("postgresql"):
+            assert from_b.status_code == 429
+            assert int(from_b.headers["retry-after"]) in (9, 10)  # one token in 10 s
+        else:
+            assert from_b.status_code == 404
+    await _empty_tables(settings.database_url)
+
+
+async def test_shared_buckets_that_filled_up_again_are_deleted(settings: Settings) -> None:
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("shared buckets live in PostgreSQL")
+    engine = create_engine(settings.database_url)
+    try:
+        buckets = SharedBuckets(engine, per_minute=60, prefix="key:")
+        assert await buckets.charge("key:old") == 0
+        assert await buckets.charge("ip:other") == 0  # another limit's bucket: not this sweep's
+        async with engine.begin() as connection:  # idle for 11 s: full again (10 in 10 s)
+            await connection.execute(
+                text("UPDATE rate_limit_buckets SET updated_at = updated_at - 11")
+            )
+        buckets.swept -= SWEEP_EVERY + 1
+        assert await buckets.charge("key:new") == 0
+        async with engine.connect() as connection:
+            left = (await connection.execute(text("SELECT bucket FROM rate_limit_buckets"))).all()
+        assert sorted(bucket for (bucket,) in left) == ["ip:other", "key:new"]
+    finally:
+        await engine.dispose()
+        await _empty_tables(settings.database_url)
