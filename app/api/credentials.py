@@ -73,7 +73,7 @@ class CredentialStatusFlags(BaseModel):
     suspended: bool
 
 
-class CredentialReply(BaseModel):
+class StoredCredentialReply(BaseModel):
     verifiableCredential: dict[str, Any]
     status: CredentialStatusFlags
 
@@ -198,11 +198,11 @@ async def issue_microcredential(
 @router.get("/credentials/{credential_id}", responses={404: {"description": "Unknown id"}})
 async def read_credential(
     credential_id: str, session: SessionDep, caller: ReadCaller
-) -> CredentialReply:
+) -> StoredCredentialReply:
     """A credential this issuer issued, with its current status."""
     credential = await issuance.find_credential(session, caller.issuer, credential_id)
     flags = await status.current_status(session, credential.id)
-    return CredentialReply(
+    return StoredCredentialReply(
         verifiableCredential=credential.document, status=CredentialStatusFlags(**flags)
     )
 

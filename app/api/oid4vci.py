@@ -109,7 +109,7 @@ class IssuedCredential(BaseModel):
     credential: dict[str, Any]
 
 
-class CredentialReply(BaseModel):
+class WalletCredentialReply(BaseModel):
     credentials: list[IssuedCredential]
 
 
@@ -412,7 +412,7 @@ _CREDENTIAL_BODY = {
 @router.post(
     "/issuers/{slug}/oid4vci/credential",
     tags=[WALLET],
-    response_model=CredentialReply,
+    response_model=WalletCredentialReply,
     responses={
         **_OAUTH_ERRORS,
         401: {"model": OAuthErrorReply, "description": "Missing, invalid, expired or used token"},
