@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
 
 #: The process groups started by :func:`start` in this run (each group id is its leader's pid).
@@ -136,3 +138,20 @@ def run(command: list[str], timeout: float, **options: Any) -> subprocess.Comple
     return subprocess.CompletedProcess(
         command, process.returncode, stdout.decode(), stderr.decode()
     )
+
+
+def wait_until_serving(
+    url: str, process: subprocess.Popen[bytes], log: Path, within: float = 60
+) -> None:
+    """Wait until the service started as ``process`` answers ``GET {url}/health`` with 200;
+    fail with its log if it exits first or does not answer ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        assert process.poll() is None, log.read_text()
+        try:
+            if httpx.get(url + "/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, f"the service at {url} did not start"
+        time.sleep(0.2)

@@ -8,7 +8,6 @@ import hashlib
 import os
 import re
 import shutil
-import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -140,16 +139,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process = serve(tmp_path, port, 1, log)
         try:
             url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 60
-            while True:
-                assert process.poll() is None, (tmp_path / "serve.log").read_text()
-                try:
-                    if httpx.get(url + "/health", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "the service did not start"
-                time.sleep(0.2)
+            processes.wait_until_serving(url, process, tmp_path / "serve.log")
             yield url
         finally:
             processes.stop(process)

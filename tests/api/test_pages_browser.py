@@ -5,7 +5,6 @@ in the test's tmp_path."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,16 +29,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         process = serve(tmp_path, port, 1, log)
         try:
             url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 60
-            while True:
-                assert process.poll() is None, (tmp_path / "serve.log").read_text()
-                try:
-                    if httpx.get(url + "/health", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "the service did not start"
-                time.sleep(0.2)
+            processes.wait_until_serving(url, process, tmp_path / "serve.log")
             issue_two(url, tmp_path)
             yield url, tmp_path
         finally:
