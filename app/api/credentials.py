@@ -148,20 +148,18 @@ async def issue_credential(
         document["credentialStatus"] = entries[0] if len(entries) == 1 else entries
         return document
 
-    issued = await issuance.issue(
-        session,
+    order = issuance.IssueOrder(
         caller.issuer,
         build,
-        _issuing(request),
-        format="vc",
+        "vc",
+        body_hash,
+        caller.actor,
         cryptosuite=options.cryptosuite,
-        body_hash=body_hash,
-        actor=caller.actor,
         idempotency_key=idempotency_key,
         client_id=options.credentialId,
         credential_uri=credential.get("id"),
-        commit=True,
     )
+    issued = await issuance.issue_and_commit(session, issuing, order)
     return _issued_reply(issued)
 
 
@@ -182,16 +180,16 @@ async def issue_microcredential(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Issue an EU micro-credential as a Europass EDC (`edc`) or an Open Badge 3.0 (`obv3`)."""
-    issued = await issuance.issue_microcredential(
-        session,
-        caller.issuer,
+    issuing = _issuing(request)
+    order = issuance.microcredential_order(
         body,
-        _issuing(request),
+        caller.issuer,
+        issuing,
         actor=caller.actor,
         idempotency_key=idempotency_key,
         body_hash=issuance.request_hash(body.model_dump(mode="json")),
-        commit=True,
     )
+    issued = await issuance.issue_and_commit(session, issuing, order)
     return _issued_reply(issued)
 
 

@@ -1,4 +1,22 @@
-"""The request's database session: repositories add/flush, only this dependency commits."""
+"""The request's database session, and the rule of who commits.
+
+The rule: services add, flush and execute in the session they are given; the transaction is the
+request's, begun by this dependency and committed by it once the route returned (rolled back on
+any exception). A service never commits or rolls back, with these named exceptions only (a test,
+``tests/unit/test_architecture.py``, holds the list):
+
+- ``app.services.issuance.issue_and_commit``: issuing commits its read step before signing and its
+  store step right after, so no transaction (on SQLite, no write lock) spans the signing. For
+  sessions that hold nothing else: HTTP issuing, each item of a batch. Its twin
+  ``issue_within`` runs in the caller's transaction (OpenID4VCI redemption: the offer's update
+  and the credential commit together) and commits nothing.
+- ``app.services.challenges.consume_and_commit``: the verifier spends a presentation's challenge
+  in a session of its own, committed at once.
+
+Sessions opened elsewhere only read (the verifier's status, controller and trust-list lookups,
+the public credential page) or are a whole unit of work in ``session.begin()`` (the CLI's
+administration commands, as the HTTP admin API would run them).
+"""
 
 from __future__ import annotations
 

@@ -74,7 +74,7 @@ async def create_api_key(
         created_at=utcnow(),
     )
     session.add(row)
-    audit.record(
+    await audit.record(
         session,
         actor=actor,
         action="api_key.created",
@@ -102,7 +102,9 @@ async def delete_api_key(
         raise ApiKeyNotFound(f"issuer {issuer.slug!r} has no API key {key_id!r}")
     row.revoked_at = utcnow()
     session.add(row)
-    audit.record(session, actor=actor, action="api_key.deleted", issuer_id=issuer.id, target=key_id)
+    await audit.record(
+        session, actor=actor, action="api_key.deleted", issuer_id=issuer.id, target=key_id
+    )
     await session.flush()
 
 

@@ -1,14 +1,18 @@
-"""The audit trail: one row per change, in the same transaction as the change."""
+"""The audit trail: one row per change, in the same transaction as the change.
+
+Every row is made by :func:`event_values` and inserted at once by :func:`record` (issuing inserts
+the same row with its credential, :mod:`app.db.store`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db import store
 from app.db.models import AuditEvent, utcnow
 
 ADMIN = "admin"
@@ -18,7 +22,7 @@ def api_key_actor(api_key_id: str) -> str:
     return f"api-key:{api_key_id}"
 
 
-def record(
+async def record(
     session: AsyncSession,
     *,
     actor: str,
@@ -26,20 +30,9 @@ def record(
     issuer_id: int | None,
     target: str | None = None,
     details: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """Add the event to the session: written with the session's next flush."""
-    event = AuditEvent(**event_values(actor, action, issuer_id, target, details))
-    session.add(event)
-    return event
-
-
-_INSERT = insert(AuditEvent.__table__)  # type: ignore[attr-defined]
-
-
-async def write(session: AsyncSession, event: dict[str, Any]) -> None:
-    """Insert ``event`` (:func:`event_values`) now, without the session's unit of work (the
-    issuing path's way)."""
-    await session.exec(_INSERT, params=event)
+) -> None:
+    """Insert the event now, in the session's transaction."""
+    await store.insert_audit_event(session, event_values(actor, action, issuer_id, target, details))
 
 
 def event_values(

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import delete, update
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -66,3 +67,18 @@ async def consume(session: AsyncSession, value: str, *, now: datetime) -> Challe
     if row is None or row.purpose != PURPOSE:
         return "expired" if is_ours(value) else "unknown"
     return "used" if row.used_at is not None else "expired"
+
+
+async def consume_and_commit(
+    sessionmaker: async_sessionmaker[AsyncSession], value: str, *, now: datetime
+) -> ChallengeState:
+    """:func:`consume` in a transaction of its own, committed before this returns: a named
+    exception to the rule that only the request's session commits (:mod:`app.db.session`).
+
+    The verifier runs outside any request's transaction, and a challenge must be spent for good
+    once a verification has accepted it, whatever happens to the request afterwards.
+    """
+    async with sessionmaker() as session:
+        state = await consume(session, value, now=now)
+        await session.commit()
+    return state

@@ -11,14 +11,12 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache, partial
+from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import bindparam, insert, literal, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -28,8 +26,9 @@ from app.credentials.microcredential import IssuerProfile, MicroCredentialIn
 from app.crypto.cryptosuites import EDDSA_RDFC_2022
 from app.crypto.dataintegrity import DataIntegrity, with_data_integrity_context
 from app.crypto.errors import ProofError
-from app.db.engine import on_postgresql
-from app.db.models import AuditEvent, Credential, Issuer, StatusEntry, StatusList, utcnow
+from app.db import store
+from app.db.models import Credential, Issuer, utcnow
+from app.db.store import IssuedRows
 from app.errors import (
     PROBLEMS,
     Conflict,
@@ -49,6 +48,8 @@ from app.services.offload import Offload
 
 #: ``build(credential_uri, status_entries)``: the unsigned credential.
 Builder = Callable[[str, list[dict[str, Any]]], dict[str, Any]]
+#: ``validate(unsigned)``: raises a :class:`Problem` for a document that must not be signed.
+Validator = Callable[[dict[str, Any]], None]
 
 
 class CredentialNotFound(NotFound):
@@ -158,24 +159,17 @@ async def public_credential(session: AsyncSession, credential_id: str) -> Creden
     return await session.get(Credential, credential_id)
 
 
-async def _replay(
-    session: AsyncSession,
-    issuer: Issuer,
-    *,
-    idempotency_key: str | None,
-    client_id: str | None,
-    body_hash: str,
-) -> Credential | None:
+async def _replay(session: AsyncSession, order: IssueOrder) -> Credential | None:
     conditions = []
-    if idempotency_key is not None:
-        conditions.append(Credential.idempotency_key == idempotency_key)
-    if client_id is not None:
-        conditions.append(Credential.client_id == client_id)
+    if order.idempotency_key is not None:
+        conditions.append(Credential.idempotency_key == order.idempotency_key)
+    if order.client_id is not None:
+        conditions.append(Credential.client_id == order.client_id)
     if not conditions:
         return None
-    query = select(Credential).where(Credential.issuer_id == issuer.id, or_(*conditions))
+    query = select(Credential).where(Credential.issuer_id == order.issuer.id, or_(*conditions))
     earlier = (await session.exec(query)).first()
-    if earlier is not None and earlier.request_hash != body_hash:
+    if earlier is not None and earlier.request_hash != order.body_hash:
         raise IdempotencyConflict(
             "the idempotency key (or credentialId) was first used with a different request body"
         )
@@ -185,7 +179,7 @@ async def _replay(
 def build_and_sign(
     issuing: Issuing,
     build: Builder,
-    validate: Callable[[dict[str, Any]], None] | None,
+    validate: Validator | None,
     uri: str,
     entries: list[dict[str, Any]],
     key: issuers.ActiveKey,
@@ -193,15 +187,14 @@ def build_and_sign(
     cryptosuite: str,
     now: datetime,
 ) -> dict[str, Any]:
-    """The signing step of :func:`issue`: no database work.
+    """The sign step of :func:`issue_and_commit` and :func:`issue_within`: no database work.
 
-    It runs on the event loop. In a worker thread it would still hold the GIL for all but the
-    Rust and zlib parts, and handing the GIL to and fro cost more than it freed: with two
-    workers on two cores, EDC issuing went from ~94 to ~105 credentials/s, and 2.3 ms less
-    CPU each, when the thread was dropped (bench/README.md). The loop serves other requests at
-    each database round trip in between. :func:`issue` runs it through ``issuing.offload``:
-    a large document's canonicalization (and SHACL) happens in a worker process, and this step
-    runs again with the outcome (it has no effect until it returns).
+    It runs on the event loop, not in a worker thread: a thread would still hold the GIL for all
+    but the Rust and zlib parts, and the handoffs cost more than they freed (bench/README.md,
+    "Signing on the event loop"). The loop serves other requests at each database round trip
+    in between. It runs through ``issuing.offload``: a large document's canonicalization (and
+    SHACL) happens in a worker process, and this step runs again with the outcome (it has no
+    effect until it returns).
     """
     unsigned = build(uri, entries)
     check_pinned_form(issuing, unsigned)
@@ -217,192 +210,159 @@ def build_and_sign(
     )
 
 
-_STORE_CREDENTIAL = insert(Credential.__table__)  # type: ignore[attr-defined]
-
 #: Times the store step may find a drawn status index taken meanwhile before issuing gives up.
 STORE_ATTEMPTS = 4
 
 
-async def issue(
-    session: AsyncSession,
-    issuer: Issuer,
-    build: Builder,
-    issuing: Issuing,
-    *,
-    format: str,
-    cryptosuite: str | None,
-    body_hash: str,
-    actor: str,
-    learner_ref: str | None = None,
-    idempotency_key: str | None = None,
-    client_id: str | None = None,
-    credential_uri: str | None = None,
-    validate: Callable[[dict[str, Any]], None] | None = None,
-    commit: bool = False,
-    now: datetime | None = None,
-) -> Issued:
-    """Issue one credential; ``build(credential_uri, status_entries)`` makes the unsigned VC.
+@dataclass(frozen=True)
+class IssueOrder:
+    """One credential to issue: whose, how it is built and checked, and what is recorded with it.
 
-    Three steps. Read: an earlier credential for the idempotency key (replayed), the active key,
-    a free random index of each status list. Sign, without the database: build, ``validate``,
-    add the proof. Store: the credential and its status entries, the audit event and, last,
-    the lists' counts. A status index or idempotency key that another request
-    stored between the read and the store fails the insert: the read runs again (the key then
-    replays the other request's credential) and the credential is signed anew.
-
-    ``commit``: commit the reads before signing and the writes right after storing, so that no
-    transaction (and on SQLite no write lock, which every transaction takes) spans the signing;
-    for callers whose transaction holds nothing else. Without it everything happens in the
-    caller's transaction.
+    ``build(credential_uri, status_entries)`` makes the unsigned document; ``validate``, if
+    given, checks it before it is signed. ``idempotency_key`` and ``client_id`` (VC-API
+    ``options.credentialId``) make a retry replay the first credential; ``body_hash`` tells a
+    retry from another request reusing them.
     """
-    now = now or utcnow()
-    assert issuer.id is not None
-    for _ in range(STORE_ATTEMPTS):
-        earlier = await _replay(
-            session,
-            issuer,
-            idempotency_key=idempotency_key,
-            client_id=client_id,
-            body_hash=body_hash,
-        )
-        if earlier is not None:
-            return Issued.stored(earlier, replayed=True)
-        reservations = [
-            await status.reserve(session, issuer, purpose, issuing.policy)
-            for purpose in status.purposes_for(issuer, format)
-        ]
-        key = await issuers.active_key(session, issuer)
-        if commit:
-            await session.commit()
-        credential_id = str(uuid.uuid4())
-        uri = credential_uri or f"urn:uuid:{credential_id}"
-        entries = [reservation.entry for reservation in reservations]
 
-        signed = await issuing.offload.run(
-            partial(
-                build_and_sign,
-                issuing,
-                build,
-                validate,
-                uri,
-                entries,
-                key,
-                cryptosuite=cryptosuite or EDDSA_RDFC_2022,
-                now=now,
-            )
-        )
-        written = jsontext.dumps_bytes(signed)
-        values: dict[str, Any] = {
-            "id": credential_id,
-            "issuer_id": issuer.id,
-            "format": format,
-            "learner_ref": learner_ref,
-            "document": jsontext.Written(written.decode("utf-8")),
-            "credential_uri": uri,
-            "idempotency_key": idempotency_key,
-            "client_id": client_id,
-            "request_hash": body_hash,
-            "created_at": now,
-        }
-        event = audit.event_values(
-            actor,
-            "credential.issued",
-            issuer.id,
-            credential_id,
-            {"format": format, "key": key.key_id},
-        )
+    issuer: Issuer
+    build: Builder
+    format: str
+    body_hash: str
+    actor: str
+    cryptosuite: str | None = None
+    validate: Validator | None = None
+    learner_ref: str | None = None
+    idempotency_key: str | None = None
+    client_id: str | None = None
+    credential_uri: str | None = None
+    now: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class _Drawn:
+    """What the read step found for a new credential: its status indices and the signing key."""
+
+    reservations: list[status.Reservation]
+    key: issuers.ActiveKey
+
+
+@dataclass(frozen=True)
+class _Signed:
+    issued: Issued
+    rows: IssuedRows
+
+
+async def issue_and_commit(session: AsyncSession, issuing: Issuing, order: IssueOrder) -> Issued:
+    """Issue one credential in short transactions of its own: a named exception to the rule that
+    only the request's session commits (:mod:`app.db.session`).
+
+    The read step is committed before signing and the store step right after it, so that no
+    transaction (and on SQLite no write lock, which every transaction takes) spans the signing.
+    For callers whose session holds nothing else: HTTP issuing, each item of a batch.
+    """
+    for _ in range(STORE_ATTEMPTS):
+        drawn = await _read(session, issuing, order)
+        if isinstance(drawn, Issued):
+            return drawn
+        await session.commit()
+        signed = await _sign(issuing, order, drawn)
         try:
-            if commit and on_postgresql(session):
-                await _store_at_once(session, values, reservations, event)
-            else:
-                await _store_step_by_step(session, values, reservations, event, commit=commit)
+            await store.store_alone(session, signed.rows)
+            await session.commit()
         except IntegrityError:
-            # An index or the idempotency key was stored meanwhile: read again.
-            if commit:
-                await session.rollback()
-                await session.refresh(issuer)  # a rollback expires what the session loaded
+            await session.rollback()
+            await session.refresh(order.issuer)  # a rollback expires what the session loaded
             continue
-        CREDENTIALS_ISSUED.labels(format).inc()
-        return Issued(credential_id, signed, written, replayed=False)
-    raise IssuingContended(
+        return _counted(signed)
+    raise _contended()
+
+
+async def issue_within(session: AsyncSession, issuing: Issuing, order: IssueOrder) -> Issued:
+    """Issue one credential inside the caller's transaction, which commits it (or not) with the
+    rest of its work: OpenID4VCI redemption, where the offer's update and the credential are
+    atomic. The store step runs in a savepoint, so a lost race leaves the caller's work intact.
+    """
+    for _ in range(STORE_ATTEMPTS):
+        drawn = await _read(session, issuing, order)
+        if isinstance(drawn, Issued):
+            return drawn
+        signed = await _sign(issuing, order, drawn)
+        try:
+            await store.store_within(session, signed.rows)
+        except IntegrityError:
+            continue
+        return _counted(signed)
+    raise _contended()
+
+
+async def _read(session: AsyncSession, issuing: Issuing, order: IssueOrder) -> Issued | _Drawn:
+    """The read step: an earlier credential for the idempotency key (replayed), else a free
+    random index of each status list and the active key."""
+    earlier = await _replay(session, order)
+    if earlier is not None:
+        return Issued.stored(earlier, replayed=True)
+    reservations = [
+        await status.reserve(session, order.issuer, purpose, issuing.policy)
+        for purpose in status.purposes_for(order.issuer, order.format)
+    ]
+    return _Drawn(reservations, await issuers.active_key(session, order.issuer))
+
+
+async def _sign(issuing: Issuing, order: IssueOrder, drawn: _Drawn) -> _Signed:
+    """The sign step, without the database: build, validate and sign (:func:`build_and_sign`,
+    through ``issuing.offload``), and the rows that store the result."""
+    assert order.issuer.id is not None
+    credential_id = str(uuid.uuid4())
+    uri = order.credential_uri or f"urn:uuid:{credential_id}"
+    entries = [reservation.entry for reservation in drawn.reservations]
+    signed = await issuing.offload.run(
+        partial(
+            build_and_sign,
+            issuing,
+            order.build,
+            order.validate,
+            uri,
+            entries,
+            drawn.key,
+            cryptosuite=order.cryptosuite or EDDSA_RDFC_2022,
+            now=order.now,
+        )
+    )
+    written = jsontext.dumps_bytes(signed)
+    credential: dict[str, Any] = {
+        "id": credential_id,
+        "issuer_id": order.issuer.id,
+        "format": order.format,
+        "learner_ref": order.learner_ref,
+        "document": jsontext.Written(written.decode("utf-8")),
+        "credential_uri": uri,
+        "idempotency_key": order.idempotency_key,
+        "client_id": order.client_id,
+        "request_hash": order.body_hash,
+        "created_at": order.now,
+    }
+    event = audit.event_values(
+        order.actor,
+        "credential.issued",
+        order.issuer.id,
+        credential_id,
+        {"format": order.format, "key": drawn.key.key_id},
+    )
+    rows = IssuedRows(
+        credential, status.entry_rows(drawn.reservations, credential_id, order.now), event
+    )
+    return _Signed(Issued(credential_id, signed, written, replayed=False), rows)
+
+
+def _counted(signed: _Signed) -> Issued:
+    CREDENTIALS_ISSUED.labels(signed.rows.credential["format"]).inc()
+    return signed.issued
+
+
+def _contended() -> IssuingContended:
+    return IssuingContended(
         f"the status indices drawn were taken by other requests {STORE_ATTEMPTS} times"
     )
-
-
-async def _store_step_by_step(
-    session: AsyncSession,
-    credential: dict[str, Any],
-    reservations: Sequence[status.Reservation],
-    event: dict[str, Any],
-    *,
-    commit: bool,
-) -> None:
-    """The store step as plain INSERTs and the count: in a transaction of its own in commit mode
-    (rolled back whole on a conflict), else in a savepoint of the caller's."""
-    async with nullcontext() if commit else session.begin_nested():
-        await session.exec(_STORE_CREDENTIAL, params=credential)
-        await status.claim(session, reservations, credential["id"], credential["created_at"])
-    await audit.write(session, event)
-    # Last: every issue of the issuer updates the same list row, which stays locked until the
-    # commit.
-    await status.count_allocations(session, [r.list_id for r in reservations])
-    if commit:
-        await session.commit()
-
-
-async def _store_at_once(
-    session: AsyncSession,
-    credential: dict[str, Any],
-    reservations: Sequence[status.Reservation],
-    event: dict[str, Any],
-) -> None:
-    """PostgreSQL, commit mode: the whole store step as one statement in autocommit.
-
-    The credential, its status entries, the audit event and the lists' counts are data-modifying
-    CTEs of one statement (:func:`_store_statement`), atomic on its own: one round trip instead
-    of six (BEGIN, four statements, COMMIT), and the list row locked only while it runs. A
-    conflict fails the whole statement, as it failed the transaction before.
-    """
-    params = {f"credential_{name}": value for name, value in credential.items()}
-    for number, row in enumerate(
-        status.entry_rows(reservations, credential["id"], credential["created_at"])
-    ):
-        params.update({f"entry{number}_{name}": value for name, value in row.items()})
-    params.update({f"event_{name}": value for name, value in event.items()})
-    params["counted"] = sorted(r.list_id for r in reservations)
-    await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    await session.exec(_store_statement(len(reservations)), params=params)
-    await session.commit()
-
-
-@cache
-def _store_statement(entries: int) -> Any:
-    """The store step with ``entries`` status entries as one PostgreSQL statement."""
-    tables = {
-        "credential": Credential.__table__,  # type: ignore[attr-defined]
-        "event": AuditEvent.__table__,  # type: ignore[attr-defined]
-        **{f"entry{n}": StatusEntry.__table__ for n in range(entries)},  # type: ignore[attr-defined]
-    }
-    inserts = [
-        insert(table)
-        .values(
-            {
-                c.name: bindparam(f"{prefix}_{c.name}", type_=c.type)
-                for c in table.c
-                if c is not table.autoincrement_column  # the audit event's id
-            }
-        )
-        .cte(prefix)
-        for prefix, table in tables.items()
-    ]
-    lists = StatusList.__table__  # type: ignore[attr-defined]
-    counts = (
-        update(lists)
-        .where(lists.c.id.in_(bindparam("counted", expanding=True)))
-        .values(allocated=lists.c.allocated + 1)
-        .cte("counts")
-    )
-    return select(literal(1)).add_cte(*inserts, counts)
 
 
 def learner_reference(mc: MicroCredentialIn) -> str | None:
@@ -422,7 +382,7 @@ def public_page(issuing: Issuing, credential_uri: str) -> str | None:
 
 def microcredential_builder(
     mc: MicroCredentialIn, issuer: Issuer, issuing: Issuing, now: datetime
-) -> tuple[Builder, Callable[[dict[str, Any]], None] | None]:
+) -> tuple[Builder, Validator | None]:
     """The builder for ``mc.format`` and, for EDC, the SHACL check every EDC must pass."""
     from app.credentials.edc import build_edc
     from app.credentials.obv3 import build_obv3
@@ -467,33 +427,28 @@ def microcredential_builder(
     return build_ed, check
 
 
-async def issue_microcredential(
-    session: AsyncSession,
-    issuer: Issuer,
+def microcredential_order(
     mc: MicroCredentialIn,
+    issuer: Issuer,
     issuing: Issuing,
     *,
     actor: str,
     idempotency_key: str | None,
     body_hash: str,
-    commit: bool = False,
-) -> Issued:
-    """Issue ``mc`` as its format says (see :func:`issue` for ``commit``)."""
+) -> IssueOrder:
+    """The order that issues ``mc`` as its format says."""
     now = utcnow()
     build, validate = microcredential_builder(mc, issuer, issuing, now)
-    return await issue(
-        session,
+    return IssueOrder(
         issuer,
         build,
-        issuing,
-        format=mc.format,
+        mc.format,
+        body_hash,
+        actor,
         cryptosuite=mc.cryptosuite,
-        body_hash=body_hash,
-        actor=actor,
+        validate=validate,
         learner_ref=learner_reference(mc),
         idempotency_key=idempotency_key,
-        validate=validate,
-        commit=commit,
         now=now,
     )
 
@@ -559,16 +514,15 @@ async def issue_batch(
     for index, raw in enumerate(items):
         try:
             mc = MicroCredentialIn.model_validate(raw)
-            issued = await issue_microcredential(
-                session,
-                issuer,
+            order = microcredential_order(
                 mc,
+                issuer,
                 issuing,
                 actor=actor,
                 idempotency_key=f"{idempotency_key}#{index}" if idempotency_key else None,
                 body_hash=request_hash(mc.model_dump(mode="json")),
-                commit=True,
             )
+            issued = await issue_and_commit(session, issuing, order)
         except ValidationError as exc:
             results.append(
                 BatchResult(index, 422, problem=_item_problem(_validation_problem(exc), index))

@@ -129,7 +129,7 @@ async def create_issuer(
         raise IssuerExists(f"the slug {slug!r} is taken") from exc
     key = _new_key(issuer, pair, key_id, master_key)
     session.add(key)
-    audit.record(
+    await audit.record(
         session,
         actor=actor,
         action="issuer.created",
@@ -167,7 +167,7 @@ async def rotate_key(
             session.add(key)
     key = _new_key(issuer, KeyPair.generate(), f"{issuer.did}#key-{len(keys) + 1}", master_key)
     session.add(key)
-    audit.record(
+    await audit.record(
         session,
         actor=actor,
         action="key.rotated",
@@ -198,7 +198,7 @@ async def revoke_key(
         key.status = REVOKED
         key.revoked_at = utcnow()
         session.add(key)
-        audit.record(
+        await audit.record(
             session, actor=actor, action="key.revoked", issuer_id=issuer.id, target=key.key_id
         )
         await session.flush()

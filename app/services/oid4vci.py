@@ -302,7 +302,7 @@ async def create_offer(
         created_at=now,
     )
     session.add(offer)
-    audit.record(
+    await audit.record(
         session,
         actor=actor,
         action="credential_offer.created",
@@ -645,15 +645,15 @@ async def redeem_offer(
             body = dict(offer.body)
             body["learner"] = {**body["learner"], "id": holder_did}
             mc = MicroCredentialIn.model_validate(body)
-            issued = await issuance.issue_microcredential(
-                session,
-                issuer,
+            order = issuance.microcredential_order(
                 mc,
+                issuer,
                 issuing,
                 actor=f"oid4vci-offer:{offer.id}",
                 idempotency_key=None,
                 body_hash=issuance.request_hash(mc.model_dump(mode="json")),
             )
+            issued = await issuance.issue_within(session, issuing, order)
             await session.exec(
                 update(CredentialOffer)
                 .where(col(CredentialOffer.id) == offer.id)

@@ -3,8 +3,8 @@
 Each allocated index is a row of ``status_entries`` whose primary key ``(list_id, index)`` makes
 reuse impossible, whichever process allocates: an index is drawn uniformly at random among those
 no row holds (:func:`reserve`, reads only, so that no lock is held while the credential is
-signed) and stored with the credential (:func:`claim`); if another request stored the same index
-meanwhile, the insert fails and the issuer draws again. A status change updates
+signed) and stored with the credential (:mod:`app.db.store`); if another request stored the same
+index meanwhile, the insert fails and the issuer draws again. A status change updates
 one row and bumps the list's ``version`` with an atomic ``UPDATE``, so concurrent changes lose
 nothing; the signed list credential is rebuilt from the set rows when ``version`` moved on.
 """
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Float, bindparam, func, insert, update
+from sqlalchemy import Float, bindparam, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -106,12 +106,6 @@ _OPEN_LIST = (
 _TAKEN = select(_ENTRIES.c.index).where(
     _ENTRIES.c.list_id == bindparam("list_id"),
     _ENTRIES.c.index.in_(bindparam("drawn", expanding=True)),
-)
-_CLAIM = insert(_ENTRIES)
-_COUNT = (
-    update(_LISTS)
-    .where(_LISTS.c.id == bindparam("list_id"))
-    .values(allocated=_LISTS.c.allocated + 1)
 )
 
 
@@ -200,26 +194,6 @@ def entry_rows(
     ]
 
 
-async def claim(
-    session: AsyncSession,
-    reservations: Sequence[Reservation],
-    credential_id: str,
-    now: datetime,
-) -> None:
-    """Store the reserved indices for ``credential_id`` (already stored).
-
-    Raises ``IntegrityError`` when another request stored one of the indices first: the caller
-    reserves again. The caller counts the lists (:func:`count_allocations`) as its last
-    statement before committing.
-    """
-    await session.exec(_CLAIM, params=entry_rows(reservations, credential_id, now))
-
-
-async def count_allocations(session: AsyncSession, list_ids: Sequence[str]) -> None:
-    for list_id in sorted(list_ids):  # a fixed order: two transactions cannot deadlock here
-        await session.exec(_COUNT, params={"list_id": list_id})
-
-
 def purposes_for(issuer: Issuer, format: str = "vc") -> Sequence[str]:
     """Revocation always; suspension too when the issuer enables it, except on EDC.
 
@@ -290,7 +264,7 @@ async def set_status(
                 (SUSPENSION, False): "credential.unsuspended",
             }[(purpose, value)]
             STATUS_CHANGES.labels(action).inc()
-            audit.record(
+            await audit.record(
                 session,
                 actor=actor,
                 action=action,

@@ -51,7 +51,7 @@ async def put_entry(
     entry.note = note
     entry.updated_at = now
     session.add(entry)
-    audit.record(
+    await audit.record(
         session,
         actor=audit.ADMIN,
         action="trust.put",
@@ -68,7 +68,9 @@ async def remove_entry(session: AsyncSession, did: str) -> None:
     if entry is None:
         raise TrustEntryNotFound(f"{did!r} is not on the trust list")
     await session.delete(entry)
-    audit.record(session, actor=audit.ADMIN, action="trust.delete", issuer_id=None, target=did)
+    await audit.record(
+        session, actor=audit.ADMIN, action="trust.delete", issuer_id=None, target=did
+    )
     await session.flush()
 
 

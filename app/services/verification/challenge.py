@@ -38,9 +38,7 @@ async def check_challenge(
         return {"verified": None, "state": None}
     if not proofs.verified:
         return {"verified": False, "state": None}
-    async with sessionmaker() as session:
-        state = await challenges.consume(session, challenge, now=now)
-        await session.commit()
+    state = await challenges.consume_and_commit(sessionmaker, challenge, now=now)
     if state == "unknown":
         report.warnings.append(
             problem(
