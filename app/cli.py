@@ -134,8 +134,8 @@ def _print_json(value: object) -> None:
 
 
 def cmd_issuer_create(args: argparse.Namespace) -> int:
-    from app.api.admin import create_issuer_from
-    from app.api.schemas import IssuerCreate
+    from app.schemas import IssuerCreate
+    from app.services.admin import create_issuer_from
 
     body = IssuerCreate.model_validate(
         {
@@ -164,8 +164,8 @@ def _lang_pair(text: str) -> tuple[str, str]:
 
 
 def cmd_issuer_show(args: argparse.Namespace) -> int:
-    from app.api.admin import issuer_out
     from app.services import issuers
+    from app.services.admin import issuer_out
 
     async def work(session: AsyncSession, settings: Settings) -> object:
         found = (
@@ -183,8 +183,8 @@ def cmd_issuer_show(args: argparse.Namespace) -> int:
 
 
 def cmd_issuer_rotate(args: argparse.Namespace) -> int:
-    from app.api.admin import key_out
     from app.services import issuers
+    from app.services.admin import key_out
 
     async def work(session: AsyncSession, settings: Settings) -> object:
         issuer = await issuers.get_issuer(session, args.slug)
@@ -196,8 +196,8 @@ def cmd_issuer_rotate(args: argparse.Namespace) -> int:
 
 
 def cmd_issuer_revoke_key(args: argparse.Namespace) -> int:
-    from app.api.admin import key_out
     from app.services import issuers
+    from app.services.admin import key_out
 
     async def work(session: AsyncSession, settings: Settings) -> object:
         issuer = await issuers.get_issuer(session, args.slug)
@@ -210,7 +210,7 @@ def cmd_issuer_revoke_key(args: argparse.Namespace) -> int:
 
 
 def cmd_api_key_create(args: argparse.Namespace) -> int:
-    from app.api.schemas import ApiKeyCreate
+    from app.schemas import ApiKeyCreate
     from app.services import apikeys, issuers
 
     body = ApiKeyCreate.model_validate({"name": args.name, "scopes": args.scope})
@@ -258,8 +258,8 @@ def cmd_credential_status(args: argparse.Namespace) -> int:
 
 
 def cmd_trust_put(args: argparse.Namespace) -> int:
-    from app.api.admin import put_trusted_from
-    from app.api.schemas import Did, TrustEntryPut
+    from app.schemas import Did, TrustEntryPut
+    from app.services.admin import put_trusted_from
 
     did = TypeAdapter(Did).validate_python(args.did)
     try:
@@ -296,8 +296,8 @@ def cmd_trust_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_trust_list(args: argparse.Namespace) -> int:
-    from app.api.admin import trust_entry_out
     from app.services import trust
+    from app.services.admin import trust_entry_out
 
     async def work(session: AsyncSession, settings: Settings) -> object:
         entries = await trust.list_entries(session)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.api.auth import AdminDep
 from app.api.deps import SessionDep, SettingsDep
-from app.api.schemas import (
+from app.db.models import utcnow
+from app.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyList,
@@ -26,55 +25,17 @@ from app.api.schemas import (
     TrustEntryPut,
     TrustList,
 )
-from app.config import Settings
-from app.db.models import Issuer, SigningKey, TrustedIssuer, utcnow
 from app.services import apikeys, audit, issuers, status, trust
+from app.services.admin import (
+    create_issuer_from,
+    issuer_out,
+    key_out,
+    put_trusted_from,
+    trust_entry_out,
+)
 from app.services.issuance import Issuing
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminDep])
-
-
-def key_out(key: SigningKey) -> KeyOut:
-    return KeyOut(
-        id=issuers.fragment(key),
-        verificationMethod=key.key_id,
-        publicKeyMultibase=key.public_key_multibase,
-        status=key.status,
-        created=key.created_at,
-    )
-
-
-def issuer_out(issuer: Issuer, keys: Sequence[SigningKey]) -> IssuerOut:
-    return IssuerOut(
-        slug=issuer.slug,
-        did=issuer.did,
-        name=issuer.name,
-        country=issuer.country,
-        legalIdentifier=issuer.legal_identifier,
-        homepage=issuer.homepage,
-        didMethod=issuer.did_method,
-        suspensionEnabled=issuer.suspension_enabled,
-        keys=[key_out(k) for k in keys],
-    )
-
-
-async def create_issuer_from(
-    session: AsyncSession, body: IssuerCreate, settings: Settings
-) -> IssuerOut:
-    """Create an issuer from an admin request (the HTTP API and the CLI share this)."""
-    issuer, keys = await issuers.create_issuer(
-        session,
-        slug=body.slug,
-        name=body.name,
-        country=body.country,
-        legal_identifier=body.legalIdentifier,
-        homepage=body.homepage,
-        did_method=body.didMethod,
-        suspension_enabled=body.suspensionEnabled,
-        public_url=settings.public_url,
-        master_key=settings.master_key_bytes,
-    )
-    return issuer_out(issuer, keys)
 
 
 @router.post("/issuers", status_code=201, responses={409: {"description": "Slug taken"}})
@@ -190,38 +151,12 @@ TrustedDid = Annotated[
 ]
 
 
-def trust_entry_out(entry: TrustedIssuer) -> TrustEntryOut:
-    return TrustEntryOut(
-        did=entry.did,
-        legalName=entry.legal_name,
-        country=entry.country,
-        legalIdentifier=entry.legal_identifier,
-        accreditation=entry.accreditation,
-        note=entry.note,
-        updated=entry.updated_at,
-    )
-
-
 @router.put("/trust/{did}")
 async def put_trusted_issuer(
     did: TrustedDid, body: TrustEntryPut, session: SessionDep
 ) -> TrustEntryOut:
     """Put an issuer DID on the service's own trust list (or replace its entry)."""
     return await put_trusted_from(session, did, body)
-
-
-async def put_trusted_from(session: AsyncSession, did: str, body: TrustEntryPut) -> TrustEntryOut:
-    """Put ``did`` on the trust list from an admin request (the HTTP API and the CLI share this)."""
-    entry = await trust.put_entry(
-        session,
-        did,
-        legal_name=body.legalName,
-        country=body.country,
-        legal_identifier=body.legalIdentifier,
-        accreditation=body.accreditation,
-        note=body.note,
-    )
-    return trust_entry_out(entry)
 
 
 @router.delete("/trust/{did}", status_code=204, responses={404: {"description": "Not on the list"}})

@@ -1,4 +1,5 @@
-"""Request and reply bodies of the admin API (camelCase on the wire, as API.md says)."""
+"""Request and reply bodies of the admin API and the ``microcred`` command (camelCase on the wire,
+as API.md says). No web import: the CLI and the services read them too."""
 
 from __future__ import annotations
 
