@@ -6,8 +6,8 @@ here and refused when nested deeper, or holding longer arrays or more values, th
 needs, so pyld's recursive processing can never be driven to exhaustion. An object with a member
 name twice is refused: parsers disagree on which one counts (first, last, or an error).
 
-Routes of :class:`ParsedOnceRoute` take that parsed body instead of parsing it again (12 ms for a
-2 MB body), and a large body (:data:`LARGE_BODY_BYTES`) gives way to other requests between the
+Routes of :class:`ParsedOnceRoute` take that parsed body instead of parsing it again, and a large
+body (:data:`LARGE_BODY_BYTES`) gives way to other requests between the
 steps that read it whole (:func:`pause_if_large`), so that none of them holds the event loop long.
 """
 

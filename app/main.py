@@ -41,7 +41,7 @@ Errors are RFC 9457 `application/problem+json`."""
 
 
 def _warm_up(di: DataIntegrity, form: PinnedForm) -> None:
-    """Process the common contexts and compile the EDC shapes (~0.5 s) once, so that the first
+    """Process the common contexts and compile the EDC shapes once, so that the first
     request does not pay for it."""
     from app.credentials.shacl import compiled_shapes
 

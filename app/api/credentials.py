@@ -90,8 +90,8 @@ def _issued_reply(issued: issuance.Issued) -> Response:
 
 
 async def _request_hash(request: Request, issuing: issuance.Issuing, body: BaseModel) -> str:
-    """The body's hash (idempotency); of a large body in a worker process (the sorted JSON of
-    2 MB takes some 40 ms)."""
+    """The body's hash (idempotency); of a large body in a worker process (its sorted JSON would
+    hold the event loop)."""
     dumped = body.model_dump(mode="json")
     if request.scope.get(LARGE_BODY) and issuing.offload.workers:
         await pause_if_large(request)

@@ -294,7 +294,7 @@ class ChallengeOut(BaseModel):
 
 
 def _reply(body: Mapping[str, Any], verified: bool) -> Response:
-    """The result as JSON, written by orjson (a large credential echoed back: 3 ms, not 20)."""
+    """The result as JSON, written by orjson (a large credential is echoed back)."""
     try:  # no NaN or infinity here (refused above), for which orjson would write null
         written = orjson.dumps(body)
     except TypeError:  # an integer beyond 64 bits

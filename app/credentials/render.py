@@ -20,13 +20,8 @@ onto its ramp; a line is laid out by pasting these at their advances and kept (:
 since the credentials of one course share most of their lines. A page is the list of what it
 draws; its PNG is made in bands of rows, each drawn, packed and deflated once per process for what
 it draws (:func:`_png`), and the PNG container is written here. The pages of one course then
-differ in the bands holding the learner's name, grade and QR code only.
-
-Measured with ``timeit`` on a 300-learner cohort, two pages each, warm caches (shared 2-core Xeon
-under a load average of 4-6, so ranges): 1.9-2.8 ms a credential, 0.7-1.0 ms of it without the QR
-code; the code itself is 0.4-0.7 ms (qrcode with one fixed mask and our Reed-Solomon step; qrcode
-alone, searching the best of the eight masks, 5.7-16 ms). The previous grey data sheet in Pillow's
-built-in font took 0.33-0.50 ms. A page is ~28 KB (it was ~12.8 KB).
+differ in the bands holding the learner's name, grade and QR code only. What it costs is in
+bench/README.md ("The certificate page").
 """
 
 from __future__ import annotations
@@ -252,9 +247,9 @@ def _wrap(text: str, face: str, size: int, width: int) -> tuple[str, ...]:
 
 
 # QR code: error correction M, one fixed mask pattern. Any of the eight masks gives a valid
-# code; choosing the one of least penalty (qrcode's default) costs 5.7-16 ms a code here against
-# 0.4-0.7 ms for a fixed one in a known version with our Reed-Solomon step, and a test
-# decodes the page's code with zbar.
+# code; choosing the one of least penalty (qrcode's default) costs ten times more or so than a
+# fixed one in a known version with our Reed-Solomon step (bench/README.md), and a test decodes
+# the page's code with zbar.
 QR_MASK = 2
 QR_MODULE = 3
 """Pixels per QR module (0.76 mm at 100 dpi)."""

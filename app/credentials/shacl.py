@@ -28,19 +28,8 @@ way (its "revocation" is the e-seal certificate's status). Such results go to
 An EDC whose terms map to another namespace than the shapes' would pass vacuously (no focus
 nodes); the validation therefore also fails when the data has no ``elm:EuropeanDigitalCredential``.
 
-Cost, measured on a shared 2-core machine under other load (pyshacl 0.40.1, rdflib 7.6.0,
-pyoxigraph 0.5.13), per validation of the full example micro-credential from
-:func:`app.credentials.edc.build_edc` with a status entry (213 triples), each run on a document
-the canonicalizer had not seen, the data graph included (best, and median of runs that varied
-up to twofold with the load):
-
-* compiled: 6 ms (median 6 to 12 ms), of which the canonical N-Quads take 4.5 ms, parsing them
-  0.4 ms and the validation itself 0.5 ms; :func:`validate_edc_nquads`, on N-Quads already at
-  hand, 1 ms (median 1 to 2 ms);
-* pyshacl: 100 ms (median 140 to 200 ms), of which pyld's RDF takes 25 to 45 ms (the figure
-  recorded before, on a quieter machine, was about 90 ms).
-
-Once per process: parsing the shapes 0.3 to 0.5 s, compiling them 0.13 to 0.2 s (pyshacl, only
+The compiled engine is an order of magnitude faster than pyshacl (bench/README.md, "Figures
+formerly in docstrings"). The shapes are parsed and compiled once per process (pyshacl, only
 imported when the reference engine runs, harvests them on its first run). Run validations off
 the event loop for batches.
 

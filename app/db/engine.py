@@ -44,7 +44,7 @@ def ensure_sqlite_directory(url: str) -> None:
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    # JSON columns: orjson writes a 47 KB credential in ~0.01 ms (the standard library: ~0.16).
+    # JSON columns written and read by orjson where it is exact (app/jsontext.py).
     kwargs.setdefault("json_serializer", jsontext.dumps)
     kwargs.setdefault("json_deserializer", jsontext.loads)
     parsed = make_url(url)
@@ -54,9 +54,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             # One connection per process: every SQLite transaction takes the write lock
             # (_sqlite_begin), so a second connection would only wait in SQLite's busy handler,
             # which sleeps up to 100 ms between tries and serves waiters in no order. Waiting
-            # for the pool's one connection instead is first come, first served. Measured with
-            # 16 connections issuing EDCs on one worker: p99 latency 2.7 s -> 0.5 s, the same
-            # throughput.
+            # for the pool's one connection instead is first come, first served: a much lower
+            # p99 latency at the same throughput (bench/README.md).
             kwargs.setdefault("pool_size", 1)
             kwargs.setdefault("max_overflow", 0)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)

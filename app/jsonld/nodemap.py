@@ -1,8 +1,8 @@
 """A bound on the cost of pyld's node map, checked on the expanded document before it is built.
 
 pyld adds each value of a node's property after comparing it with every value already there, so
-one property collecting n values costs n²/2 comparisons (about half a microsecond each here): a
-139 KB credential with 10,000 values in one array kept pyld busy for 25 s, far under the quad
+one property collecting n values costs n²/2 comparisons: a credential of a hundred kilobytes with
+10,000 values in one array kept pyld busy for many seconds (bench/README.md), far under the quad
 cap, which is only checked after the node map. Values of nodes sharing an ``@id`` are counted
 together, as pyld merges them.
 """
@@ -15,8 +15,8 @@ from typing import Any
 from app.jsonld.errors import JsonLdProcessingError
 
 #: The sum over (node, property) of the squared number of values: 250,000 (500 values of one
-#: property) is some 60 ms of pyld. An Open Badge of 100 learning outcomes with 19 ESCO skills
-#: each sums to about 46,000.
+#: property) is tens of milliseconds of pyld. An Open Badge of 100 learning outcomes with 19
+#: ESCO skills each sums to about 46,000.
 DEFAULT_MAX_NODE_MAP_COST = 250_000
 
 

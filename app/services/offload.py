@@ -2,13 +2,13 @@
 processes, off the event loop.
 
 Signing and verifying run on the event loop: for an ordinary credential (an EDC of ~50 KB, 476
-JSON values, canonicalized in ~8 ms) a thread or a process would cost more than it frees. A
-document near the caps (20,000 statements, a 2 MB body) held the loop 0.2-0.6 s on pyoxigraph's
-path and over a second on pyld's, and no other request of that worker was served meanwhile.
+JSON values) a thread or a process would cost more than it frees. A document near the caps
+(20,000 statements, a 2 MB body) held the loop for a good part of a second or more, and no other
+request of that worker was served meanwhile (figures: bench/README.md).
 
 A thread does not help: pyld is pure Python, and pyoxigraph keeps the GIL while it canonicalizes
-(measured: with ``Dataset.canonicalize`` of 18,000 quads in a thread, the main thread did not
-run once in 46 ms; parsing lets it run, but the checks around both are Python again). So the
+(a thread canonicalizing a large dataset let the main thread run not once; parsing lets it run,
+but the checks around both are Python again). So the
 heavy operations of a large document (:mod:`app.jsonld.deferral`: its canonical N-Quads, an
 EDC's SHACL report, the one-reading form check) run in a worker process (``anyio.to_process``),
 at most ``workers`` at a time per service process, each stopped (the process killed) after
@@ -18,12 +18,12 @@ The workers keep the normal priority: at nice 10 their share of a machine loaded
 seven other busy processes would be ~3% of a core (by the scheduler's weights, 110 against
 1024 each), a 0.3 s job some 10 s, while an event loop that mostly waits is scheduled promptly
 anyway. ``microcred serve`` starts them with the service (:meth:`Offload.prestart`): starting one
-takes about half a second of a core, which with the first large document competed with the
+takes a noticeable share of a core, which with the first large document competed with the
 event loops.
 
-A document is large from ``min_values`` JSON values on (2,500 by default): canonicalization
-costs about 4.5 us per value on pyoxigraph's path (10 us with blank nodes, 25-40 us on pyld's),
-so a document below stays within ~10-25 ms inline; the service's EDC (476 values) and the
+A document is large from ``min_values`` JSON values on (2,500 by default): canonicalization costs
+grow with the number of values, and a document below that stays within a few tens of
+milliseconds inline; the service's EDC (476 values) and the
 official Europass sample (925) stay on the loop. Requests with a large body are handled one at a
 time per process (:meth:`Offload.large_request`, app/limits.py), which also checks their JSON in
 a worker.
