@@ -130,7 +130,7 @@ def install_clocks(clock: StageClock) -> None:
     clock.patch(suite, "transform", "canonicalize document")
     clock.patch(suite, "proof_configuration", "canonicalize proof options")
     clock.patch(app.crypto.keys.KeyPair, "sign", "Ed25519 signature")
-    clock.patch(app.jsonld.canonical._StrictProcessor, "expand", "JSON-LD expansion (pyld)")
+    clock.patch(app.jsonld.canonical.StrictProcessor, "expand", "JSON-LD expansion (pyld)")
     clock.patch(pyld.canon.URDNA2015, "main", "URDNA2015 + N-Quads (pyld)")
     oxigraph = app.jsonld.oxigraph.OxigraphCanonicalizer
     clock.patch(oxigraph, "canonicalize_fast", "pyoxigraph fast path")

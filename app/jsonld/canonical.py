@@ -67,7 +67,10 @@ def _check_iris(node: Any) -> None:
                 _check_iris(value)
 
 
-class _StrictProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
+class StrictProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
+    """pyld's processor refusing what the cryptosuites refuse: a dropped (undefined) term, an
+    invalid IRI, a node map too costly to build."""
+
     def __init__(self) -> None:
         super().__init__(on_property_dropped=_raise_dropped)
 
@@ -78,7 +81,7 @@ class _StrictProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
         return expanded
 
 
-class _GuardedProcessor(_StrictProcessor):
+class _GuardedProcessor(StrictProcessor):
     """The strict processor, refusing poison graphs before URDNA2015 (:mod:`app.jsonld.poison`)."""
 
     def to_rdf(self, input_: Any, options: Any) -> Any:
@@ -120,11 +123,6 @@ PYLD_LOCK = threading.RLock()
 
 def run_pyld(operation: Callable[[], _T]) -> _T:
     """Run ``operation`` (which calls pyld) under :data:`PYLD_LOCK`, translating its errors."""
-    with PYLD_LOCK:
-        return _run_pyld(operation)
-
-
-def _run_pyld(operation: Callable[[], _T]) -> _T:
     failure: BaseException
     try:
         with PYLD_LOCK:
@@ -151,7 +149,7 @@ class PyldCanonicalizer:
 
     def expand(self, document: Mapping[str, Any]) -> list[Any]:
         options = {"documentLoader": self.loader, "base": None}
-        result: list[Any] = _run_pyld(lambda: _StrictProcessor().expand(dict(document), options))
+        result: list[Any] = run_pyld(lambda: StrictProcessor().expand(dict(document), options))
         return result
 
     def canonicalize(self, document: Mapping[str, Any]) -> str:
@@ -164,5 +162,5 @@ class PyldCanonicalizer:
             "documentLoader": self.loader,
             "base": None,
         }
-        nquads: str = _run_pyld(lambda: _GuardedProcessor().normalize(dict(document), options))
+        nquads: str = run_pyld(lambda: _GuardedProcessor().normalize(dict(document), options))
         return nquads

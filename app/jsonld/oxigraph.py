@@ -71,7 +71,7 @@ from typing import Any
 import orjson
 import pyoxigraph
 
-from app.jsonld.canonical import DocumentLoader, _run_pyld, _StrictProcessor
+from app.jsonld.canonical import DocumentLoader, StrictProcessor, run_pyld
 from app.jsonld.deferral import CANONICALIZE, heavy
 from app.jsonld.errors import JsonLdProcessingError
 from app.jsonld.poison import (
@@ -737,7 +737,7 @@ class OxigraphCanonicalizer:
             probe = {"@context": list(urls), "@id": "urn:x-microcred:probe"}
             options = {"documentLoader": self.loader, "base": None}
             try:
-                _run_pyld(lambda: _StrictProcessor().expand(probe, options))
+                run_pyld(lambda: StrictProcessor().expand(probe, options))
                 prunable = True
             except JsonLdProcessingError as exc:
                 logger.debug("not pruning the contexts %s: %s", urls, exc)
@@ -784,11 +784,11 @@ class OxigraphCanonicalizer:
             "base": None,
         }
         processor = _BoundedStrictProcessor(self)
-        nquads: str = _run_pyld(lambda: processor.normalize(dict(document), options))
+        nquads: str = run_pyld(lambda: processor.normalize(dict(document), options))
         return nquads
 
 
-class _BoundedStrictProcessor(_StrictProcessor):
+class _BoundedStrictProcessor(StrictProcessor):
     """pyld with the strict checks, refusing datasets beyond the limits before URDNA2015."""
 
     def __init__(self, limits: OxigraphCanonicalizer) -> None:

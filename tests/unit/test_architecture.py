@@ -5,6 +5,7 @@
 - Nothing below the HTTP layer imports it: neither the services, the pure packages nor the
   ``microcred`` command import ``app.api`` or ``app.web``.
 - The pure packages import neither the database, FastAPI nor the settings.
+- No module imports another one's private (``_``) names.
 """
 
 from __future__ import annotations
@@ -119,6 +120,18 @@ def test_pure_packages_take_arguments_not_the_database_web_or_settings(package: 
         for path in modules(package)
         for line, name in imported(path)
         if within(name, NOT_IN_PURE_PACKAGES)
+    ]
+    assert offending == []
+
+
+def test_no_module_imports_another_ones_private_names() -> None:
+    offending = [
+        f"{path.relative_to(APP.parent)}:{node.lineno} imports {node.module}.{alias.name}"
+        for path in modules(".")
+        for node in ast.walk(parsed(path))
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("app")
+        for alias in node.names
+        if alias.name.startswith("_") and not alias.name.startswith("__")
     ]
     assert offending == []
 
