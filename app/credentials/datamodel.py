@@ -24,7 +24,8 @@ from urllib.parse import urlsplit
 
 import base58
 
-from app.crypto.dataintegrity import VC_V1_CONTEXT, VC_V2_CONTEXT, parse_datetime
+from app.crypto.dataintegrity import VC_V1_CONTEXT, VC_V2_CONTEXT
+from app.datetimes import parse_datetime_stamp
 
 SPEC = "https://www.w3.org/TR/vc-data-model-2.0/"
 #: the raw bytes this service holds for a URL (its vendored contexts), or None
@@ -275,7 +276,7 @@ def check_validity_period(credential: Mapping[str, Any]) -> list[Breach]:
     moments = {}
     for name in ("validFrom", "validUntil"):
         if name in credential:
-            moment = parse_datetime(credential[name])
+            moment = parse_datetime_stamp(credential[name])
             if moment is None:
                 breaches.append(
                     Breach(f"/{name}", f"{name} must be an XML Schema dateTimeStamp", section)

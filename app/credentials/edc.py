@@ -45,7 +45,7 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -62,6 +62,7 @@ from app.credentials.microcredential import (
 )
 from app.credentials.render import render_pages
 from app.credentials.vocabularies import Concept, vocabularies
+from app.datetimes import format_date, format_datetime
 
 VC_V1_CONTEXT = "https://www.w3.org/2018/credentials/v1"
 EDC_CONTEXT = "http://data.europa.eu/snb/model/context/edc-ap"
@@ -82,18 +83,6 @@ class _Ids:
 
     def __call__(self, kind: str, local: str = "") -> str:
         return f"urn:epass:{kind}:{uuid.uuid5(self._namespace, f'{kind}/{local}')}"
-
-
-def xsd_datetime(moment: datetime) -> str:
-    """An aware datetime as ``YYYY-MM-DDThh:mm:ssZ`` (UTC, whole seconds)."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError("datetimes in credentials must carry a time zone")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def xsd_date_as_datetime(day: date) -> str:
-    """ELM types dates as ``xsd:dateTime``: midnight UTC of ``day``."""
-    return f"{day.isoformat()}T00:00:00Z"
 
 
 def concept_node(concept: Concept) -> Json:
@@ -194,7 +183,7 @@ class _EdcBuilder:
         if learner.familyName:
             node["familyName"] = {self.language: learner.familyName}
         if learner.dateOfBirth:
-            node["dateOfBirth"] = xsd_date_as_datetime(learner.dateOfBirth)
+            node["dateOfBirth"] = format_date(learner.dateOfBirth)
         if learner.identifier:
             node["identifier"] = [
                 {
@@ -379,7 +368,7 @@ class _EdcBuilder:
             "id": awarding_process_id,
             "type": "AwardingProcess",
             "awardingBody": [self.organisation(body) for body in self.bodies],
-            "awardingDate": xsd_date_as_datetime(mc.awardedOn),
+            "awardingDate": format_date(mc.awardedOn),
             "location": self.location(self.bodies[0]),
         }
         if mc.workload.ects is not None:
@@ -457,7 +446,7 @@ def build_edc(
     images = dict(display_images) if display_images is not None else render_pages(mc, issuer)
     if not images:
         raise ValueError("display_images must hold at least one page")
-    issued_at = xsd_datetime(issued)
+    issued_at = format_datetime(issued)
     context: list[str] = [VC_V1_CONTEXT, EDC_CONTEXT]
     if status is not None:
         context.append(STATUS_V1_CONTEXT)
@@ -473,7 +462,7 @@ def build_edc(
         "validFrom": issued_at,
     }
     if mc.validUntil is not None:
-        valid_until = xsd_datetime(mc.validUntil)
+        valid_until = format_datetime(mc.validUntil)
         credential["validUntil"] = valid_until
         credential["expirationDate"] = valid_until
     credential["credentialSubject"] = builder.person(builder.achievement())

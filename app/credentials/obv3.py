@@ -45,7 +45,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from app.credentials.edc import xsd_date_as_datetime, xsd_datetime
 from app.credentials.microcredential import (
     AwardingBody,
     IssuerProfile,
@@ -56,6 +55,7 @@ from app.credentials.microcredential import (
     pick,
 )
 from app.credentials.vocabularies import Concept, vocabularies
+from app.datetimes import format_date, format_datetime
 
 VC_V2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
@@ -389,10 +389,10 @@ def build_obv3(
     if mc.description:
         credential["description"] = builder.text(mc.description)
     credential["issuer"] = builder.profile(issuer_body(issuer))
-    credential["validFrom"] = xsd_datetime(issued)
+    credential["validFrom"] = format_datetime(issued)
     if mc.validUntil is not None:
-        credential["validUntil"] = xsd_datetime(mc.validUntil)
-    credential["awardedDate"] = xsd_date_as_datetime(mc.awardedOn)
+        credential["validUntil"] = format_datetime(mc.validUntil)
+    credential["awardedDate"] = format_date(mc.awardedOn)
     credential["credentialSubject"] = builder.subject()
     if status is not None:
         credential["credentialStatus"] = (

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.credentials.datamodel import HeldBytes, data_model_breaches, version_of
-from app.crypto.dataintegrity import parse_datetime
+from app.datetimes import parse_datetime_stamp
 from app.jsonld.values import node_id
 
 FieldError = dict[str, str]
@@ -45,7 +45,7 @@ def check_issuable(
         fail("/credentialStatus", "credentialStatus is added by this service")
     if version == 1:
         for name in ("issuanceDate", "expirationDate", "validFrom", "validUntil"):
-            if name in credential and parse_datetime(credential[name]) is None:
+            if name in credential and parse_datetime_stamp(credential[name]) is None:
                 fail(f"/{name}", f"{name} must be an XML Schema dateTimeStamp")
         if "issuanceDate" not in credential:
             fail("/issuanceDate", "a VC 1.1 credential needs issuanceDate")

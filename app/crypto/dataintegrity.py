@@ -7,7 +7,6 @@ checks purpose, challenge, domain and dates, and handles several proofs and ``pr
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,6 +32,7 @@ from app.crypto.errors import (
     ProofVerificationError,
 )
 from app.crypto.keys import KeyPair, PublicKey
+from app.datetimes import format_datetime, parse_datetime_stamp
 from app.jsonld import Canonicalizer
 from app.jsonld.values import as_list
 
@@ -44,26 +44,6 @@ DATA_INTEGRITY_V1_CONTEXT = "https://w3id.org/security/data-integrity/v1"
 #: How far a proof's ``created`` may lie ahead of the verifier's clock: the signer's clock may run
 #: a little fast, but a proof dated later than that was not made yet (or made to outlive a key).
 MAX_CLOCK_SKEW = timedelta(minutes=5)
-
-#: XML Schema 1.1 dateTimeStamp as Data Integrity requires for ``created`` / ``expires``.
-_DATETIME = re.compile(
-    r"^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$", re.ASCII
-)
-
-
-def format_datetime(moment: datetime) -> str:
-    """Second precision, UTC, ``Z`` — the form used by the specifications' examples."""
-    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_datetime(value: Any) -> datetime | None:
-    """An XML Schema dateTimeStamp, or None when the value is not one."""
-    if not isinstance(value, str) or not _DATETIME.match(value):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 @dataclass(frozen=True)
@@ -270,17 +250,17 @@ class DataIntegrity:
             if not isinstance(proof.get(name), str):
                 raise MalformedProofError(f"proof.{name} must be a string")
         for name in ("created", "expires"):
-            if name in proof and parse_datetime(proof[name]) is None:
+            if name in proof and parse_datetime_stamp(proof[name]) is None:
                 raise MalformedProofError(f"proof.{name} is not an XML Schema dateTime")
         suite = self.suite_for(proof)
         if proof["proofPurpose"] != expected_purpose:
             raise MismatchedProofPurposeError(
                 f"proofPurpose is {proof['proofPurpose']!r}, expected {expected_purpose!r}"
             )
-        expires = parse_datetime(proof.get("expires"))
+        expires = parse_datetime_stamp(proof.get("expires"))
         if expires is not None and expires < now:
             raise ProofVerificationError("the proof has expired")
-        created = parse_datetime(proof.get("created"))
+        created = parse_datetime_stamp(proof.get("created"))
         if created is not None and created > now + MAX_CLOCK_SKEW:
             raise ProofVerificationError(
                 "the proof's created lies in the future (beyond the clock skew allowed)"

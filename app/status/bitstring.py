@@ -14,9 +14,10 @@ import gzip
 import re
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 
+from app.datetimes import format_datetime
 from app.jsonld.values import as_list
 
 #: https://www.w3.org/TR/vc-bitstring-status-list/#processing-errors — the ``type`` of an RFC 9457
@@ -273,12 +274,6 @@ class Bitstring:
 # -- documents ---------------------------------------------------------------------------------
 
 
-def _format_datetime(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        raise ValueError("validity dates must be timezone-aware")
-    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _parse_datetime(value: Any, name: str) -> datetime:
     if isinstance(value, str):
         try:
@@ -331,12 +326,12 @@ def status_list_credential(
         "id": list_url,
         "type": ["VerifiableCredential", LIST_CREDENTIAL_TYPE],
         "issuer": issuer if isinstance(issuer, str) else dict(issuer),
-        "validFrom": _format_datetime(valid_from),
+        "validFrom": format_datetime(valid_from),
     }
     if valid_until is not None:
         if valid_until <= valid_from:
             raise ValueError("validUntil must be later than validFrom")
-        credential["validUntil"] = _format_datetime(valid_until)
+        credential["validUntil"] = format_datetime(valid_until)
     credential["credentialSubject"] = {
         "id": f"{list_url}#list",
         "type": LIST_TYPE,

@@ -15,6 +15,7 @@ from app.credentials.datamodel import (
     version_of,
 )
 from app.crypto.dataintegrity import VC_V1_CONTEXT, VC_V2_CONTEXT
+from app.datetimes import parse_datetime
 from app.jsonld import JsonLdProcessingError, UnknownContextError
 from app.jsonld.form import NotPinnedForm, PinnedForm
 from app.jsonld.values import as_list, node_id, types_of
@@ -25,7 +26,6 @@ from app.services.verification.results import (
     Verification,
     problem,
 )
-from app.services.verification.validity import parse_moment
 from app.status.bitstring import MALFORMED_VALUE_ERROR
 
 _VC_CONTEXTS = (VC_V2_CONTEXT, VC_V1_CONTEXT)
@@ -97,7 +97,7 @@ def _reported_by_validity(credential: Mapping[str, Any], breach: Breach) -> bool
     """The validity check reports a date that is no date and an end before the start; of the
     breaches of 4.9 only a time without an offset is left (there a warning: read as UTC)."""
     name = breach.pointer.lstrip("/")
-    moment, has_offset = parse_moment(credential.get(name))
+    moment, has_offset = parse_datetime(credential.get(name))
     return moment is None or has_offset
 
 

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from app.datetimes import format_instant, parse_datetime
 from app.services.verification.results import (
     CREDENTIAL_EXPIRED,
     CREDENTIAL_NOT_YET_VALID,
@@ -15,32 +15,6 @@ from app.services.verification.results import (
     problem,
 )
 from app.status.bitstring import MALFORMED_VALUE_ERROR
-
-_DATE_TIME = re.compile(
-    r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})?", re.ASCII
-)
-
-
-def parse_moment(value: Any) -> tuple[datetime | None, bool]:
-    """An XML Schema dateTime as an aware datetime, and whether it carried an offset.
-
-    VC DM 2.0 §4.9: a time serialized without an offset is read as UTC (and reported).
-    """
-    if not isinstance(value, str):
-        return None, False
-    match = _DATE_TIME.fullmatch(value)
-    if match is None:
-        return None, False
-    seconds, fraction, offset = match.groups()
-    text = seconds + (fraction[:7] if fraction else "") + (offset or "Z").replace("Z", "+00:00")
-    try:
-        return datetime.fromisoformat(text), offset is not None
-    except ValueError:
-        return None, False
-
-
-def _format(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def check_validity(
@@ -53,7 +27,7 @@ def check_validity(
     for name in (*starts, *ends):
         if name not in credential:
             continue
-        moment, has_offset = parse_moment(credential[name])
+        moment, has_offset = parse_datetime(credential[name])
         if moment is None:
             detail = f"{name} must be an XML Schema dateTimeStamp"
             report.errors.append(problem(MALFORMED_VALUE_ERROR, detail, f"/{name}"))
@@ -73,11 +47,11 @@ def check_validity(
             if moment is None:
                 continue
             if expired and moment < now:
-                detail = f"the credential expired at {_format(moment)} ({name})"
+                detail = f"the credential expired at {format_instant(moment)} ({name})"
                 report.errors.append(problem(CREDENTIAL_EXPIRED, detail, f"/{name}"))
                 verified = False
             elif not expired and moment > now:
-                detail = f"the credential is valid only from {_format(moment)} ({name})"
+                detail = f"the credential is valid only from {format_instant(moment)} ({name})"
                 report.errors.append(problem(CREDENTIAL_NOT_YET_VALID, detail, f"/{name}"))
                 verified = False
         return {"verified": verified, "value": credential[present[0]]}
