@@ -13,6 +13,8 @@ from typing import Any
 
 import orjson
 
+from app.jsonwalk import json_values
+
 
 class Written(str):
     """JSON text written already: :func:`dumps` (a JSON column's serializer) keeps it as is."""
@@ -42,13 +44,4 @@ def loads(text: str | bytes) -> Any:
 
 
 def _has_non_finite(value: Any) -> bool:
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, float) and not math.isfinite(node):
-            return True
-        if isinstance(node, dict):
-            stack.extend(node.values())
-        elif isinstance(node, (list, tuple)):
-            stack.extend(node)
-    return False
+    return any(isinstance(node, float) and not math.isfinite(node) for node in json_values(value))

@@ -24,9 +24,12 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any, TypeVar
 
 import orjson
+
+from app.jsonwalk import json_values
 
 _T = TypeVar("_T")
 
@@ -102,13 +105,4 @@ def heavy(operation: str, document: Mapping[str, Any], compute: Callable[[], _T]
 def count_values(document: Any, limit: int) -> int:
     """The JSON values of ``document`` (objects, arrays, scalars), counted up to ``limit``: how
     much RDF it can make, which canonicalizing it costs in proportion (member names aside)."""
-    count = 0
-    stack = [document]
-    while stack and count < limit:
-        node = stack.pop()
-        count += 1
-        if isinstance(node, Mapping):
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return count
+    return sum(1 for _ in islice(json_values(document), limit))

@@ -81,6 +81,7 @@ from app.jsonld.poison import (
     oxigraph_quads,
     pyld_quads,
 )
+from app.jsonwalk import json_values
 
 logger = logging.getLogger(__name__)
 
@@ -334,15 +335,12 @@ def _names(strings: set[str], terms: frozenset[str]) -> frozenset[str]:
 
 
 def _strings(value: Any, found: set[str]) -> None:
-    if type(value) is str:
-        found.add(value)
-    elif type(value) is dict:
-        found.update(value)
-        for item in value.values():
-            _strings(item, found)
-    elif type(value) is list:
-        for item in value:
-            _strings(item, found)
+    """Add every string of ``value``, object member names included, to ``found``."""
+    for node in json_values(value):
+        if type(node) is str:
+            found.add(node)
+        elif type(node) is dict:
+            found.update(node)
 
 
 def _pruned_contexts(

@@ -47,6 +47,7 @@ from typing import Any
 import orjson
 
 from app.jsonld.canonical import DocumentLoader, PyldCanonicalizer
+from app.jsonwalk import json_values
 
 #: How many document shapes that passed are remembered (32-byte digests).
 REMEMBERED_SHAPES = 4096
@@ -173,16 +174,9 @@ class DefinedTermsCheck:
 
 def _definitions(context_document: Any, terms: set[str]) -> None:
     """Add the terms a context document defines, in any scope, to ``terms``."""
-    stack = [context_document]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, dict):
-            for key, value in current.items():
-                if not key.startswith("@"):
-                    terms.add(key)
-                stack.append(value)
-        elif isinstance(current, list):
-            stack.extend(current)
+    for node in json_values(context_document):
+        if isinstance(node, dict):
+            terms.update(key for key in node if not key.startswith("@"))
 
 
 def _has_whitespace(text: str) -> bool:
