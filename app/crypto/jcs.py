@@ -1,14 +1,16 @@
 """RFC 8785 JSON Canonicalization (JCS), the transformation of ``eddsa-jcs-2022``.
 
-The ``rfc8785`` package is the reference here; it is pure Python and writes byte by byte. For
-plain JSON with no float, no integer beyond ±(2**53 − 1)
-and no object key outside the Basic Multilingual Plane, ``orjson`` with sorted keys writes the
-same bytes (``tests/unit/test_jcs.py`` compares the two on generated JSON): keys sorted by UTF-8
-bytes are sorted by UTF-16 code unit within the BMP, non-ASCII text is written as UTF-8, and its
-escapes (``\\"``, ``\\\\``, ``\\b``, ``\\f``, ``\\n``, ``\\r``, ``\\t``, ``\\u00xx`` in lowercase
-for the other control characters, nothing else) are RFC 8785's. Everything else (floats, whose
-ECMAScript form differs; lone surrogates; non-JSON types; subclasses of JSON types) goes to
-``rfc8785``, errors included (what each path costs: bench/README.md).
+- Fast path: ``orjson`` with sorted keys, for plain JSON (no float, no integer beyond
+  ±(2**53 − 1), no object key outside the Basic Multilingual Plane).
+- Reference: the ``rfc8785`` package (pure Python, writing byte by byte), for everything else.
+- Proven by: ``tests/unit/test_jcs.py`` (the same bytes on generated JSON).
+
+On plain JSON the two agree: keys sorted by UTF-8 bytes are sorted by UTF-16 code unit within the
+BMP, non-ASCII text is written as UTF-8, and orjson's escapes (``\\"``, ``\\\\``, ``\\b``,
+``\\f``, ``\\n``, ``\\r``, ``\\t``, ``\\u00xx`` in lowercase for the other control characters,
+nothing else) are RFC 8785's. Everything else (floats, whose ECMAScript form differs; lone
+surrogates; non-JSON types; subclasses of JSON types) goes to ``rfc8785``, errors included (what
+each path costs: bench/README.md).
 """
 
 from __future__ import annotations
