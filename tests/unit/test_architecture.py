@@ -68,6 +68,16 @@ def within(name: str, prefixes: tuple[str, ...]) -> bool:
     return any(name == prefix or name.startswith(prefix + ".") for prefix in prefixes)
 
 
+def imports_of(layer: str, forbidden: tuple[str, ...]) -> list[str]:
+    """Where the modules of ``layer`` import one of ``forbidden`` (or a module inside one)."""
+    return [
+        f"{path.relative_to(APP.parent)}:{line} imports {name}"
+        for path in modules(layer)
+        for line, name in imported(path)
+        if within(name, forbidden)
+    ]
+
+
 def transaction_ends(path: Path, root: Path = APP.parent) -> Iterator[tuple[int, str, str]]:
     """Each ``….commit(`` or ``….rollback(`` call: (line, the call, the enclosing function's
     qualified name)."""
@@ -104,24 +114,12 @@ def test_services_end_transactions_only_in_the_named_entry_points() -> None:
     "layer", ["services", *PURE_PACKAGES, "cli.py"], ids=lambda layer: f"app/{layer}"
 )
 def test_no_layer_below_http_imports_it(layer: str) -> None:
-    offending = [
-        f"{path.relative_to(APP.parent)}:{line} imports {name}"
-        for path in modules(layer)
-        for line, name in imported(path)
-        if within(name, HTTP_LAYERS)
-    ]
-    assert offending == []
+    assert imports_of(layer, HTTP_LAYERS) == []
 
 
 @pytest.mark.parametrize("package", PURE_PACKAGES)
 def test_pure_packages_take_arguments_not_the_database_web_or_settings(package: str) -> None:
-    offending = [
-        f"{path.relative_to(APP.parent)}:{line} imports {name}"
-        for path in modules(package)
-        for line, name in imported(path)
-        if within(name, NOT_IN_PURE_PACKAGES)
-    ]
-    assert offending == []
+    assert imports_of(package, NOT_IN_PURE_PACKAGES) == []
 
 
 def test_no_module_imports_another_ones_private_names() -> None:
