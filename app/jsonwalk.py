@@ -11,6 +11,10 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 
+#: Exact types checked before the abstract ones: most values of a document are these.
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def json_values(value: Any) -> Iterator[Any]:
     """``value`` and every value inside it: objects (mappings) and arrays (lists, tuples) first,
     then what they hold, each once; object member names are not values."""
@@ -19,7 +23,14 @@ def json_values(value: Any) -> Iterator[Any]:
     while stack:
         node = pop()
         yield node
-        if isinstance(node, Mapping):
+        kind = type(node)
+        if kind is dict:
+            extend(node.values())
+        elif kind is list:
+            extend(node)
+        elif kind in _SCALARS:
+            continue
+        elif isinstance(node, Mapping):
             extend(node.values())
         elif isinstance(node, list | tuple):
             extend(node)
