@@ -26,6 +26,10 @@ from app.openapi import openapi_document
 #: (method, path, "request" | "reply"): the bodies whose schemas are covered.
 FAMILIES = [
     ("post", "/microcredentials", "request"),
+    ("post", "/admin/issuers", "request"),
+    ("post", "/admin/issuers/{slug}/api-keys", "request"),
+    ("put", "/admin/trust/{did}", "request"),
+    ("post", "/credentials/status", "request"),
     ("get", "/vocabularies", "reply"),
     ("get", "/vocabularies/{scheme}", "reply"),
 ]
@@ -44,6 +48,15 @@ CONTROLLED: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("ParticipationIn", "setting", "learning-setting", ("participation", "setting")),
     ("QualityAssuranceIn", "type", "accreditation", ("qualityAssurance", "type")),
     ("OrganisationIn", "country", "country", ("qualityAssurance", "agency", "country")),
+]
+
+#: Controlled fields of the admin and status request bodies: (method, path, property) and how
+#: the values are listed. Found through the operation, so a renamed schema stays covered.
+CONTROLLED_BY_OPERATION: list[tuple[str, str, str, str]] = [
+    ("post", "/admin/issuers", "country", "country"),
+    ("post", "/admin/issuers", "didMethod", "enum"),
+    ("put", "/admin/trust/{did}", "country", "country"),
+    ("post", "/credentials/status", "credentialStatus", "enum"),
 ]
 
 _LINK = re.compile(r"GET /vocabularies/([a-z-]+)")
@@ -95,6 +108,9 @@ def test_the_families_reach_the_nested_models(document: dict[str, Any]) -> None:
     assert {"LearningOutcomeIn", "Workload", "AssessmentIn", "ParticipationIn"} <= names
     assert {"QualityAssuranceIn", "StackabilityIn", "PartOfIn"} <= names
     assert {"VocabularyList", "VocabularySummary", "VocabularyOut", "ConceptOut"} <= names
+    # The admin and status request bodies, whatever their names.
+    for method, path, _ in FAMILIES[1:5]:
+        assert _family(document, method, path, "request"), path
 
 
 def test_every_property_has_a_description(document: dict[str, Any]) -> None:
@@ -118,6 +134,36 @@ def test_controlled_fields_list_their_values(document: dict[str, Any]) -> None:
             assert enums or consts, f"{name}.{prop} lists no values"
         else:
             assert f"GET /vocabularies/{values}" in schema["description"], f"{name}.{prop}"
+
+
+def _items_enum(schema: dict[str, Any], schemas: dict[str, Any]) -> bool:
+    """Whether ``schema`` or what it refers to (alternatives, list items, the properties of a
+    referenced object) lists its values somewhere: for a union of shapes like
+    ``credentialStatus``, each shape's controlled member has an enum."""
+    if "enum" in schema or "const" in schema:
+        return True
+    if "$ref" in schema:
+        target = schemas[schema["$ref"].rsplit("/", 1)[-1]]
+        return any(_items_enum(p, schemas) for p in target.get("properties", {}).values())
+    nested = [*schema.get("anyOf", []), *schema.get("oneOf", [])]
+    if "items" in schema:
+        nested.append(schema["items"])
+    return bool(nested) and all(_items_enum(n, schemas) for n in nested if n != {"type": "null"})
+
+
+def test_admin_and_status_controlled_fields_list_their_values(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    for method, path, prop, values in CONTROLLED_BY_OPERATION:
+        body = document["paths"][path][method]["requestBody"]["content"]["application/json"]
+        name = body["schema"]["$ref"].rsplit("/", 1)[-1]
+        schema = schemas[name]["properties"][prop]
+        if values == "enum":
+            assert _items_enum(schema, schemas), f"{path} {prop}"
+        else:
+            assert f"GET /vocabularies/{values}" in schema["description"], f"{path} {prop}"
+    scopes = _family(document, "post", "/admin/issuers/{slug}/api-keys", "request")
+    [api_key] = [schemas[name] for name in scopes]
+    assert set(api_key["properties"]["scopes"]["items"]["enum"]) >= {"credentials:issue"}
 
 
 def test_vocabulary_links_name_real_schemes(document: dict[str, Any]) -> None:
