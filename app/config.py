@@ -136,6 +136,16 @@ class Settings(BaseSettings):
             raise ValueError("MICROCRED_PUBLIC_URL must start with http:// or https://")
         return value.rstrip("/")
 
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            if not value.get_secret_value().startswith(("redis://", "rediss://", "unix://")):
+                raise ValueError(
+                    "MICROCRED_REDIS_URL must start with redis://, rediss:// or unix://"
+                )
+        return value
+
     @field_validator("master_key")
     @classmethod
     def _check_master_key(cls, value: SecretStr | None) -> SecretStr | None:

@@ -24,7 +24,7 @@ import httpx
 import pytest
 import redis
 
-from app.config import new_master_key
+from app.config import Settings, new_master_key
 from app.ratelimit import REDIS_RETRY_AFTER, RedisBuckets, redis_client
 from tests import processes
 from tests.conftest import ADMIN_TOKEN, _empty_tables
@@ -194,3 +194,12 @@ def test_two_serve_processes_share_one_limit_through_redis(
         if reply.status_code == 429:
             assert 1 <= int(reply.headers["retry-after"]) <= int(1 / rate) + 1
     assert _keys(redis_prefix) == [(redis_prefix + "ratelimit:ip:127.0.0.1").encode()]
+
+
+def test_the_redis_url_is_checked_and_kept_secret() -> None:
+    base = {"env": "development"}
+    with pytest.raises(ValueError, match="MICROCRED_REDIS_URL must start with redis://"):
+        Settings.model_validate({**base, "redis_url": "http://cache.example:6379"})
+    settings = Settings.model_validate({**base, "redis_url": "redis://:hunter2@cache:6379/0"})
+    assert settings.redis_url is not None
+    assert "hunter2" not in repr(settings) and "hunter2" not in str(settings.model_dump())
