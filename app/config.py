@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     #: (0 turns a limit off); shared by every instance on PostgreSQL, per process on SQLite
     rate_limit_per_key_per_minute: int = Field(default=6000, ge=0)
     rate_limit_public_per_minute: int = Field(default=600, ge=0)
+    #: Redis for the rate limits (``redis://host:6379/0``, ``rediss://…`` for TLS): shared by
+    #: every instance naming it, on any database; its keys start with ``redis_prefix``
+    redis_url: SecretStr | None = None
+    redis_prefix: str = Field(default="microcred:", pattern=r"^[A-Za-z0-9:._-]{0,64}$")
     #: browser origins allowed to call the API (CORS is closed when empty)
     cors_origins: tuple[str, ...] = ()
     # Bitstring Status Lists: never fewer than 131,072 entries (the specification's minimum).
@@ -131,6 +135,16 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("MICROCRED_PUBLIC_URL must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            if not value.get_secret_value().startswith(("redis://", "rediss://", "unix://")):
+                raise ValueError(
+                    "MICROCRED_REDIS_URL must start with redis://, rediss:// or unix://"
+                )
+        return value
 
     @field_validator("master_key")
     @classmethod

@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
-from app.api import admin, credentials, did, health, oid4vci, status, verify
+from app.api import admin, credentials, did, health, oid4vci, status, verify, vocabularies
 from app.config import Settings, get_settings
 from app.crypto.dataintegrity import DataIntegrity
 from app.db.engine import create_engine, session_factory
@@ -26,7 +26,12 @@ from app.jsonld import (
 from app.jsonld.form import PinnedForm
 from app.limits import RequestLimits
 from app.observability import ObservabilityMiddleware, configure_logging, metrics_endpoint
-from app.ratelimit import RateLimit, charge_routes_without_api_keys, counter_engine
+from app.ratelimit import (
+    RateLimit,
+    charge_routes_without_api_keys,
+    counter_engine,
+    redis_client,
+)
 from app.resources import MIGRATIONS_DIR
 from app.services.issuance import Issuing
 from app.services.keystore import KeyCache
@@ -86,8 +91,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings.database_url)
         app.state.engine = engine
         app.state.sessionmaker = session_factory(engine)
-        # Rate limits on PostgreSQL: a pool of their own (app/ratelimit.py).
-        counters = counter_engine(settings.database_url)
+        # Rate limits in Redis when configured, else on PostgreSQL in a pool of their own
+        # (app/ratelimit.py).
+        redis = redis_client(settings.redis_url.get_secret_value()) if settings.redis_url else None
+        app.state.rate_limit_redis = redis
+        app.state.rate_limit_redis_prefix = settings.redis_prefix + "ratelimit:"
+        counters = None if redis is not None else counter_engine(settings.database_url)
         app.state.rate_limit_engine = counters
         # One client for every remote fetch (did:web, status lists); no proxies from the
         # environment, so the fetch guard's address checks hold (app/net.py).
@@ -110,6 +119,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await engine.dispose()
             if counters is not None:
                 await counters.dispose()
+            if redis is not None:
+                await redis.aclose()
 
     app = FastAPI(
         title="microcred",
@@ -169,6 +180,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(status.router)
     app.include_router(oid4vci.router)
     app.include_router(verify.router)
+    app.include_router(vocabularies.router)
     app.include_router(pages.router)
     return app
 

@@ -1,9 +1,13 @@
 """Rate limits: per issuer API key, and per client address for everyone else.
 
-Token buckets: ``per_minute / 60`` tokens a second, up to a burst of ``per_minute // 6``. On
-PostgreSQL they live in the ``rate_limit_buckets`` table, which every worker and every instance
-on that database shares (:class:`SharedBuckets`: one atomic upsert, one round trip per charged
-request); with the embedded SQLite default they are held in this process (:class:`TokenBuckets`).
+Token buckets: ``per_minute / 60`` tokens a second, up to a burst of ``per_minute // 6``. With
+``MICROCRED_REDIS_URL`` set they live in Redis (:class:`RedisBuckets`: one Lua script, run by
+EVALSHA, per charged request), shared by every instance that names that Redis; otherwise, on
+PostgreSQL, in the ``rate_limit_buckets`` table, which every worker and every instance on that
+database shares (:class:`SharedBuckets`: one atomic upsert, one round trip per charged request);
+with the embedded SQLite default they are held in this process (:class:`TokenBuckets`). A shared
+store that cannot be reached lets requests through (PostgreSQL) or falls back to the buckets of
+this process (Redis), rather than answering 500: see SECURITY.md.
 Reading endpoints that verifiers poll (status lists, DID documents) and
 health/metrics are not limited here: they are cheap and cached.
 
@@ -25,6 +29,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -178,6 +186,82 @@ class SharedBuckets:
         return 0.0 if allowed else max(0.0, (1 - float(tokens)) / self.rate)
 
 
+# The bucket under KEYS[1], refilled at ARGV[1] tokens a second since its last charge (Redis's
+# clock, which every instance shares), capped at the burst ARGV[2]; one token taken if there is
+# one. A new bucket starts full. It expires once idle long enough to be full again (a missing
+# bucket is a full one), so Redis holds only the buckets in use. Returns {allowed, tokens}, the
+# tokens as a string (Lua numbers become integers on the way out).
+_REDIS_CHARGE = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local saved = redis.call('HMGET', KEYS[1], 'tokens', 'updated')
+local tokens = burst
+if saved[1] then
+    tokens = math.min(burst, tonumber(saved[1]) + math.max(0, now - tonumber(saved[2])) * rate)
+end
+local allowed = 0
+if tokens >= 1 then
+    tokens = tokens - 1
+    allowed = 1
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rate * 1000) + 1000)
+return {allowed, tostring(tokens)}
+"""
+#: Seconds a process counts in its own buckets after Redis failed, before it tries Redis again.
+REDIS_RETRY_AFTER = 5.0
+#: Connect and read timeout towards Redis: a charge must not hold a request for long.
+REDIS_TIMEOUT = 0.5
+
+
+def redis_client(url: str) -> Redis:
+    """The client the Redis buckets use (short timeouts; no retries: the fallback is local)."""
+    return Redis.from_url(
+        url,
+        socket_timeout=REDIS_TIMEOUT,
+        socket_connect_timeout=REDIS_TIMEOUT,
+        retry=Retry(NoBackoff(), 0),
+    )
+
+
+class RedisBuckets:
+    """Token buckets in Redis, shared by every process that uses it (same semantics as
+    :class:`TokenBuckets`), under the keys ``<prefix><bucket>``.
+
+    When Redis cannot be reached (or answers an error) the charge is counted in this process's
+    own buckets instead, for :data:`REDIS_RETRY_AFTER` seconds before Redis is tried again: the
+    limit then holds per process (at most N × instances in total), not not at all."""
+
+    def __init__(self, client: Redis, per_minute: int, prefix: str) -> None:
+        self.client = client
+        self.rate = per_minute / 60.0
+        self.burst = float(max(1, per_minute // 6))
+        self.prefix = prefix
+        self.script = client.register_script(_REDIS_CHARGE)
+        self.local = LocalBuckets(per_minute)
+        self.down_until = 0.0
+
+    async def charge(self, key: str) -> float:
+        if time.monotonic() < self.down_until:
+            return await self.local.charge(key)
+        try:
+            allowed, tokens = await self.script(
+                keys=[self.prefix + key], args=[self.rate, self.burst]
+            )
+        except (RedisError, OSError) as exc:
+            log.warning(
+                "rate limit counted in this process for %.0f s: Redis is out of reach (%s: %s)",
+                REDIS_RETRY_AFTER,
+                type(exc).__name__,
+                exc,
+            )
+            self.down_until = time.monotonic() + REDIS_RETRY_AFTER
+            return await self.local.charge(key)
+        return 0.0 if int(allowed) else max(0.0, (1 - float(tokens)) / self.rate)
+
+
 def authenticates_api_key(dependency: _F) -> _F:
     """Mark a route dependency that authenticates an API key and then calls
     :func:`charge_api_key` or :func:`charge_unauthenticated`."""
@@ -245,20 +329,25 @@ class RateLimit:
 
     def buckets(self, scope: Scope, limit: str) -> Buckets | None:
         """The buckets of ``limit`` (None when it is off): chosen at the first request, once the
-        application's lifespan has set ``app.state.rate_limit_engine`` (PostgreSQL only)."""
+        application's lifespan has set ``app.state.rate_limit_redis`` (Redis configured) or
+        ``app.state.rate_limit_engine`` (PostgreSQL)."""
         if self._buckets is None:
             state = getattr(scope.get("app"), "state", None)
+            redis = getattr(state, "rate_limit_redis", None)
             engine = getattr(state, "rate_limit_engine", None)
-            shared = isinstance(engine, AsyncEngine)
             prefixes = {"keys": "key:", "public": "ip:"}
-            self._buckets = {
-                name: None
-                if per_minute <= 0
-                else SharedBuckets(engine, per_minute, prefixes[name])
-                if shared and isinstance(engine, AsyncEngine)
-                else LocalBuckets(per_minute)
-                for name, per_minute in self.per_minute.items()
-            }
+
+            def make(name: str, per_minute: int) -> Buckets | None:
+                if per_minute <= 0:
+                    return None
+                if isinstance(redis, Redis):
+                    prefix = getattr(state, "rate_limit_redis_prefix", "")
+                    return RedisBuckets(redis, per_minute, prefix)
+                if isinstance(engine, AsyncEngine):
+                    return SharedBuckets(engine, per_minute, prefixes[name])
+                return LocalBuckets(per_minute)
+
+            self._buckets = {name: make(name, n) for name, n in self.per_minute.items()}
         return self._buckets[limit]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

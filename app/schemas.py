@@ -36,18 +36,45 @@ class Strict(BaseModel):
 
 
 class IssuerCreate(Strict):
-    slug: Slug = Field(examples=["uni-zed"])
-    name: LanguageMap = Field(examples=[{"en": "University of Zed", "ga": "Ollscoil Zed"}])
-    country: CountryCode = Field(examples=["IRL"])
+    slug: Slug = Field(
+        examples=["uni-zed"],
+        description="A short name for the institution in URLs and in its DID "
+        "(`did:web:<host>:issuers:<slug>`): lower-case letters, digits and hyphens; it cannot "
+        "be changed later.",
+    )
+    name: LanguageMap = Field(
+        examples=[{"en": "University of Zed", "ga": "Ollscoil Zed"}],
+        description="The institution's official name, by language: each key an ISO 639-1 code "
+        "(see GET /vocabularies/language), the first one the main language.",
+    )
+    country: CountryCode = Field(
+        examples=["IRL"],
+        description="The country where the institution is established, as ISO 3166-1 alpha-3 "
+        "(see GET /vocabularies/country).",
+    )
     legalIdentifier: Annotated[
         str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 ./:_-]{0,127}$")
-    ] = Field(examples=["IE1234567X"])
+    ] = Field(
+        examples=["IE1234567X"],
+        description="The institution's legal identifier, such as its VAT or company "
+        "registration number; credentials name the issuer by it.",
+    )
     homepage: (
         Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=2048)] | None
-    ) = Field(default=None, examples=["https://www.uni-zed.example"])
-    didMethod: Literal["web", "key"] = "web"
+    ) = Field(
+        default=None,
+        examples=["https://www.uni-zed.example"],
+        description="The institution's website.",
+    )
+    didMethod: Literal["web", "key"] = Field(
+        default="web",
+        description="`web` (default): a did:web served by this service, whose keys can be "
+        "rotated; `key`: a did:key, self-contained but with one key for ever.",
+    )
     suspensionEnabled: bool = Field(
-        default=False, description="credentials also carry a suspension status entry"
+        default=False,
+        description="true: the institution's credentials also carry a suspension status entry, "
+        "so they can be suspended and reinstated (revocation is always possible).",
     )
 
 
@@ -76,9 +103,14 @@ class IssuerList(BaseModel):
 
 
 class ApiKeyCreate(Strict):
-    name: ShortText = Field(examples=["student records system"])
+    name: ShortText = Field(
+        examples=["student records system"],
+        description="What the key is for, to recognise it in lists and audit records.",
+    )
     scopes: Annotated[list[Scope], Field(min_length=1, max_length=3)] = Field(
-        examples=[["credentials:issue", "credentials:status", "credentials:read"]]
+        examples=[["credentials:issue", "credentials:status", "credentials:read"]],
+        description="What the key may do: `credentials:issue` (issue credentials), "
+        "`credentials:status` (revoke, suspend), `credentials:read` (read issued credentials).",
     )
 
 
@@ -117,17 +149,27 @@ Did = Annotated[
 
 
 class TrustEntryPut(Strict):
-    legalName: ShortText = Field(examples=["University of Zed"])
-    country: CountryCode = Field(examples=["IRL"])
+    legalName: ShortText = Field(
+        examples=["University of Zed"], description="The issuer's registered legal name."
+    )
+    country: CountryCode = Field(
+        examples=["IRL"],
+        description="The issuer's country, as ISO 3166-1 alpha-3 (see GET /vocabularies/country).",
+    )
     legalIdentifier: Annotated[
         str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 ./:_-]{0,127}$")
-    ] = Field(examples=["IE1234567X"])
+    ] = Field(
+        examples=["IE1234567X"],
+        description="The issuer's legal identifier (VAT or company registration number).",
+    )
     accreditation: dict[str, Any] | None = Field(
         default=None,
         description="evidence of accreditation (body, decision, date, URL)",
         examples=[{"body": "QQI", "decision": "https://qqi.example/decisions/42"}],
     )
-    note: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    note: Annotated[str, StringConstraints(max_length=1000)] | None = Field(
+        default=None, description="A note for administrators; not shown to verifiers."
+    )
 
 
 class TrustEntryOut(BaseModel):

@@ -20,26 +20,47 @@ Reason = Annotated[str, StringConstraints(max_length=500)]
 
 class StatusPurposeRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    type: EntryType = "BitstringStatusListEntry"
-    statusPurpose: Literal["revocation", "suspension"]
+    type: EntryType = Field(
+        default="BitstringStatusListEntry", description="The status entry type; the only one."
+    )
+    statusPurpose: Literal["revocation", "suspension"] = Field(
+        description="Which status to set: `revocation` (final) or `suspension` (reversible)."
+    )
 
 
 class StatusChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    type: EntryType = "BitstringStatusListEntry"
-    status: Literal["revoked", "suspended", "unsuspended"]
+    type: EntryType = Field(
+        default="BitstringStatusListEntry", description="The status entry type; the only one."
+    )
+    status: Literal["revoked", "suspended", "unsuspended"] = Field(
+        description="The change: `revoked` (final), `suspended`, or `unsuspended` (reinstated)."
+    )
 
 
 class StatusUpdate(BaseModel):
     """VC-API form (``credentialStatus`` object + ``status`` boolean) or the named-change form."""
 
     model_config = ConfigDict(extra="forbid")
-    credentialId: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+    credentialId: Annotated[str, StringConstraints(min_length=1, max_length=2048)] = Field(
+        description="Which credential: its `id` as issued (`urn:uuid:…`), the id this service "
+        "gave it, or the `credentialId` your system chose when issuing."
+    )
     credentialStatus: (
         StatusPurposeRef | Annotated[list[StatusChange], Field(min_length=1, max_length=3)]
+    ) = Field(
+        description="Either the status to set (an object with `statusPurpose`, with `status` "
+        "true or false), or a list of named changes applied in order."
     )
-    status: bool | None = None
-    reason: Reason | None = None
+    status: bool | None = Field(
+        default=None,
+        description="With a `credentialStatus` object: true sets the status (revokes or "
+        "suspends), false clears it (a revocation cannot be cleared).",
+    )
+    reason: Reason | None = Field(
+        default=None,
+        description="Why, in a few words; kept in the audit log, not published.",
+    )
 
 
 class StatusReply(BaseModel):

@@ -56,7 +56,12 @@ from pydantic import (
     model_validator,
 )
 
-from app.credentials.vocabularies import SchemeKey, UnknownConceptError, vocabularies
+from app.credentials.vocabularies import (
+    SCHEME_DESCRIPTIONS,
+    SchemeKey,
+    UnknownConceptError,
+    vocabularies,
+)
 
 #: Language maps hold at most this many languages (the EU has 24 official languages).
 MAX_LANGUAGES = 24
@@ -148,7 +153,15 @@ def _text(max_length: int) -> StringConstraints:
     return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)
 
 
-LanguageCode = Annotated[str, AfterValidator(_language_key)]
+def _language_key_schema(schema: dict[str, Any]) -> None:
+    """The language keys' JSON schema lists the accepted codes (read when a schema is made)."""
+    schema["enum"] = sorted(vocabularies().language_codes)
+
+
+#: See ``GET /vocabularies/language`` for the EU language concept of each code.
+LanguageCode = Annotated[
+    str, AfterValidator(_language_key), Field(json_schema_extra=_language_key_schema)
+]
 ShortText = Annotated[str, _text(500)]
 LongText = Annotated[str, _text(4000)]
 #: ``{"en": "…"}``: titles and names (≤ 500 characters per language).
@@ -167,8 +180,23 @@ LearningMode = Annotated[ConceptRef, _concept_of("learning-assessment")]
 LearningSetting = Annotated[ConceptRef, _concept_of("learning-setting")]
 QualityAssuranceType = Annotated[ConceptRef, _concept_of("accreditation")]
 SupervisionType = Annotated[ConceptRef, _concept_of("supervision-verification")]
-EqfLevel = Annotated[int, BeforeValidator(_eqf_level), Field(ge=1, le=8)]
+# The range before the validator, so that the JSON schema says minimum / maximum.
+EqfLevel = Annotated[int, Field(ge=1, le=8), BeforeValidator(_eqf_level)]
 QfEheaCycle = Literal["short-cycle", "first", "second", "third"]
+
+
+_LANGUAGE_MAP = (
+    "A language map: each key is an ISO 639-1 code (`en`, `ga`; see GET /vocabularies/language), "
+    "each value the text in that language; the first entry is the main language."
+)
+
+
+def _vocabulary(key: SchemeKey) -> str:
+    """The description sentence that links a controlled field to its vocabulary endpoint."""
+    return (
+        f"A concept of {SCHEME_DESCRIPTIONS[key]}: see GET /vocabularies/{key} for the values "
+        "accepted (concept URI, notation or short name); stored as the concept URI."
+    )
 
 
 class _Model(BaseModel):
@@ -176,19 +204,42 @@ class _Model(BaseModel):
 
 
 class LearnerIdentifier(_Model):
-    scheme: Annotated[str, _text(100)]
-    value: Annotated[str, _text(200)]
+    """An identifier the institution gives the learner (a student number, a national id)."""
+
+    scheme: Annotated[str, _text(100)] = Field(
+        description="What kind of identifier `value` is, in your own words: `student-number`, "
+        "`national-id`, …",
+        examples=["student-number"],
+    )
+    value: Annotated[str, _text(200)] = Field(
+        description="The identifier itself, as your records hold it.", examples=["S1234567"]
+    )
 
 
 class Learner(_Model):
     """Element M1: at least one of ``id``, ``identifier``, ``email`` identifies the learner."""
 
-    id: Uri | None = None
-    givenName: PersonName | None = None
-    familyName: PersonName | None = None
-    dateOfBirth: date | None = Field(default=None, ge=date(1900, 1, 1))
-    identifier: LearnerIdentifier | None = None
-    email: Email | None = None
+    id: Uri | None = Field(
+        default=None,
+        description="The learner's DID (from their wallet): the credential is bound to it. Leave "
+        "it out when the credential goes to the wallet through an offer.",
+    )
+    givenName: PersonName | None = Field(
+        default=None, description="The learner's given name(s), as on the certificate."
+    )
+    familyName: PersonName | None = Field(
+        default=None, description="The learner's family name(s), as on the certificate."
+    )
+    dateOfBirth: date | None = Field(
+        default=None,
+        ge=date(1900, 1, 1),
+        description="The learner's date of birth (YYYY-MM-DD), to tell apart learners who share "
+        "a name.",
+    )
+    identifier: LearnerIdentifier | None = Field(
+        default=None, description="An identifier from your records, such as a student number."
+    )
+    email: Email | None = Field(default=None, description="The learner's e-mail address.")
 
     @model_validator(mode="after")
     def _identified(self) -> Learner:
@@ -205,19 +256,40 @@ class Learner(_Model):
 class OrganisationIn(_Model):
     """An awarding body or a quality-assurance agency."""
 
-    id: Uri | None = None
-    name: TitleMap
-    country: Country
-    legalIdentifier: Annotated[str, _text(100)] | None = None
-    homepage: HttpUrl | None = None
+    id: Uri | None = Field(
+        default=None,
+        description="The organisation's DID or URI, if it has one; the issuer's own DID makes "
+        "the issuer an awarding body.",
+    )
+    name: TitleMap = Field(description="The organisation's name. " + _LANGUAGE_MAP)
+    country: Country = Field(
+        description="The country where the organisation is established: ISO 3166-1 alpha-3 "
+        "(`IRL`) or alpha-2 (`IE`). See GET /vocabularies/country.",
+        examples=["IRL"],
+    )
+    legalIdentifier: Annotated[str, _text(100)] | None = Field(
+        default=None,
+        description="The organisation's legal identifier (VAT or company registration number).",
+    )
+    homepage: HttpUrl | None = Field(default=None, description="The organisation's website.")
 
 
 class LearningOutcomeIn(_Model):
     """Element M6; ``escoSkill`` (one) and ``escoSkills`` (several) link ESCO skills."""
 
-    title: TitleMap
-    escoSkill: EscoSkill | None = None
-    escoSkills: Annotated[list[EscoSkill], Field(max_length=MAX_ESCO_SKILLS_PER_OUTCOME)] = []
+    title: TitleMap = Field(
+        description="What the learner knows or can do, as one statement. " + _LANGUAGE_MAP
+    )
+    escoSkill: EscoSkill | None = Field(
+        default=None,
+        description="The ESCO skill this outcome matches: its URI "
+        f"(`{ESCO_SKILL_PREFIX}<id>`, from the ESCO classification).",
+    )
+    escoSkills: Annotated[list[EscoSkill], Field(max_length=MAX_ESCO_SKILLS_PER_OUTCOME)] = Field(
+        default=[],
+        description="Several ESCO skill URIs, when the outcome matches more than one "
+        f"(at most {MAX_ESCO_SKILLS_PER_OUTCOME}).",
+    )
 
     @property
     def esco_skills(self) -> list[str]:
@@ -229,8 +301,15 @@ class LearningOutcomeIn(_Model):
 class Workload(_Model):
     """Element M7: ECTS credits and/or notional hours (at least one)."""
 
-    ects: Annotated[Decimal, Field(gt=0, le=MAX_ECTS, decimal_places=2)] | None = None
-    hours: Annotated[Decimal, Field(gt=0, le=MAX_HOURS, decimal_places=2)] | None = None
+    ects: Annotated[Decimal, Field(gt=0, le=MAX_ECTS, decimal_places=2)] | None = Field(
+        default=None,
+        description="ECTS credits (European Credit Transfer System), up to two decimals.",
+    )
+    hours: Annotated[Decimal, Field(gt=0, le=MAX_HOURS, decimal_places=2)] | None = Field(
+        default=None,
+        description="Notional learning hours: the time a typical learner needs, all activities "
+        "counted.",
+    )
 
     @model_validator(mode="after")
     def _some_workload(self) -> Workload:
@@ -242,67 +321,173 @@ class Workload(_Model):
 class AssessmentIn(_Model):
     """Element M9: the type of assessment (``type`` required); ``mode`` is its mode."""
 
-    type: AssessmentType
-    title: TitleMap | None = None
-    mode: LearningMode | None = None
-    gradingScheme: TitleMap | None = None
+    type: AssessmentType = Field(
+        description="How the learning was assessed. " + _vocabulary("assessment"),
+        examples=["artefact-assessment"],
+    )
+    title: TitleMap | None = Field(
+        default=None, description="The name of the assessment. " + _LANGUAGE_MAP
+    )
+    mode: LearningMode | None = Field(
+        default=None,
+        description="How the assessment took place (online, presential, blended). "
+        + _vocabulary("learning-assessment"),
+    )
+    gradingScheme: TitleMap | None = Field(
+        default=None,
+        description="How grades are given, in words (`Pass/fail`, `A to F`). " + _LANGUAGE_MAP,
+    )
 
 
 class ParticipationIn(_Model):
     """Element M10: form of participation (``mode`` required) and learning setting."""
 
-    mode: LearningMode
-    setting: LearningSetting | None = None
+    mode: LearningMode = Field(
+        description="How the learner took part (online, presential, blended). "
+        + _vocabulary("learning-assessment"),
+        examples=["online"],
+    )
+    setting: LearningSetting | None = Field(
+        default=None,
+        description="Formal or non-formal learning. " + _vocabulary("learning-setting"),
+        examples=["non-formal"],
+    )
 
 
 class QualityAssuranceIn(_Model):
     """Element M11: the type of quality assurance; the agency defaults to the awarding body."""
 
-    type: QualityAssuranceType
-    title: TitleMap | None = None
-    agency: OrganisationIn | None = None
-    url: HttpUrl | None = None
+    type: QualityAssuranceType = Field(
+        description="The kind of quality assurance behind the course. "
+        + _vocabulary("accreditation"),
+        examples=["program-quality-assurance"],
+    )
+    title: TitleMap | None = Field(
+        default=None,
+        description="The quality-assurance decision or process, in words. " + _LANGUAGE_MAP,
+    )
+    agency: OrganisationIn | None = Field(
+        default=None,
+        description="The quality-assurance agency; the (first) awarding body when left out.",
+    )
+    url: HttpUrl | None = Field(
+        default=None, description="Where the quality-assurance decision or report is published."
+    )
 
 
 class PartOfIn(_Model):
-    title: TitleMap
-    url: HttpUrl | None = None
+    """A larger award (a degree, a programme) this micro-credential counts towards."""
+
+    title: TitleMap = Field(description="The name of the larger award. " + _LANGUAGE_MAP)
+    url: HttpUrl | None = Field(default=None, description="The web page of the larger award.")
 
 
 class StackabilityIn(_Model):
     """Element O4: stand-alone or integrated, and what it stacks towards."""
 
-    standalone: bool
-    partOf: Annotated[list[PartOfIn], Field(max_length=MAX_PART_OF)] = []
+    standalone: bool = Field(
+        description="true when the micro-credential stands on its own; false when it is "
+        "integrated in a larger award."
+    )
+    partOf: Annotated[list[PartOfIn], Field(max_length=MAX_PART_OF)] = Field(
+        default=[],
+        description=f"The larger awards it counts or stacks towards (at most {MAX_PART_OF}).",
+    )
 
 
 class MicroCredentialIn(_Model):
     """The body of ``POST /microcredentials`` (``API.md``)."""
 
-    format: Literal["edc", "obv3"]
-    cryptosuite: Literal["eddsa-rdfc-2022", "eddsa-jcs-2022"] | None = None
-    learner: Learner
-    title: TitleMap
-    description: TextMap | None = None
+    format: Literal["edc", "obv3"] = Field(
+        description="The credential to make: `edc`, a Europass Digital Credential (ELM v3), or "
+        "`obv3`, an Open Badge 3.0."
+    )
+    cryptosuite: Literal["eddsa-rdfc-2022", "eddsa-jcs-2022"] | None = Field(
+        default=None,
+        description="How the credential is signed; leave it out for `eddsa-rdfc-2022`, which "
+        "every verifier of Data Integrity proofs accepts.",
+    )
+    learner: Learner = Field(
+        description="The person who earned the credential (element M1): at least one of `id`, "
+        "`identifier`, `email`."
+    )
+    title: TitleMap = Field(
+        description="The title of the micro-credential (element M2). " + _LANGUAGE_MAP
+    )
+    description: TextMap | None = Field(
+        default=None, description="What the course covers, in a few sentences. " + _LANGUAGE_MAP
+    )
     awardingBodies: (
         Annotated[list[OrganisationIn], Field(min_length=1, max_length=MAX_AWARDING_BODIES)] | None
-    ) = None
-    awardedOn: date = Field(ge=date(1900, 1, 1), le=date(2999, 12, 31))
+    ) = Field(
+        default=None,
+        description="Who awards the micro-credential (element M4); the issuing institution when "
+        f"left out. At most {MAX_AWARDING_BODIES}.",
+    )
+    awardedOn: date = Field(
+        ge=date(1900, 1, 1),
+        le=date(2999, 12, 31),
+        description="The date the micro-credential was awarded (element M5), YYYY-MM-DD.",
+    )
     learningOutcomes: Annotated[
         list[LearningOutcomeIn], Field(min_length=1, max_length=MAX_LEARNING_OUTCOMES)
-    ]
-    workload: Workload
-    eqfLevel: EqfLevel | None = None
-    qfEheaCycle: QfEheaCycle | None = None
-    assessment: AssessmentIn
-    participation: ParticipationIn
-    qualityAssurance: QualityAssuranceIn
-    prerequisites: TextMap | None = None
-    supervision: SupervisionType | None = None
-    grade: Annotated[str, _text(100)] | None = None
-    stackability: StackabilityIn | None = None
-    furtherInformation: TextMap | None = None
-    validUntil: AwareDatetime | None = None
+    ] = Field(
+        description="What the learner knows and can do after the course (element M6), one "
+        f"entry per outcome (at most {MAX_LEARNING_OUTCOMES})."
+    )
+    workload: Workload = Field(
+        description="The notional workload (element M7): ECTS credits, hours or both."
+    )
+    eqfLevel: EqfLevel | None = Field(
+        default=None,
+        description="The level of the learning in the European Qualifications Framework "
+        "(element M8), an integer from 1 to 8; the level's concept URI or short name "
+        "(`level-6`) is accepted too. See GET /vocabularies/eqf. Leave it out when no level "
+        "applies.",
+        examples=[6],
+    )
+    qfEheaCycle: QfEheaCycle | None = Field(
+        default=None,
+        description="The cycle in the Qualifications Framework of the European Higher "
+        "Education Area (element M8), for higher-education courses.",
+    )
+    assessment: AssessmentIn = Field(description="The type of assessment (element M9).")
+    participation: ParticipationIn = Field(
+        description="The form of participation in the course (element M10)."
+    )
+    qualityAssurance: QualityAssuranceIn = Field(
+        description="The type of quality assurance behind the course (element M11)."
+    )
+    prerequisites: TextMap | None = Field(
+        default=None,
+        description="What a learner needed before enrolling (optional element O1). "
+        + _LANGUAGE_MAP,
+    )
+    supervision: SupervisionType | None = Field(
+        default=None,
+        description="Whether the assessment was supervised and the learner's identity checked "
+        "(optional element O2). " + _vocabulary("supervision-verification"),
+    )
+    grade: Annotated[str, _text(100)] | None = Field(
+        default=None,
+        description="The learner's grade as your grading scheme writes it (`Pass`, `A`, `72%`; "
+        "optional element O3).",
+    )
+    stackability: StackabilityIn | None = Field(
+        default=None,
+        description="Whether it stands alone or counts towards a larger award (optional "
+        "element O4).",
+    )
+    furtherInformation: TextMap | None = Field(
+        default=None,
+        description="Anything else a reader of the credential should know (optional element "
+        "O5). " + _LANGUAGE_MAP,
+    )
+    validUntil: AwareDatetime | None = Field(
+        default=None,
+        description="When the credential stops being valid, with a time zone "
+        "(`2031-06-30T00:00:00Z`); leave it out when it does not expire. After `awardedOn`.",
+    )
 
     @field_validator("validUntil")
     @classmethod

@@ -154,9 +154,17 @@ class Scheme:
                 names[name] = concept
         for name in ambiguous:
             del names[name]
+        self._short_names = {
+            concept.id: name
+            for name, concept in names.items()
+            if name == short_name(concept.pref_label) and name != concept.notation.lower()
+        }
         by_notation = {concept.notation.lower(): concept for concept in concepts}
+        self._aliases: dict[str, list[str]] = {}
         for alias, notation in (aliases or {}).items():
-            names[alias.lower()] = by_notation[notation.lower()]
+            concept = by_notation[notation.lower()]
+            names[alias.lower()] = concept
+            self._aliases.setdefault(concept.id, []).append(alias)
         self._by_name = names
 
     @property
@@ -168,6 +176,15 @@ class Scheme:
 
     def __contains__(self, uri: object) -> bool:
         return uri in self._by_id
+
+    def short_name_of(self, concept: Concept) -> str | None:
+        """The short name this scheme accepts for ``concept`` (None when two concepts share it,
+        or when it is the notation itself)."""
+        return self._short_names.get(concept.id)
+
+    def aliases_of(self, concept: Concept) -> tuple[str, ...]:
+        """The scheme-specific aliases of ``concept`` (``"ects"``, ``"en"``, ``"IE"``)."""
+        return tuple(self._aliases.get(concept.id, ()))
 
     def get(self, value: str) -> Concept | None:
         """The concept named by ``value`` (URI, notation, short name or alias), or ``None``."""
