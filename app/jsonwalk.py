@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-
 #: Exact types checked before the abstract ones: most values of a document are these.
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 
