@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
@@ -24,7 +25,7 @@ from sqlmodel import or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import jsontext
-from app.credentials.microcredential import IssuerProfile, MicroCredentialIn
+from app.credentials.microcredential import IssuerProfile, Learner, MicroCredentialIn
 from app.crypto.cryptosuites import EDDSA_RDFC_2022
 from app.crypto.dataintegrity import DataIntegrity, with_data_integrity_context
 from app.crypto.errors import ProofError
@@ -240,6 +241,7 @@ async def issue(
     validate: Callable[[dict[str, Any]], None] | None = None,
     commit: bool = False,
     now: datetime | None = None,
+    search: SearchFields | None = None,
 ) -> Issued:
     """Issue one credential; ``build(credential_uri, status_entries)`` makes the unsigned VC.
 
@@ -303,6 +305,7 @@ async def issue(
             "client_id": client_id,
             "request_hash": body_hash,
             "created_at": now,
+            **(search or SearchFields()).columns(),
         }
         event = audit.event_values(
             actor,
@@ -405,6 +408,47 @@ def _store_statement(entries: int) -> Any:
     return select(literal(1)).add_cte(*inserts, counts)
 
 
+@dataclass(frozen=True)
+class SearchFields:
+    """What GET /credentials finds a credential by, stored beside it at issue time."""
+
+    learner_key: str | None = None
+    learner_name: str | None = None
+    course_id: str | None = None
+    course_version: int | None = None
+
+    @classmethod
+    def of_learner(
+        cls, learner: Learner, course_id: str | None = None, course_version: int | None = None
+    ) -> SearchFields:
+        """From a micro-credential's ``learner`` (identifier value, else e-mail, else DID)."""
+        key = learner.identifier.value if learner.identifier is not None else None
+        name = learner.full_name
+        return cls(
+            learner_key=key or learner.email or learner.id,
+            learner_name=name[:300] if name else None,
+            course_id=course_id,
+            course_version=course_version,
+        )
+
+    def columns(self) -> dict[str, Any]:
+        return {
+            "learner_key": self.learner_key,
+            "learner_name": self.learner_name,
+            "learner_name_folded": fold_name(self.learner_name) if self.learner_name else None,
+            "course_id": self.course_id,
+            "course_version": self.course_version,
+        }
+
+
+def fold_name(name: str) -> str:
+    """A name as searched: lower case, accents and extra spaces dropped ("Seán  Ó Brien" ->
+    "sean o brien")."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(bare.casefold().split())[:300]
+
+
 def learner_reference(mc: MicroCredentialIn) -> str | None:
     learner = mc.learner
     if learner.identifier is not None:
@@ -495,6 +539,7 @@ async def issue_microcredential(
         validate=validate,
         commit=commit,
         now=now,
+        search=SearchFields.of_learner(mc.learner),
     )
 
 

@@ -194,6 +194,7 @@ def entry_rows(
             "index": reservation.index,
             "credential_id": credential_id,
             "is_set": False,
+            "reason": None,
             "updated_at": now,
         }
         for reservation in reservations
