@@ -1,4 +1,10 @@
-"""The request's database session: repositories add/flush, only this dependency commits."""
+"""The request's database session: repositories add/flush, only this dependency commits.
+
+Work that must commit on its own does so through named entry points: issuing
+(``issuance.issue`` in commit mode: no transaction spans the signing), bulk status changes
+(``bulk_status.change_committing``: a transaction per chunk), and the job runner
+(``jobs.Runner``: its own sessions, a transaction per row).
+"""
 
 from __future__ import annotations
 

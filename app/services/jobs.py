@@ -28,6 +28,7 @@ the lease.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -453,3 +454,25 @@ class Runner:
         )
         await session.commit()
         log.info("job %s %s%s", job_id, state, f": {error}" if error else "")
+
+
+@dataclass
+class RunningJobs:
+    """A runner polling in a task of the running event loop."""
+
+    runner: Runner
+    task: asyncio.Task[None]
+
+    @classmethod
+    def start(cls, runner: Runner) -> RunningJobs:
+        return cls(runner, asyncio.create_task(runner.run_forever(), name="microcred-jobs"))
+
+    async def close(self, grace: float = 10.0) -> None:
+        """Stop after the row in hand (its lease given back); cancel after ``grace`` seconds."""
+        self.runner.stop()
+        try:
+            await asyncio.wait_for(asyncio.shield(self.task), grace)
+        except TimeoutError:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task

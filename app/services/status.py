@@ -277,7 +277,7 @@ async def set_status(
                 col(StatusEntry.index) == entry.index,
                 col(StatusEntry.is_set) == (not value),
             )
-            .values(is_set=value, updated_at=utcnow())
+            .values(is_set=value, reason=reason, updated_at=utcnow())
         )
         if changed.rowcount:
             await session.exec(
