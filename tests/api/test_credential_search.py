@@ -185,6 +185,18 @@ async def test_bulk_status_by_ids_counts_each_credential_once_and_keeps_the_reas
         assert sorted(e.target or "" for e in events) == sorted([ids[0], ids[1]])
         assert all(e.details == {"reason": "awarded in error", "bulk": True} for e in events)
 
+    # This service's verifier shows the reason with the bit it reads from the same row.
+    document = (await client.get(f"/credentials/{ids[0]}", headers=auth)).json()
+    verdict = await client.post(
+        "/credentials/verify", json={"verifiableCredential": document["verifiableCredential"]}
+    )
+    assert verdict.status_code == 422
+    report = verdict.json()
+    assert report["results"]["credentialStatus"]["entries"][0]["reason"] == "awarded in error"
+    assert "the credential has been revoked (the issuer's reason: awarded in error)" in [
+        p.get("detail") for p in report["problemDetails"]
+    ]
+
     # Revocation is final; suspension needs an entry the issuer did not enable.
     undo = {**body, "status": False}
     refused = await client.post("/credentials/status/bulk", json=undo, headers=auth)
@@ -264,5 +276,5 @@ async def test_a_filter_matching_many_runs_as_a_job(
     sheet = openpyxl.load_workbook(io.BytesIO(results.content)).worksheets[0]
     rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
     assert rows[0] == ["row", "outcome", "credentialId", "changed", "column", "error"]
-    assert sorted(row[2] for row in rows[1:]) == sorted([ids[1], ids[2]])
+    assert sorted(str(row[2]) for row in rows[1:]) == sorted([ids[1], ids[2]])
     assert (await client.get(f"/jobs/{job['id']}", headers=other)).status_code == 404

@@ -12,6 +12,7 @@ import openpyxl
 import pytest
 from fastapi import FastAPI
 from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
 from app.db.models import AuditEvent, Issuer, Job, JobRow, utcnow
@@ -30,9 +31,9 @@ def settings(settings: Settings) -> Settings:
 
 
 async def issuer_row(app: FastAPI, slug: str) -> Issuer:
+    session: AsyncSession
     async with app.state.sessionmaker() as session:
-        issuer = (await session.exec(select(Issuer).where(Issuer.slug == slug))).one()
-        return issuer
+        return (await session.exec(select(Issuer).where(Issuer.slug == slug))).one()
 
 
 async def queue(app: FastAPI, issuer: Issuer, inputs: list[dict[str, Any]], **params: Any) -> str:

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
 from app.db.models import AuditEvent, Job
@@ -60,6 +61,7 @@ def start_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
 
 
 async def job_state(app: FastAPI, job_id: str) -> Job:
+    session: AsyncSession
     async with app.state.sessionmaker() as session:
         job = await session.get(Job, job_id)
         assert job is not None
