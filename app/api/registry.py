@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from starlette.background import BackgroundTask
 
 from app.api.auth import ReadCaller, StatusCaller
 from app.api.deps import SessionDep
@@ -224,17 +225,16 @@ async def change_status_in_bulk(
                 actor=caller.actor,
                 reason=body.reason,
             )
-            await session.commit()
             runner = getattr(request.app.state, "job_runner", None)
-            if runner is not None:
-                runner.wake()
             return JSONResponse(
                 JobAccepted(id=job.id, state=job.state).model_dump(),
                 status_code=202,
                 headers={"Location": f"/jobs/{job.id}"},
+                # After the request's transaction committed: the job is there to claim.
+                background=BackgroundTask(runner.wake) if runner is not None else None,
             )
     assert ids is not None
-    outcome = await bulk_status.change_committing(
+    outcome = await bulk_status.change_and_commit(
         session,
         caller.issuer,
         ids,

@@ -1,9 +1,9 @@
 """The request's database session: repositories add/flush, only this dependency commits.
 
 Work that must commit on its own does so through named entry points: issuing
-(``issuance.issue`` in commit mode: no transaction spans the signing), bulk status changes
-(``bulk_status.change_committing``: a transaction per chunk), and the job runner
-(``jobs.Runner``: its own sessions, a transaction per row).
+(``issuance.issue`` in commit mode: no transaction spans the signing) and bulk status changes
+(``bulk_status.change_and_commit``: a transaction per chunk). The job runner (``jobs.Runner``)
+opens sessions of its own, each a whole unit of work in ``session.begin()`` (a claim, a row).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Revoking, suspending or reinstating many credentials at once, with the issuer's reason.
 
 A list of ids (at most :data:`MAX_IDS`) is changed in chunks of :data:`CHUNK`, each chunk one
-transaction (:func:`change_committing`, one of the named places that commit on their own, see
+transaction (:func:`change_and_commit`, one of the named places that commit on their own, see
 ``app/db/session.py``): a change of thousands never holds the status lists' rows for long, and
 what was committed stays if the request is cut short; repeating the request changes nothing
 twice. As in :func:`app.services.status.set_status`, a bit changes with a conditional
@@ -164,7 +164,7 @@ async def change_chunk(
     return outcome
 
 
-async def change_committing(
+async def change_and_commit(
     session: AsyncSession,
     issuer: Issuer,
     given_ids: Sequence[str],
@@ -184,7 +184,6 @@ async def change_committing(
             await change_chunk(session, issuer, chunk, purpose, value, actor=actor, reason=reason)
         )
         await session.commit()
-        await session.refresh(issuer)
     return outcome
 
 

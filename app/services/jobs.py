@@ -291,15 +291,13 @@ class Runner:
             "lease_until": now + self.lease,
             "attempts": col(Job.attempts) + 1,
         }
-        async with self.sessionmaker() as session:
+        job_id: str | None
+        async with self.sessionmaker() as session, session.begin():
             if on_postgresql(session):
                 candidate = select(Job.id).where(claimable).order_by(col(Job.created_at)).limit(1)
-                found = (await session.exec(candidate.with_for_update(skip_locked=True))).first()
-                if found is None:
-                    await session.rollback()
-                    return None
-                await session.exec(update(Job).where(col(Job.id) == found).values(**values))
-                job_id: str | None = found
+                job_id = (await session.exec(candidate.with_for_update(skip_locked=True))).first()
+                if job_id is not None:
+                    await session.exec(update(Job).where(col(Job.id) == job_id).values(**values))
             else:
                 # One writer at a time (BEGIN IMMEDIATE): the conditional UPDATE cannot race.
                 first = (
@@ -316,28 +314,29 @@ class Runner:
                     .returning(col(Job.id))
                 )
                 job_id = claimed.scalar_one_or_none()
-            await session.commit()
         if job_id is not None:
             log.info("job %s claimed by %s", job_id, self.owner)
         return job_id
 
     async def process(self, job_id: str) -> None:
-        async with self.sessionmaker() as session:
+        """Work on a claimed job: its pending rows, each in a transaction of its own."""
+        async with self.sessionmaker() as session, session.begin():
             job = await session.get(Job, job_id)
             assert job is not None
             issuer = await session.get(Issuer, job.issuer_id)
             assert issuer is not None
-            kind = KINDS.get(job.kind)
-            if kind is None or job.attempts > MAX_ATTEMPTS:
-                reason = (
-                    f"no job kind {job.kind!r} in this service"
-                    if kind is None
-                    else f"claimed {job.attempts - 1} times without finishing"
-                )
-                await self._finish(session, job_id, FAILED, error=reason)
-                return
-            await session.commit()
-            while not self._stopping:
+        # Both stay loaded (expire_on_commit=False): the kinds read them in each row's session.
+        kind = KINDS.get(job.kind)
+        if kind is None or job.attempts > MAX_ATTEMPTS:
+            reason = (
+                f"no job kind {job.kind!r} in this service"
+                if kind is None
+                else f"claimed {job.attempts - 1} times without finishing"
+            )
+            await self._finish(job_id, FAILED, error=reason)
+            return
+        while not self._stopping:
+            async with self.sessionmaker() as session, session.begin():
                 pending = (
                     await session.exec(
                         select(JobRow.number)
@@ -346,114 +345,116 @@ class Runner:
                         .limit(ROWS_PER_READ)
                     )
                 ).all()
-                await session.commit()
-                if not pending:
-                    await self._finish(session, job_id, DONE)
+            if not pending:
+                await self._finish(job_id, DONE)
+                return
+            for number in pending:
+                if self._stopping:
+                    break
+                if not await self._process_row(job, issuer, kind, number):
                     return
-                for number in pending:
-                    if self._stopping:
-                        break
-                    if not await self._process_row(session, job, issuer, kind, number):
-                        return
         await self.release(job_id)
 
-    async def _process_row(
-        self, session: AsyncSession, job: Job, issuer: Issuer, kind: JobKind, number: int
-    ) -> bool:
-        """One row in one transaction; False when the lease is no longer this runner's."""
-        now = utcnow()
+    async def _process_row(self, job: Job, issuer: Issuer, kind: JobKind, number: int) -> bool:
+        """One row in one transaction; False when the lease is no longer this runner's.
+
+        The transaction renews the lease (on PostgreSQL it also locks the job's row, so no
+        runner can claim the job while a row is under way), does the row's effect, and marks
+        the row done only if it is still pending; any other outcome rolls all of it back.
+        """
         try:
-            renewed = await session.exec(
-                update(Job)
-                .where(col(Job.id) == job.id, col(Job.lease_owner) == self.owner)
-                .values(lease_until=now + self.lease)
-            )
-            if not renewed.rowcount:
-                await self._rollback(session, job, issuer)
-                log.warning("job %s: %s lost its lease", job.id, self.owner)
-                return False
-            row = (
-                await session.exec(
-                    select(JobRow).where(
-                        JobRow.job_id == job.id, JobRow.number == number, JobRow.state == PENDING
+            async with self.sessionmaker() as session, session.begin():
+                renewed = await session.exec(
+                    update(Job)
+                    .where(col(Job.id) == job.id, col(Job.lease_owner) == self.owner)
+                    .values(lease_until=utcnow() + self.lease)
+                )
+                if not renewed.rowcount:
+                    raise _LeaseLost
+                row = (
+                    await session.exec(
+                        select(JobRow).where(
+                            JobRow.job_id == job.id,
+                            JobRow.number == number,
+                            JobRow.state == PENDING,
+                        )
+                    )
+                ).first()
+                if row is None:  # done meanwhile by the lease's previous holder
+                    raise _RowTaken
+                context = RowContext(session, job, issuer, number, dict(row.input), self.services)
+                result: dict[str, Any] | None = None
+                errors: list[dict[str, Any]] | None = None
+                try:
+                    async with session.begin_nested():
+                        result = await kind.process(context)
+                except RowFailed as failure:
+                    errors = failure.errors
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # a bug in the kind: the row fails, the job goes on
+                    log.exception("job %s row %s: the %s kind failed", job.id, number, kind.name)
+                    errors = [{"column": "", "message": "an internal error; the row was not done"}]
+                completed = await session.exec(
+                    update(JobRow)
+                    .where(
+                        col(JobRow.job_id) == job.id,
+                        col(JobRow.number) == number,
+                        col(JobRow.state) == PENDING,
+                    )
+                    .values(
+                        state=FAILED if errors else DONE,
+                        result=result,
+                        errors=errors,
+                        finished_at=utcnow(),
                     )
                 )
-            ).first()
-            if row is None:  # done meanwhile by the lease's previous holder
-                await session.commit()
-                return True
-            context = RowContext(session, job, issuer, number, dict(row.input), self.services)
-            result: dict[str, Any] | None = None
-            errors: list[dict[str, Any]] | None = None
-            try:
-                async with session.begin_nested():
-                    result = await kind.process(context)
-            except RowFailed as failure:
-                errors = failure.errors
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a bug in the kind: the row fails, the job goes on
-                log.exception("job %s row %s: the %s kind failed", job.id, number, kind.name)
-                errors = [{"column": "", "message": "an internal error; the row was not done"}]
-            state = FAILED if errors else DONE
-            completed = await session.exec(
-                update(JobRow)
-                .where(
-                    col(JobRow.job_id) == job.id,
-                    col(JobRow.number) == number,
-                    col(JobRow.state) == PENDING,
+                if not completed.rowcount:
+                    raise _RowTaken
+                counted = "failed" if errors else "done"
+                await session.exec(
+                    update(Job)
+                    .where(col(Job.id) == job.id)
+                    .values({counted: getattr(Job, counted) + 1})
                 )
-                .values(state=state, result=result, errors=errors, finished_at=utcnow())
-            )
-            if not completed.rowcount:
-                await self._rollback(session, job, issuer)
-                return True
-            counted = "failed" if errors else "done"
-            await session.exec(
-                update(Job)
-                .where(col(Job.id) == job.id)
-                .values({counted: getattr(Job, counted) + 1})
-            )
-            await session.commit()
+        except _LeaseLost:
+            log.warning("job %s: %s lost its lease", job.id, self.owner)
+            return False
+        except _RowTaken:
             return True
-        except BaseException:
-            await session.rollback()
-            raise
-
-    @staticmethod
-    async def _rollback(session: AsyncSession, job: Job, issuer: Issuer) -> None:
-        """Roll back; the job and issuer the kinds use are loaded again (a rollback expires
-        them, and an async session cannot load them lazily)."""
-        await session.rollback()
-        await session.refresh(job)
-        await session.refresh(issuer)
+        return True
 
     async def release(self, job_id: str) -> None:
         """Give the lease back (stopping mid-job): another runner may claim it at once."""
-        async with self.sessionmaker() as session:
+        async with self.sessionmaker() as session, session.begin():
             await session.exec(
                 update(Job)
                 .where(col(Job.id) == job_id, col(Job.lease_owner) == self.owner)
                 .values(lease_owner=None, lease_until=None)
             )
-            await session.commit()
 
-    async def _finish(
-        self, session: AsyncSession, job_id: str, state: str, error: str | None = None
-    ) -> None:
-        await session.exec(
-            update(Job)
-            .where(col(Job.id) == job_id, col(Job.lease_owner) == self.owner)
-            .values(
-                state=state,
-                error=error,
-                finished_at=utcnow(),
-                lease_owner=None,
-                lease_until=None,
+    async def _finish(self, job_id: str, state: str, error: str | None = None) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            await session.exec(
+                update(Job)
+                .where(col(Job.id) == job_id, col(Job.lease_owner) == self.owner)
+                .values(
+                    state=state,
+                    error=error,
+                    finished_at=utcnow(),
+                    lease_owner=None,
+                    lease_until=None,
+                )
             )
-        )
-        await session.commit()
         log.info("job %s %s%s", job_id, state, f": {error}" if error else "")
+
+
+class _LeaseLost(Exception):
+    """Rolls a row's transaction back: another runner holds the job now."""
+
+
+class _RowTaken(Exception):
+    """Rolls a row's transaction back: the row is no longer pending."""
 
 
 @dataclass

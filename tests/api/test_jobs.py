@@ -147,9 +147,9 @@ async def test_a_row_done_by_the_lease_holder_before_it_died_is_not_done_again(
         job = await session.get(Job, job_id)
         issuer_loaded = await session.get(Issuer, issuer.id)
         assert job is not None and issuer_loaded is not None
-        kind = jobs.KINDS[jobkinds.RECORD]
-        for number in (2, 3):
-            assert await first._process_row(session, job, issuer_loaded, kind, number)
+    kind = jobs.KINDS[jobkinds.RECORD]
+    for number in (2, 3):
+        assert await first._process_row(job, issuer_loaded, kind, number)
     await first.release(job_id)
     second = runner(app)
     assert await second.run_once() is True
