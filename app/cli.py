@@ -111,6 +111,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(args.host, args.port, args.workers, settings.log_level.lower())
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run background jobs (no HTTP) until SIGTERM or Ctrl-C; as many as wanted, anywhere that
+    reaches the database."""
+    import signal
+
+    from app.main import create_app
+
+    settings = get_settings().model_copy(update={"jobs_runner": True})
+    migrate(settings.database_url)
+
+    async def run() -> None:
+        app = create_app(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        async with app.router.lifespan_context(app):
+            print(f"microcred: worker {app.state.job_runner.owner} polling", file=sys.stderr)
+            await stop.wait()
+
+    with _database_errors():
+        asyncio.run(run())
+    return 0
+
+
 def _run_with_session(work: Callable[[AsyncSession, Settings], Awaitable[object]]) -> object:
     """Run one admin operation in a transaction, as the HTTP admin API would."""
     from app.db.engine import create_engine, session_factory
@@ -337,6 +362,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(handler=cmd_serve)
+
+    worker = commands.add_parser("worker", help="run background jobs (cohorts, bulk status)")
+    worker.set_defaults(handler=cmd_worker)
 
     migrate_cmd = commands.add_parser("migrate", help="apply database migrations")
     migrate_cmd.set_defaults(handler=cmd_migrate)

@@ -30,6 +30,8 @@ DEV_SECRETS_FILENAME = ".env.local"
 #: in the working directory (never inside the installed package).
 DEFAULT_DATA_DIR = Path("data")
 MIN_ADMIN_TOKEN_LENGTH = 32
+#: The longest an OpenID4VCI offer may stay valid: 30 days.
+OFFER_TTL_MAX = 30 * 86_400
 
 
 class ConfigurationError(RuntimeError):
@@ -117,12 +119,21 @@ class Settings(BaseSettings):
     # first), and whether an issuer nobody vouches for fails verification by default.
     trust_registries: tuple[TrustRegistry, ...] = ()
     trust_required: bool = False
-    # OpenID4VCI wallet delivery: pre-authorized codes are short-lived (a day at most); bearer
-    # access tokens above five minutes count as long-lived ("Protecting the Access Token").
-    oid4vci_offer_ttl_seconds: int = Field(default=600, ge=60, le=86_400)
+    # OpenID4VCI wallet delivery. An offer (its pre-authorized code) may stay valid for days,
+    # up to OFFER_TTL_MAX (a cohort e-mailed its offers, learners redeeming over a week): the
+    # code is single use and a bearer secret until then, so long offers should carry a PIN
+    # (txCode). Bearer access tokens above five minutes count as long-lived ("Protecting the
+    # Access Token").
+    oid4vci_offer_ttl_seconds: int = Field(default=600, ge=60, le=OFFER_TTL_MAX)
     oid4vci_token_ttl_seconds: int = Field(default=300, ge=30, le=300)
     oid4vci_nonce_ttl_seconds: int = Field(default=300, ge=30, le=900)
     oid4vci_tx_code_max_attempts: int = Field(default=5, ge=1, le=10)
+    # Background jobs (app/services/jobs.py): every service process runs a job runner unless
+    # jobs_runner is false (then only `microcred worker` processes run jobs). A runner that
+    # stops renewing its lease for jobs_lease_seconds (it died) loses the job to another.
+    jobs_runner: bool = True
+    jobs_poll_seconds: float = Field(default=2.0, gt=0, le=60)
+    jobs_lease_seconds: int = Field(default=60, ge=5, le=3_600)
 
     @field_validator("data_dir")
     @classmethod

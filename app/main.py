@@ -11,7 +11,18 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
-from app.api import admin, credentials, did, health, oid4vci, status, verify, vocabularies
+from app.api import (
+    admin,
+    credentials,
+    did,
+    health,
+    jobs,
+    oid4vci,
+    registry,
+    status,
+    verify,
+    vocabularies,
+)
 from app.config import Settings, get_settings
 from app.crypto.dataintegrity import DataIntegrity
 from app.db.engine import create_engine, session_factory
@@ -34,6 +45,7 @@ from app.ratelimit import (
 )
 from app.resources import MIGRATIONS_DIR
 from app.services.issuance import Issuing
+from app.services.jobs import Runner, RunningJobs
 from app.services.keystore import KeyCache
 from app.services.offload import offload_for
 from app.services.status import StatusPolicy
@@ -58,6 +70,18 @@ def _warm_up(di: DataIntegrity, form: PinnedForm) -> None:
         document = {"@context": contexts, "type": ["VerifiableCredential"]}
         di.suites["eddsa-rdfc-2022"].canonicalizer.canonicalize(document)
         form.check(document)
+
+
+def start_job_runner(app: FastAPI, settings: Settings) -> RunningJobs:
+    """This process's job runner (``app.state.job_runner``), polling until the lifespan ends."""
+    runner = Runner(
+        app.state.sessionmaker,
+        services=app.state,
+        lease=timedelta(seconds=settings.jobs_lease_seconds),
+        poll_seconds=settings.jobs_poll_seconds,
+    )
+    app.state.job_runner = runner
+    return RunningJobs.start(runner)
 
 
 def schema_head() -> str | None:
@@ -112,9 +136,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             offload=app.state.issuing.offload,
         )
         _warm_up(data_integrity, app.state.issuing.form)
+        runner = start_job_runner(app, settings) if settings.jobs_runner else None
         try:
             yield
         finally:
+            if runner is not None:
+                await runner.close()
             await http_client.aclose()
             await engine.dispose()
             if counters is not None:
@@ -176,7 +203,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(admin.router)
     app.include_router(did.router)
+    app.include_router(registry.router)
     app.include_router(credentials.router)
+    app.include_router(jobs.router)
     app.include_router(status.router)
     app.include_router(oid4vci.router)
     app.include_router(verify.router)

@@ -27,8 +27,9 @@ async def require_admin(credentials: BearerDep, settings: SettingsDep) -> None:
         raise Unauthorized("the admin token is not valid")
 
 
-def require_scope(scope: str) -> Callable[..., Awaitable[Caller]]:
-    """A dependency resolving the calling issuer from its API key, which must carry ``scope``."""
+def require_scope(scope: str, *others: str) -> Callable[..., Awaitable[Caller]]:
+    """A dependency resolving the calling issuer from its API key, which must carry ``scope``
+    (or one of ``others``)."""
 
     @authenticates_api_key
     async def dependency(request: Request, credentials: BearerDep, session: SessionDep) -> Caller:
@@ -39,8 +40,9 @@ def require_scope(scope: str) -> Callable[..., Awaitable[Caller]]:
             await charge_unauthenticated(request.state)
             raise Unauthorized("the API key is not valid")
         await charge_api_key(request.state, caller.api_key_id)
-        if scope not in caller.scopes:
-            raise Forbidden(f"this API key lacks the {scope!r} scope")
+        if not {scope, *others} & set(caller.scopes):
+            wanted = " or ".join(repr(name) for name in (scope, *others))
+            raise Forbidden(f"this API key lacks the {wanted} scope")
         request.state.caller = caller
         return caller
 
@@ -51,3 +53,10 @@ AdminDep = Depends(require_admin)
 IssueCaller = Annotated[Caller, Depends(require_scope("credentials:issue"))]
 StatusCaller = Annotated[Caller, Depends(require_scope("credentials:status"))]
 ReadCaller = Annotated[Caller, Depends(require_scope("credentials:read"))]
+#: Jobs are read with any key of the issuer that can start one.
+JobsCaller = Annotated[
+    Caller,
+    Depends(
+        require_scope("credentials:read", "credentials:status", "courses:write", "courses:read")
+    ),
+]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Dialect, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Dialect, Index, LargeBinary, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -110,6 +110,11 @@ class Credential(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("issuer_id", "idempotency_key"),
         UniqueConstraint("issuer_id", "client_id"),
+        # GET /credentials: newest first (keyset), and its filters, each within one issuer
+        Index("ix_credentials_issuer_created", "issuer_id", "created_at", "id"),
+        Index("ix_credentials_issuer_learner_ref", "issuer_id", "learner_ref"),
+        Index("ix_credentials_issuer_learner_key", "issuer_id", "learner_key"),
+        Index("ix_credentials_issuer_course", "issuer_id", "course_id", "course_version"),
     )
 
     id: str = Field(primary_key=True, max_length=36)
@@ -118,6 +123,14 @@ class Credential(SQLModel, table=True):
     credential_uri: str | None = Field(default=None, max_length=2048, index=True)
     format: str = Field(max_length=8)
     learner_ref: str | None = Field(default=None, max_length=512)
+    #: the learner's identifier value (or e-mail, or DID) alone, as searched (``?learner=``)
+    learner_key: str | None = Field(default=None, max_length=512)
+    #: the learner's name as shown, and folded (lower case, no accents) for ``?name=``
+    learner_name: str | None = Field(default=None, max_length=300)
+    learner_name_folded: str | None = Field(default=None, max_length=300)
+    #: the course version it was issued from (courses, issue 19); None for a one-off credential
+    course_id: str | None = Field(default=None, max_length=36)
+    course_version: int | None = None
     document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     #: the Idempotency-Key header, and VC-API ``options.credentialId``
     idempotency_key: str | None = Field(default=None, max_length=255)
@@ -155,6 +168,8 @@ class StatusEntry(SQLModel, table=True):
     index: int = Field(primary_key=True)
     credential_id: str = Field(foreign_key="credentials.id", index=True, max_length=36)
     is_set: bool = False
+    #: the issuer's stated reason for the last change (not in the signed list: see README)
+    reason: str | None = Field(default=None, max_length=500)
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
@@ -230,3 +245,51 @@ class RateLimitBucket(SQLModel, table=True):
     tokens: float
     updated_at: float
     allowed: bool
+
+
+class Job(SQLModel, table=True):
+    """Background work of one issuer, in rows (``app.services.jobs``): one instance at a time
+    holds its lease (``lease_owner`` until ``lease_until``), renewed while it works."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_claimable", "state", "lease_until"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    issuer_id: int = Field(foreign_key="issuers.id", index=True)
+    kind: str = Field(max_length=64)
+    #: queued | running | done | failed
+    state: str = Field(max_length=8)
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    total: int = 0
+    done: int = 0
+    failed: int = 0
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+    attempts: int = 0
+    error: str | None = Field(default=None, max_length=1000)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    finished_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+
+
+class JobRow(SQLModel, table=True):
+    """One unit of a job: its input, and once processed its result or its error."""
+
+    __tablename__ = "job_rows"
+    __table_args__ = (Index("ix_job_rows_pending", "job_id", "state", "number"),)
+
+    job_id: str = Field(foreign_key="jobs.id", primary_key=True, max_length=36)
+    #: the row's number in the job's input (a spreadsheet's row number)
+    number: int = Field(primary_key=True)
+    input: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    #: pending | done | failed
+    state: str = Field(max_length=8)
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    #: [{column, message}] in the person's words
+    errors: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    finished_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )

@@ -12,10 +12,13 @@ any exception). A service never commits or rolls back, with these named exceptio
   and the credential commit together) and commits nothing.
 - ``app.services.challenges.consume_and_commit``: the verifier spends a presentation's challenge
   in a session of its own, committed at once.
+- ``app.services.bulk_status.change_and_commit``: a bulk status change commits a transaction per
+  chunk of credentials, so one large change never holds every status row locked.
 
 Sessions opened elsewhere only read (the verifier's status, controller and trust-list lookups,
 the public credential page) or are a whole unit of work in ``session.begin()`` (the CLI's
-administration commands, as the HTTP admin API would run them).
+administration commands, as the HTTP admin API would run them; the job runner's claims and rows,
+``app.services.jobs.Runner``).
 """
 
 from __future__ import annotations

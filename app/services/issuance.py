@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from sqlmodel import or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import jsontext
-from app.credentials.microcredential import IssuerProfile, MicroCredentialIn
+from app.credentials.microcredential import IssuerProfile, Learner, MicroCredentialIn
 from app.crypto.cryptosuites import EDDSA_RDFC_2022
 from app.crypto.dataintegrity import DataIntegrity, with_data_integrity_context
 from app.crypto.errors import ProofError
@@ -236,6 +237,7 @@ class IssueOrder:
     client_id: str | None = None
     credential_uri: str | None = None
     now: datetime = field(default_factory=utcnow)
+    search: SearchFields | None = None
 
 
 @dataclass(frozen=True)
@@ -340,6 +342,7 @@ async def _sign(issuing: Issuing, order: IssueOrder, drawn: _Drawn) -> _Signed:
         "client_id": order.client_id,
         "request_hash": order.body_hash,
         "created_at": order.now,
+        **(order.search or SearchFields()).columns(),
     }
     event = audit.event_values(
         order.actor,
@@ -363,6 +366,47 @@ def _contended() -> IssuingContended:
     return IssuingContended(
         f"the status indices drawn were taken by other requests {STORE_ATTEMPTS} times"
     )
+
+
+@dataclass(frozen=True)
+class SearchFields:
+    """What GET /credentials finds a credential by, stored beside it at issue time."""
+
+    learner_key: str | None = None
+    learner_name: str | None = None
+    course_id: str | None = None
+    course_version: int | None = None
+
+    @classmethod
+    def of_learner(
+        cls, learner: Learner, course_id: str | None = None, course_version: int | None = None
+    ) -> SearchFields:
+        """From a micro-credential's ``learner`` (identifier value, else e-mail, else DID)."""
+        key = learner.identifier.value if learner.identifier is not None else None
+        name = learner.full_name
+        return cls(
+            learner_key=key or learner.email or learner.id,
+            learner_name=name[:300] if name else None,
+            course_id=course_id,
+            course_version=course_version,
+        )
+
+    def columns(self) -> dict[str, Any]:
+        return {
+            "learner_key": self.learner_key,
+            "learner_name": self.learner_name,
+            "learner_name_folded": fold_name(self.learner_name) if self.learner_name else None,
+            "course_id": self.course_id,
+            "course_version": self.course_version,
+        }
+
+
+def fold_name(name: str) -> str:
+    """A name as searched: lower case, accents and extra spaces dropped ("Seán  Ó Brien" ->
+    "sean o brien")."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(bare.casefold().split())[:300]
 
 
 def learner_reference(mc: MicroCredentialIn) -> str | None:
@@ -450,6 +494,7 @@ def microcredential_order(
         learner_ref=learner_reference(mc),
         idempotency_key=idempotency_key,
         now=now,
+        search=SearchFields.of_learner(mc.learner),
     )
 
 

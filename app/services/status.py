@@ -188,6 +188,7 @@ def entry_rows(
             "index": reservation.index,
             "credential_id": credential_id,
             "is_set": False,
+            "reason": None,
             "updated_at": now,
         }
         for reservation in reservations
@@ -250,7 +251,7 @@ async def set_status(
                 col(StatusEntry.index) == entry.index,
                 col(StatusEntry.is_set) == (not value),
             )
-            .values(is_set=value, updated_at=utcnow())
+            .values(is_set=value, reason=reason, updated_at=utcnow())
         )
         if changed.rowcount:
             await session.exec(

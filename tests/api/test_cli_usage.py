@@ -17,7 +17,7 @@ from tests import processes
 from tests.api.test_serve import free_port
 from tests.conftest import ADMIN_TOKEN
 
-COMMANDS = ("serve", "migrate", "openapi", "issuer", "api-key", "credential")
+COMMANDS = ("serve", "worker", "migrate", "openapi", "issuer", "api-key", "credential")
 ISSUER = ["issuer", "create", "uni-cli", "--name", "en=Uni", "--country", "IRL"]
 ISSUER += ["--legal-identifier", "IE1"]
 

@@ -439,7 +439,7 @@ async def test_offer_needs_an_issue_key_and_refuses_a_learner_id(
     ("name", "inside", "outside"),
     [
         ("oid4vci_offer_ttl_seconds", 60, 59),
-        ("oid4vci_offer_ttl_seconds", 86_400, 86_401),
+        ("oid4vci_offer_ttl_seconds", 30 * 86_400, 30 * 86_400 + 1),
         ("oid4vci_token_ttl_seconds", 300, 301),
         ("oid4vci_nonce_ttl_seconds", 30, 29),
         ("oid4vci_tx_code_max_attempts", 1, 0),

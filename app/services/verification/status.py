@@ -119,9 +119,10 @@ class StatusCheck:
                         f"(only {ENTRY_TYPE})"
                     )
                 list_url, list_index, purpose = check_entry(entry)
+                reason = None
                 if list_url.startswith(self._our_lists):
                     shown["source"] = "database"
-                    is_set = await self._our_bit(list_url, list_index, purpose, issuer)
+                    is_set, reason = await self._our_bit(list_url, list_index, purpose, issuer)
                 else:
                     shown["source"] = "remote"
                     listed = await self._remote_list(run, list_url, issuer)
@@ -131,18 +132,25 @@ class StatusCheck:
                 result["entries"].append({**shown, "set": None, "verified": False})
                 continue
             fails = is_set and purpose in _FAILING_PURPOSES
+            if is_set and reason:
+                # The issuer's reason, from the same row of this service's records as the bit
+                # itself (never from the presented document): README, "Status reasons".
+                shown["reason"] = reason
             result["entries"].append({**shown, "set": is_set, "verified": not fails})
             if not is_set:
                 continue
+            because = f" (the issuer's reason: {reason})" if reason else ""
             if purpose == "revocation":
                 result["revoked"] = True
                 report.errors.append(
-                    problem(CREDENTIAL_REVOKED, "the credential has been revoked", pointer)
+                    problem(
+                        CREDENTIAL_REVOKED, "the credential has been revoked" + because, pointer
+                    )
                 )
             elif purpose == "suspension":
                 result["suspended"] = True
                 report.errors.append(
-                    problem(CREDENTIAL_SUSPENDED, "the credential is suspended", pointer)
+                    problem(CREDENTIAL_SUSPENDED, "the credential is suspended" + because, pointer)
                 )
             else:
                 report.warnings.append(
@@ -151,8 +159,11 @@ class StatusCheck:
         result["verified"] = all(e["verified"] for e in result["entries"])
         return result
 
-    async def _our_bit(self, list_url: str, index: int, purpose: str, issuer: str | None) -> bool:
-        """A status bit of one of our lists, read from the database (no list credential needed)."""
+    async def _our_bit(
+        self, list_url: str, index: int, purpose: str, issuer: str | None
+    ) -> tuple[bool, str | None]:
+        """A status bit of one of our lists, read from the database (no list credential needed),
+        and the issuer's reason for its last change."""
         list_id = list_url[len(self._our_lists) :]
         async with self._sessionmaker() as session:
             status_list = await session.get(StatusList, list_id) if list_id else None
@@ -172,7 +183,9 @@ class StatusCheck:
                     f"{list_url} is the status list of another issuer than the credential's"
                 )
             entry = await session.get(StatusEntry, (list_id, index))
-            return entry is not None and entry.is_set
+            if entry is None:
+                return False, None
+            return entry.is_set, entry.reason
 
     async def _remote_list(self, run: Run, url: str, issuer: str | None) -> dict[str, Any]:
         """Fetch a status list credential (once per request) and verify its proof and issuer."""
