@@ -51,3 +51,5 @@ AdminDep = Depends(require_admin)
 IssueCaller = Annotated[Caller, Depends(require_scope("credentials:issue"))]
 StatusCaller = Annotated[Caller, Depends(require_scope("credentials:status"))]
 ReadCaller = Annotated[Caller, Depends(require_scope("credentials:read"))]
+CoursesWriteCaller = Annotated[Caller, Depends(require_scope("courses:write"))]
+CoursesReadCaller = Annotated[Caller, Depends(require_scope("courses:read"))]

@@ -16,7 +16,9 @@ Slug = Annotated[
     str,
     StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$", max_length=64),
 ]
-Scope = Literal["credentials:issue", "credentials:status", "credentials:read"]
+Scope = Literal[
+    "credentials:issue", "credentials:status", "credentials:read", "courses:write", "courses:read"
+]
 assert set(Scope.__args__) == set(SCOPES)  # type: ignore[attr-defined]
 
 
@@ -76,7 +78,7 @@ class IssuerList(BaseModel):
 
 class ApiKeyCreate(Strict):
     name: ShortText = Field(examples=["student records system"])
-    scopes: Annotated[list[Scope], Field(min_length=1, max_length=3)] = Field(
+    scopes: Annotated[list[Scope], Field(min_length=1, max_length=len(SCOPES))] = Field(
         examples=[["credentials:issue", "credentials:status", "credentials:read"]]
     )
 
