@@ -33,7 +33,7 @@ from app.services.keystore import KeyCache
 from app.services.offload import offload_for
 from app.services.status import StatusPolicy
 from app.services.verification import build_verifier
-from app.web import pages
+from app.web import catalogue, pages
 
 DESCRIPTION = """Issue EU micro-credentials as W3C Verifiable Credentials (Europass EDC / ELM v3
 and Open Badges 3.0), deliver them to wallets, and verify credentials and presentations.
@@ -171,6 +171,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(oid4vci.router)
     app.include_router(verify.router)
     app.include_router(pages.router)
+    app.include_router(catalogue.router)
     return app
 
 
