@@ -49,22 +49,8 @@ class CourseList(BaseModel):
 
 def _reply(request: Request, state: courses.CourseState) -> CourseReply:
     issuing: issuance.Issuing = request.app.state.issuing
-    return CourseReply(
-        id=state.course.id,
-        version=state.version.version,
-        currentVersion=state.course.current_version,
-        frozen=state.version.frozen,
-        published=state.course.published,
-        publicUrl=courses.public_url(
-            issuing.policy.public_url,
-            request.state.caller.issuer.slug,
-            state.course.id,
-            state.version.version,
-        ),
-        createdAt=state.version.created_at,
-        updatedAt=state.version.updated_at,
-        **state.version.content,
-    )
+    issuer = request.state.caller.issuer
+    return CourseReply(**courses.describe(state, issuer, issuing.policy.public_url))
 
 
 @router.post(

@@ -283,3 +283,18 @@ async def version_credentials(
         CourseCredential.course_id == course_id, CourseCredential.version == version
     )
     return list((await session.exec(query)).all())
+
+
+def describe(state: CourseState, issuer: Issuer, base_url: str) -> dict[str, Any]:
+    """A course version as the API and the CLI show it: metadata, then the content."""
+    return {
+        "id": state.course.id,
+        "version": state.version.version,
+        "currentVersion": state.course.current_version,
+        "frozen": state.version.frozen,
+        "published": state.course.published,
+        "publicUrl": public_url(base_url, issuer.slug, state.course.id, state.version.version),
+        "createdAt": state.version.created_at,
+        "updatedAt": state.version.updated_at,
+        **state.version.content,
+    }
