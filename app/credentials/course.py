@@ -57,7 +57,7 @@ class _CourseExtras(_Model):
 CourseIn = create_model(
     "CourseIn",
     __base__=_CourseExtras,
-    __doc__="The body of ``POST /courses`` and ``PUT /courses/{id}``.",
+    __doc__="The body of `POST /courses` and `PUT /courses/{id}`.",
     **_fields(None, leave_out=LEARNER_FIELDS),
 )
 
@@ -75,7 +75,7 @@ class _FactsBase(_Model):
 LearnerFactsIn = create_model(
     "LearnerFactsIn",
     __base__=_FactsBase,
-    __doc__="The body of ``POST /courses/{id}/credentials``: one learner's award.",
+    __doc__="The body of `POST /courses/{id}/credentials`: one learner's award.",
     **_fields(LEARNER_FIELDS + OVERRIDABLE_FIELDS),
 )
 
