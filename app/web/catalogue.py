@@ -12,7 +12,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from app import jsontext
@@ -220,7 +220,11 @@ async def catalogue_of_issuer(
     response_class=Response,
 )
 async def course_version(
-    slug: str, course_id: str, version: int, request: Request, session: SessionDep
+    slug: str,
+    course_id: str,
+    version: Annotated[int, Path(ge=1, le=1_000_000)],
+    request: Request,
+    session: SessionDep,
 ) -> Response:
     """One course version: the page its credentials link to (JSON-LD or HTML)."""
     entry = await catalogue_service.version_page(

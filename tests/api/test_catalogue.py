@@ -171,3 +171,15 @@ async def test_a_version_page_outlives_its_edit_and_its_withdrawal(
 async def test_the_front_page_links_to_the_catalogue(client: httpx.AsyncClient) -> None:
     page = await client.get("/")
     assert '<a href="/catalogue">' in page.text
+
+
+async def test_an_out_of_range_version_is_refused_not_a_500(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    auth, _, (first, _, _) = await three_courses(client, admin_headers, random_slug)
+    path = first["publicUrl"].removeprefix("https://credentials.example.edu").removesuffix("/1")
+    for version in ("0", str(10**30)):
+        assert (await client.get(f"{path}/{version}")).status_code == 422
+    huge = await client.get(f"/courses/{first['id']}?version={10**30}", headers=auth)
+    assert huge.status_code == 422
+    assert (await client.get(f"{path}/999999")).status_code == 404
