@@ -282,6 +282,44 @@ def cmd_credential_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _course_file(path: str) -> object:
+    """The JSON course body in ``path`` (``-``: standard input)."""
+    from pathlib import Path
+
+    text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not JSON ({exc})") from None
+
+
+def cmd_course(args: argparse.Namespace) -> int:
+    """``course create|list|show|update``: the services ``POST/GET/PUT /courses`` call."""
+    from app.credentials.course import CourseIn
+    from app.services import courses, issuers
+
+    body = CourseIn.model_validate(_course_file(args.file)) if "file" in args else None
+
+    async def work(session: AsyncSession, settings: Settings) -> object:
+        issuer = await issuers.get_issuer(session, args.slug)
+        base = settings.public_url
+        if args.action == "create":
+            state = await courses.create_course(session, issuer, body, actor=audit.ADMIN)
+        elif args.action == "update":
+            state = await courses.update_course(
+                session, issuer, args.course_id, body, actor=audit.ADMIN
+            )
+        elif args.action == "show":
+            state = await courses.get_course(session, issuer, args.course_id, args.version)
+        else:
+            listed = await courses.list_courses(session, issuer)
+            return [courses.describe(s, issuer, base) for s in listed]
+        return courses.describe(state, issuer, base)
+
+    _print_json(_run_with_session(work))
+    return 0
+
+
 def cmd_trust_put(args: argparse.Namespace) -> int:
     from app.schemas import Did, TrustEntryPut
     from app.services.admin import put_trusted_from
@@ -425,6 +463,24 @@ def build_parser() -> argparse.ArgumentParser:
     remove.set_defaults(handler=cmd_trust_remove)
     trust_commands.add_parser("list", help="show the list").set_defaults(handler=cmd_trust_list)
 
+    course = commands.add_parser("course", help="an issuer's courses (JSON files as in the API)")
+    course_commands = course.add_subparsers(dest="action", required=True)
+    for action, text in (
+        ("create", "describe a course (version 1) from a JSON file"),
+        ("list", "the issuer's courses at their current version"),
+        ("show", "one course, at its current version or --version"),
+        ("update", "replace the current version, or make the next one if it has credentials"),
+    ):
+        command = course_commands.add_parser(action, help=text)
+        command.add_argument("slug", help="the issuer")
+        if action in ("show", "update"):
+            command.add_argument("course_id")
+        if action in ("create", "update"):
+            command.add_argument("file", help="the course body as JSON ('-': standard input)")
+        if action == "show":
+            command.add_argument("--version", type=int)
+        command.set_defaults(handler=cmd_course)
+
     credential = commands.add_parser("credential", help="revoke, suspend or unsuspend")
     credential_commands = credential.add_subparsers(dest="change", required=True)
     for change, text in (
@@ -476,7 +532,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DatabaseUnusable as exc:  # down, refusing us, or not where the URL says
         print(f"microcred: {exc}", file=sys.stderr)
         return 1
-    except OSError as exc:  # e.g. a folder that cannot be written
+    except (OSError, ValueError) as exc:  # e.g. a folder that cannot be written, a bad file
         print(f"microcred: {_one_line(exc)}", file=sys.stderr)
         return 1
     except CommandError as exc:  # e.g. a database at a revision this version does not know

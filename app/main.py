@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from app import __version__
 from app.api import (
     admin,
+    courses,
     credentials,
     did,
     health,
@@ -50,7 +51,7 @@ from app.services.keystore import KeyCache
 from app.services.offload import offload_for
 from app.services.status import StatusPolicy
 from app.services.verification import build_verifier
-from app.web import pages
+from app.web import catalogue, pages
 
 DESCRIPTION = """Issue EU micro-credentials as W3C Verifiable Credentials (Europass EDC / ELM v3
 and Open Badges 3.0), deliver them to wallets, and verify credentials and presentations.
@@ -206,11 +207,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(registry.router)
     app.include_router(credentials.router)
     app.include_router(jobs.router)
+    app.include_router(courses.router)
     app.include_router(status.router)
     app.include_router(oid4vci.router)
     app.include_router(verify.router)
     app.include_router(vocabularies.router)
     app.include_router(pages.router)
+    app.include_router(catalogue.router)
     return app
 
 

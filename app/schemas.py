@@ -17,7 +17,9 @@ Slug = Annotated[
     str,
     StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$", max_length=64),
 ]
-Scope = Literal["credentials:issue", "credentials:status", "credentials:read"]
+Scope = Literal[
+    "credentials:issue", "credentials:status", "credentials:read", "courses:write", "courses:read"
+]
 assert set(Scope.__args__) == set(SCOPES)  # type: ignore[attr-defined]
 
 
@@ -107,10 +109,11 @@ class ApiKeyCreate(Strict):
         examples=["student records system"],
         description="What the key is for, to recognise it in lists and audit records.",
     )
-    scopes: Annotated[list[Scope], Field(min_length=1, max_length=3)] = Field(
+    scopes: Annotated[list[Scope], Field(min_length=1, max_length=len(SCOPES))] = Field(
         examples=[["credentials:issue", "credentials:status", "credentials:read"]],
         description="What the key may do: `credentials:issue` (issue credentials), "
-        "`credentials:status` (revoke, suspend), `credentials:read` (read issued credentials).",
+        "`credentials:status` (revoke, suspend), `credentials:read` (read issued credentials), "
+        "`courses:write` (describe courses), `courses:read` (read courses).",
     )
 
 

@@ -114,8 +114,9 @@ class Browser:
         self.send("DOM.focus", nodeId=self.node(selector))
 
     def press(self, key: str, code: int) -> None:
-        """Press and release a key on what has the focus (e.g. Enter, 13)."""
-        text = "\r" if key == "Enter" else " " if key == " " else ""
+        """Press and release a key on what has the focus (e.g. Enter, 13; a character, such
+        as "6", 54, types it: on a closed <select> it picks the option that starts with it)."""
+        text = "\r" if key == "Enter" else key if len(key) == 1 else ""
         common = {"key": key, "code": key, "windowsVirtualKeyCode": code}
         self.send("Input.dispatchKeyEvent", type="keyDown", text=text, **common)
         self.send("Input.dispatchKeyEvent", type="keyUp", **common)

@@ -60,3 +60,5 @@ JobsCaller = Annotated[
         require_scope("credentials:read", "credentials:status", "courses:write", "courses:read")
     ),
 ]
+CoursesWriteCaller = Annotated[Caller, Depends(require_scope("courses:write"))]
+CoursesReadCaller = Annotated[Caller, Depends(require_scope("courses:read"))]

@@ -305,3 +305,51 @@ def validate_edc(
     _, results = run_pyshacl(data)
     has_edc = (None, RDF.type, EUROPEAN_DIGITAL_CREDENTIAL) in data
     return _report(results, has_edc=has_edc, document_id=document_id, triples=len(data))
+
+
+LEARNING_OPPORTUNITY = ELM + "LearningOpportunity"
+
+
+def validate_learning_opportunities(
+    document: Mapping[str, Any],
+    loader: DocumentLoader,
+    *,
+    canonicalizer: Canonicalizer | None = None,
+) -> ShaclReport:
+    """Validate catalogue JSON-LD (:mod:`app.credentials.catalogue`) against the same pinned
+    shapes: ``LearningOpportunityShape`` and its ``…ShapeCV``, and the shapes of every node it
+    holds (``QualificationShape``, ``LearningOutcomeShape``, ``AccreditationShape``,
+    ``OrganisationShape``, ``LearningAssessmentSpecificationShape``, ``ConceptShape``…).
+
+    It fails when no node is an ``elm:LearningOpportunity`` (the shapes would pass vacuously)."""
+    report = validate_triples(
+        compiled_shapes(),
+        parse_nquads(canonical_nquads(document, loader, canonicalizer)),
+    )
+    results = sorted(
+        (
+            Violation(
+                focus_node=r.focus_node,
+                path=r.path,
+                message=r.message,
+                value=r.value,
+                severity=r.severity.rsplit("#", 1)[-1],
+                source_shape=r.source_shape,
+                constraint=r.constraint,
+            )
+            for r in report.results
+        ),
+        key=lambda v: (v.focus_node, v.path or "", v.message),
+    )
+    if LEARNING_OPPORTUNITY not in report.types:
+        results.append(
+            Violation(
+                focus_node=str(document.get("id", "")),
+                path=None,
+                message="no elm:LearningOpportunity node: the shapes would pass vacuously",
+            )
+        )
+    violations = tuple(r for r in results if r.severity == "Violation")
+    return ShaclReport(
+        conforms=not violations, violations=violations, tolerated=(), triples=report.triples
+    )

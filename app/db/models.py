@@ -293,3 +293,40 @@ class JobRow(SQLModel, table=True):
     finished_at: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime(), nullable=True)
     )
+
+
+class Course(SQLModel, table=True):
+    """A course of an issuer (``POST /courses``): what every credential issued from it shares.
+
+    Its content lives in :class:`CourseVersion` rows; ``published`` puts the current version in
+    the public catalogue.
+    """
+
+    __tablename__ = "courses"
+
+    id: str = Field(primary_key=True, max_length=36)
+    issuer_id: int = Field(foreign_key="issuers.id", index=True)
+    current_version: int
+    published: bool = False
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class CourseVersion(SQLModel, table=True):
+    """One version of a course: the validated course body (without ``published``).
+
+    ``frozen`` is set before the first credential is issued from it; a frozen version never
+    changes again (an edit makes the next version), so its public URL keeps describing what
+    its credentials certify.
+    """
+
+    __tablename__ = "course_versions"
+    __table_args__ = (UniqueConstraint("course_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: str = Field(foreign_key="courses.id", index=True, max_length=36)
+    version: int
+    content: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    frozen: bool = False
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -20,7 +20,13 @@ from app.db.models import ApiKey, Issuer, utcnow
 from app.errors import PROBLEMS, NotFound
 from app.services import audit
 
-SCOPES = ("credentials:issue", "credentials:status", "credentials:read")
+SCOPES = (
+    "credentials:issue",
+    "credentials:status",
+    "credentials:read",
+    "courses:write",
+    "courses:read",
+)
 PREFIX = "mck"
 
 

@@ -48,7 +48,7 @@ templates = Jinja2Templates(
 router = APIRouter(include_in_schema=False)
 
 
-def _page(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+def page(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
     language = negotiate(request.headers.get("accept-language"))
     response: HTMLResponse = templates.TemplateResponse(
         request,
@@ -70,12 +70,12 @@ async def front_page(request: Request, session: SessionDep) -> HTMLResponse:
         reading.text_in(issuer.name, language) or issuer.slug
         for issuer in await issuer_service.list_issuers(session)
     ]
-    return _page(request, "index.html", issuers=issuers)
+    return page(request, "index.html", issuers=issuers)
 
 
 @router.get("/verify", response_class=HTMLResponse)
 async def verify_form(request: Request) -> HTMLResponse:
-    return _page(request, "verify.html")
+    return page(request, "verify.html")
 
 
 @router.post("/verify", response_class=HTMLResponse)
@@ -97,10 +97,10 @@ async def verify_submitted(request: Request) -> HTMLResponse:
         verifier: Verifier = request.app.state.verifier
         result = await verifier.verify_credential(credential, now=utcnow())
     except (ValueError, ParsingError, NotACredential) as exc:
-        return _page(request, "verify.html", status=400, unreadable=str(exc))
+        return page(request, "verify.html", status=400, unreadable=str(exc))
     CREDENTIALS_VERIFIED.labels("credential", str(result.verified).lower()).inc()
     language = negotiate(request.headers.get("accept-language"))
-    return _page(
+    return page(
         request,
         "verify.html",
         status=200 if result.verified else 422,
@@ -120,12 +120,12 @@ async def public_page(request: Request, credential_uuid: str) -> HTMLResponse:
         async with request.app.state.sessionmaker() as session:
             found = await issuance.public_credential(session, credential_uuid)
     if found is None:
-        response = _page(request, "not_found.html", status=404)
+        response = page(request, "not_found.html", status=404)
     else:
         language = negotiate(request.headers.get("accept-language"))
         verifier: Verifier = request.app.state.verifier
         result = await verifier.verify_credential(found.document, now=utcnow())
-        response = _page(
+        response = page(
             request,
             "public.html",
             result=result,

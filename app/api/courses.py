@@ -1,0 +1,155 @@
+"""Courses (``courses:write`` / ``courses:read``) and issuing a learner's credential from one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.api.auth import CoursesReadCaller, CoursesWriteCaller, IssueCaller
+from app.api.credentials import IdempotencyKey, IssuedReply, _issued_reply
+from app.api.deps import SessionDep
+from app.credentials.course import LEARNER_FIELDS, CourseIn, LearnerFactsIn
+from app.credentials.examples import example_request
+from app.limits import ParsedOnceRoute
+from app.services import courses, issuance
+
+router = APIRouter(tags=["courses"], route_class=ParsedOnceRoute)
+
+_EXAMPLE = example_request(format="edc")
+COURSE_EXAMPLE = {
+    **{name: value for name, value in _EXAMPLE.items() if name not in LEARNER_FIELDS},
+    "published": True,
+    "languages": ["en"],
+    "subjects": ["0613"],
+}
+FACTS_EXAMPLE = {name: value for name, value in _EXAMPLE.items() if name in LEARNER_FIELDS}
+
+
+class CourseReply(BaseModel):
+    """A course version: its metadata and its content (the fields of the course body)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    version: int = Field(description="this version's number")
+    currentVersion: int
+    frozen: bool = Field(description="credentials were issued from this version: edits make N+1")
+    published: bool
+    publicUrl: str = Field(description="this version's stable public page (its credentials' link)")
+    createdAt: datetime
+    updatedAt: datetime
+
+
+class CourseList(BaseModel):
+    items: list[CourseReply]
+
+
+def _reply(request: Request, state: courses.CourseState) -> CourseReply:
+    issuing: issuance.Issuing = request.app.state.issuing
+    issuer = request.state.caller.issuer
+    return CourseReply(**courses.describe(state, issuer, issuing.policy.public_url))
+
+
+@router.post(
+    "/courses",
+    status_code=201,
+    response_model=CourseReply,
+    responses={422: {"description": "Missing or invalid course elements"}},
+)
+async def create_course(
+    body: Annotated[CourseIn, Body(examples=[COURSE_EXAMPLE])],
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    caller: CoursesWriteCaller,
+) -> CourseReply:
+    """Describe a course once: every element of a micro-credential that is not about the
+    learner, plus `published` (listed in the public catalogue), `languages` (of instruction)
+    and `subjects` (ISCED-F fields)."""
+    state = await courses.create_course(session, caller.issuer, body, actor=caller.actor)
+    response.headers["Location"] = f"/courses/{state.course.id}"
+    return _reply(request, state)
+
+
+@router.get("/courses", response_model=CourseList)
+async def list_courses(
+    request: Request, session: SessionDep, caller: CoursesReadCaller
+) -> CourseList:
+    """The caller's courses, each at its current version."""
+    states = await courses.list_courses(session, caller.issuer)
+    return CourseList(items=[_reply(request, state) for state in states])
+
+
+@router.get(
+    "/courses/{course_id}",
+    response_model=CourseReply,
+    responses={404: {"description": "No such course (or version) of this issuer"}},
+)
+async def read_course(
+    course_id: str,
+    request: Request,
+    session: SessionDep,
+    caller: CoursesReadCaller,
+    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
+) -> CourseReply:
+    """A course at its current version, or at `version`."""
+    state = await courses.get_course(session, caller.issuer, course_id, version)
+    return _reply(request, state)
+
+
+@router.put(
+    "/courses/{course_id}",
+    response_model=CourseReply,
+    responses={
+        404: {"description": "No such course of this issuer"},
+        422: {"description": "Missing or invalid course elements"},
+    },
+)
+async def update_course(
+    course_id: str,
+    body: Annotated[CourseIn, Body(examples=[COURSE_EXAMPLE])],
+    request: Request,
+    session: SessionDep,
+    caller: CoursesWriteCaller,
+) -> CourseReply:
+    """Replace the current version, or make version N+1 when credentials were issued from the
+    current one (it stays as it was: its credentials keep pointing to it)."""
+    state = await courses.update_course(session, caller.issuer, course_id, body, actor=caller.actor)
+    return _reply(request, state)
+
+
+@router.post(
+    "/courses/{course_id}/credentials",
+    response_model=IssuedReply,
+    status_code=201,
+    responses={
+        404: {"description": "No such course of this issuer"},
+        409: {"description": "Idempotency key reused with another body"},
+        422: {"description": "Missing or invalid learner facts"},
+    },
+)
+async def issue_from_course(
+    course_id: str,
+    body: Annotated[LearnerFactsIn, Body(examples=[FACTS_EXAMPLE])],
+    request: Request,
+    session: SessionDep,
+    caller: IssueCaller,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Issue one learner's micro-credential from the course's current version (`format`,
+    `cryptosuite`, `learner`, `awardedOn`, `grade`, `validUntil`, and `supervision` to
+    override the course's); the credential links to that version's public page."""
+    issuing: issuance.Issuing = request.app.state.issuing
+    issued, _ = await courses.issue_from_course(
+        session,
+        caller.issuer,
+        course_id,
+        body,
+        issuing,
+        actor=caller.actor,
+        idempotency_key=idempotency_key,
+    )
+    return _issued_reply(issued)

@@ -1,0 +1,293 @@
+"""Courses: create, read, edit (versioned), and issue a learner's credential from one.
+
+A course belongs to one issuer; another issuer's key finds nothing (404, as for credentials).
+Its content is kept per version (:class:`~app.db.models.CourseVersion`). A version is frozen
+just before the first credential is issued from it (committed first, so a crash between the
+freeze and the credential leaves a frozen version without credentials, never a credential of a
+changed version); ``PUT`` then makes the next version, otherwise it replaces the current one.
+Each version has a stable public page, :func:`public_url`, which its credentials point to.
+
+For cohorts: :func:`prepare` validates a version's content once per process
+(:class:`PreparedCourse`, cached per version and its last change), and
+:func:`issue_from_course` issues one learner's credential from it; it commits on its own, like
+:func:`app.services.issuance.issue` with ``commit=True`` (the credential in its own transaction,
+then the credential's link to its course version).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.credentials.course import CourseIn, content, link_to_course, merge
+from app.db.models import Course, CourseVersion, Credential, Issuer, utcnow
+from app.errors import PROBLEMS, NotFound
+from app.services import audit, issuance
+
+#: A course lists at most this many courses per request.
+MAX_LISTED = 1000
+#: Prepared versions kept per process.
+PREPARED_CACHE_SIZE = 256
+
+
+class CourseNotFound(NotFound):
+    type = PROBLEMS + "COURSE_NOT_FOUND"
+    title = "Course not found"
+
+
+@dataclass(frozen=True)
+class CourseState:
+    """A course and one of its versions (the current one unless asked for another)."""
+
+    course: Course
+    version: CourseVersion
+
+
+@dataclass(frozen=True)
+class PreparedCourse:
+    """A version's constant part, validated once: what each learner's credential shares."""
+
+    course_id: str
+    version: int
+    model: Any  # a CourseIn
+    url: str
+
+
+def public_url(base: str, slug: str, course_id: str, version: int) -> str:
+    """The stable public page of a course version (``GET /catalogue/{slug}/courses/{id}/{v}``)."""
+    return f"{base.rstrip('/')}/catalogue/{slug}/courses/{course_id}/{version}"
+
+
+def new_course_id() -> str:
+    import uuid
+
+    return str(uuid.uuid4())
+
+
+async def create_course(
+    session: AsyncSession, issuer: Issuer, course: Any, *, actor: str
+) -> CourseState:
+    """Store ``course`` (a validated :class:`CourseIn`) as version 1 of a new course."""
+    assert issuer.id is not None
+    now = utcnow()
+    row = Course(
+        id=new_course_id(),
+        issuer_id=issuer.id,
+        current_version=1,
+        published=course.published,
+        created_at=now,
+        updated_at=now,
+    )
+    version = CourseVersion(
+        course_id=row.id, version=1, content=content(course), created_at=now, updated_at=now
+    )
+    session.add(row)
+    await session.flush()
+    session.add(version)
+    await audit.record(
+        session, actor=actor, action="course.created", issuer_id=issuer.id, target=row.id
+    )
+    await session.flush()
+    return CourseState(row, version)
+
+
+async def _course(session: AsyncSession, issuer: Issuer, course_id: str) -> Course:
+    row = await session.get(Course, course_id) if len(course_id) <= 36 else None
+    if row is None or row.issuer_id != issuer.id:
+        raise CourseNotFound(f"no course {course_id!r}")
+    return row
+
+
+async def _version(session: AsyncSession, course: Course, version: int) -> CourseVersion:
+    query = select(CourseVersion).where(
+        CourseVersion.course_id == course.id, CourseVersion.version == version
+    )
+    found = (await session.exec(query)).first()
+    if found is None:
+        raise CourseNotFound(f"course {course.id!r} has no version {version}")
+    return found
+
+
+async def get_course(
+    session: AsyncSession, issuer: Issuer, course_id: str, version: int | None = None
+) -> CourseState:
+    """A course of ``issuer`` at ``version`` (default: the current one); 404 otherwise."""
+    row = await _course(session, issuer, course_id)
+    return CourseState(row, await _version(session, row, version or row.current_version))
+
+
+async def list_courses(session: AsyncSession, issuer: Issuer) -> list[CourseState]:
+    """The issuer's courses, oldest first, each at its current version."""
+    query = (
+        select(Course, CourseVersion)
+        .join(
+            CourseVersion,
+            (col(CourseVersion.course_id) == col(Course.id))
+            & (col(CourseVersion.version) == col(Course.current_version)),
+        )
+        .where(Course.issuer_id == issuer.id)
+        .order_by(col(Course.created_at), col(Course.id))
+        .limit(MAX_LISTED)
+    )
+    return [CourseState(c, v) for c, v in (await session.exec(query)).all()]
+
+
+async def update_course(
+    session: AsyncSession, issuer: Issuer, course_id: str, course: Any, *, actor: str
+) -> CourseState:
+    """Replace the current version's content with ``course``, or, when credentials were issued
+    from it (frozen), add version N+1. ``published`` changes without a new version, and the
+    same content again changes nothing else."""
+    row = await _course(session, issuer, course_id)
+    # Lock the course row on PostgreSQL: two edits at once must not both make version N+1.
+    await session.exec(update(Course).where(col(Course.id) == row.id).values(updated_at=utcnow()))
+    await session.refresh(row)
+    current = await _version(session, row, row.current_version)
+    now = utcnow()
+    new_content = content(course)
+    row.published = course.published
+    row.updated_at = now
+    if new_content != current.content:
+        if current.frozen:
+            current = CourseVersion(
+                course_id=row.id,
+                version=row.current_version + 1,
+                content=new_content,
+                created_at=now,
+                updated_at=now,
+            )
+            row.current_version = current.version
+        else:
+            current.content = new_content
+            current.updated_at = now
+        session.add(current)
+    session.add(row)
+    await audit.record(
+        session,
+        actor=actor,
+        action="course.updated",
+        issuer_id=issuer.id,
+        target=row.id,
+        details={"version": row.current_version, "published": row.published},
+    )
+    await session.flush()
+    return CourseState(row, current)
+
+
+_PREPARED: OrderedDict[tuple[str, int, datetime], PreparedCourse] = OrderedDict()
+
+
+def prepare(issuer: Issuer, version: CourseVersion, base_url: str) -> PreparedCourse:
+    """The version's validated course model and public URL, computed once per process for
+    each version and last change (a frozen version never changes again).
+
+    What else could be prepared once per version for large cohorts: the EDC's specification
+    subtree (``specifiedBy``: outcomes, credit points, accreditation, built per credential now),
+    its canonical N-Quads (only the learner's and the status entry's quads differ), its SHACL
+    focus nodes, and the certificate page's course part (title, outcomes) before the learner's
+    name is drawn.
+    """
+    key = (version.course_id, version.version, version.updated_at)
+    prepared = _PREPARED.get(key)
+    if prepared is not None:
+        _PREPARED.move_to_end(key)
+        return prepared
+    prepared = PreparedCourse(
+        course_id=version.course_id,
+        version=version.version,
+        model=CourseIn.model_validate(version.content),
+        url=public_url(base_url, issuer.slug, version.course_id, version.version),
+    )
+    _PREPARED[key] = prepared
+    while len(_PREPARED) > PREPARED_CACHE_SIZE:
+        _PREPARED.popitem(last=False)
+    return prepared
+
+
+async def _freeze(session: AsyncSession, version: CourseVersion) -> None:
+    """Mark the version as having credentials; issuing commits it with its read step, before
+    anything is signed."""
+    if not version.frozen:
+        await session.exec(
+            update(CourseVersion).where(col(CourseVersion.id) == version.id).values(frozen=True)
+        )
+
+
+async def issue_from_course(
+    session: AsyncSession,
+    issuer: Issuer,
+    course_id: str,
+    facts: Any,
+    issuing: issuance.Issuing,
+    *,
+    actor: str,
+    idempotency_key: str | None = None,
+) -> tuple[issuance.Issued, PreparedCourse]:
+    """Issue ``facts`` (a validated :class:`~app.credentials.course.LearnerFactsIn`) from the
+    course's current version; the credential points to that version's public page and its row
+    records the course and version (``credentials.course_id``, ``course_version``).
+
+    Issues through :func:`app.services.issuance.issue_and_commit`, whose read step also commits
+    the version's freeze. With ``idempotency_key`` a retry replays the first credential (the key
+    is the issuer's, shared with ``POST /microcredentials``).
+    """
+    state = await get_course(session, issuer, course_id)
+    prepared = prepare(issuer, state.version, issuing.policy.public_url)
+    await _freeze(session, state.version)
+    mc = merge(prepared.model, facts)
+    body_hash = issuance.request_hash(
+        {
+            "course": prepared.course_id,
+            "version": prepared.version,
+            "facts": facts.model_dump(mode="json"),
+        }
+    )
+    order = issuance.microcredential_order(
+        mc, issuer, issuing, actor=actor, idempotency_key=idempotency_key, body_hash=body_hash
+    )
+    build = order.build
+
+    def build_linked(uri: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
+        return link_to_course(build(uri, entries), mc.format, prepared.url)
+
+    order = replace(
+        order,
+        build=build_linked,
+        search=issuance.SearchFields.of_learner(mc.learner, prepared.course_id, prepared.version),
+    )
+    issued = await issuance.issue_and_commit(session, issuing, order)
+    return issued, prepared
+
+
+async def version_credentials(
+    session: AsyncSession, issuer: Issuer, course_id: str, version: int
+) -> list[str]:
+    """The ids of the credentials issued from one version of an issuer's course."""
+    await _course(session, issuer, course_id)
+    query = select(Credential.id).where(
+        Credential.issuer_id == issuer.id,
+        Credential.course_id == course_id,
+        Credential.course_version == version,
+    )
+    return list((await session.exec(query)).all())
+
+
+def describe(state: CourseState, issuer: Issuer, base_url: str) -> dict[str, Any]:
+    """A course version as the API and the CLI show it: metadata, then the content."""
+    return {
+        "id": state.course.id,
+        "version": state.version.version,
+        "currentVersion": state.course.current_version,
+        "frozen": state.version.frozen,
+        "published": state.course.published,
+        "publicUrl": public_url(base_url, issuer.slug, state.course.id, state.version.version),
+        "createdAt": state.version.created_at,
+        "updatedAt": state.version.updated_at,
+        **state.version.content,
+    }
