@@ -98,6 +98,20 @@ def _http_url(value: str) -> str:
     return value
 
 
+_IMAGE_DATA_URI = re.compile(r"data:image/(png|jpeg|gif|webp|svg\+xml);base64,[A-Za-z0-9+/]+={0,2}")
+#: A logo given as a ``data:`` URI is at most this long (about 75 KB of image).
+MAX_LOGO_LENGTH = 100_000
+
+
+def _logo(value: str) -> str:
+    if not (_HTTP_URL.fullmatch(value) or _IMAGE_DATA_URI.fullmatch(value)):
+        raise ValueError(
+            "must be an http(s) URL of an image or a data:image/<png|jpeg|gif|webp|svg+xml>;"
+            "base64,… URI"
+        )
+    return value
+
+
 def _email(value: str) -> str:
     if not _EMAIL.fullmatch(value):
         raise ValueError("must be an e-mail address")
@@ -158,6 +172,8 @@ TextMap = Annotated[dict[LanguageCode, LongText], Field(min_length=1, max_length
 Uri = Annotated[str, _text(2048), AfterValidator(_uri)]
 HttpUrl = Annotated[str, _text(2048), AfterValidator(_http_url)]
 Email = Annotated[str, _text(254), AfterValidator(_email)]
+#: An image: an http(s) URL or a base64 ``data:image/…`` URI.
+Logo = Annotated[str, _text(MAX_LOGO_LENGTH), AfterValidator(_logo)]
 PersonName = Annotated[str, _text(200)]
 Country = Annotated[str, _text(100), AfterValidator(_country)]
 EscoSkill = Annotated[str, _text(200), AfterValidator(_esco_skill)]
@@ -210,6 +226,12 @@ class OrganisationIn(_Model):
     country: Country
     legalIdentifier: Annotated[str, _text(100)] | None = None
     homepage: HttpUrl | None = None
+    logo: Logo | None = Field(
+        default=None,
+        description="The organisation's logo: an http(s) URL or a base64 data:image URI "
+        "(EDC: the organisation's logo; Open Badges: the image of the issuer's or the "
+        "achievement creator's profile and of the achievement)",
+    )
 
 
 class LearningOutcomeIn(_Model):
@@ -336,6 +358,8 @@ class IssuerProfile:
     homepage: str | None = None
     colour: str | None = None
     """The issuer's colour on its certificates (``#rrggbb``); a default blue when None."""
+    logo: str | None = None
+    """The issuer's logo (an http(s) URL or a ``data:image/…`` URI), or None."""
 
     def __post_init__(self) -> None:
         if not _URI.fullmatch(self.did):
@@ -354,6 +378,8 @@ class IssuerProfile:
             _http_url(self.homepage)
         if self.colour is not None and not re.fullmatch(r"#[0-9a-fA-F]{6}", self.colour):
             raise ValueError(f"issuer colour {self.colour!r} is not #rrggbb")
+        if self.logo is not None:
+            _logo(self.logo)
 
 
 @dataclass(frozen=True)
@@ -367,9 +393,11 @@ class AwardingBody:
     legal_identifier: str | None
     homepage: str | None
     is_issuer: bool = field(default=False)
+    logo: str | None = None
 
 
-def issuer_body(issuer: IssuerProfile) -> AwardingBody:
+def issuer_body(issuer: IssuerProfile, logo: str | None = None) -> AwardingBody:
+    """The issuer as an awarding body; ``logo`` (a request's) replaces the issuer's own."""
     return AwardingBody(
         key="issuer",
         id=issuer.did,
@@ -378,6 +406,7 @@ def issuer_body(issuer: IssuerProfile) -> AwardingBody:
         legal_identifier=issuer.legal_identifier,
         homepage=issuer.homepage,
         is_issuer=True,
+        logo=logo or issuer.logo,
     )
 
 
@@ -389,6 +418,7 @@ def organisation_body(organisation: OrganisationIn, key: str) -> AwardingBody:
         country=organisation.country,
         legal_identifier=organisation.legalIdentifier,
         homepage=organisation.homepage,
+        logo=organisation.logo,
     )
 
 
@@ -402,10 +432,19 @@ def awarding_bodies(mc: MicroCredentialIn, issuer: IssuerProfile) -> list[Awardi
     bodies = []
     for index, organisation in enumerate(mc.awardingBodies):
         if organisation.id == issuer.did:
-            bodies.append(issuer_body(issuer))
+            bodies.append(issuer_body(issuer, organisation.logo))
         else:
             bodies.append(organisation_body(organisation, f"body-{index}"))
     return bodies
+
+
+def issuing_body(mc: MicroCredentialIn, issuer: IssuerProfile) -> AwardingBody:
+    """The issuer as a body of the credential: with the logo a request gives it as an awarding
+    body, else its own."""
+    for body in awarding_bodies(mc, issuer):
+        if body.is_issuer:
+            return body
+    return issuer_body(issuer)
 
 
 def format_decimal(value: Decimal) -> str:

@@ -52,7 +52,7 @@ from app.credentials.microcredential import (
     MicroCredentialIn,
     awarding_bodies,
     format_decimal,
-    issuer_body,
+    issuing_body,
     pick,
 )
 from app.credentials.vocabularies import Concept, vocabularies
@@ -127,6 +127,11 @@ def _concept_alignment(uri: str, kind: str, description: str | None = None) -> J
     )
 
 
+def _image(location: str, caption: str) -> Json:
+    """An OB ``Image`` (a URL or a ``data:`` URI) with its caption."""
+    return {"id": location, "type": "Image", "caption": caption}
+
+
 def _scheme_key(concept: Concept) -> str:
     return concept.scheme.split("/")[4] if "/snb/" in concept.scheme else ""
 
@@ -168,11 +173,14 @@ class _ObBuilder:
         }
         if body.homepage:
             node["url"] = body.homepage
+        if body.logo:
+            node["image"] = _image(body.logo, self.text(body.name))
         node["address"] = address
         if body.legal_identifier:
             node["otherIdentifier"] = [
                 {
-                    "type": ["IdentifierEntry"],
+                    # The 1EdTech JSON Schema wants the plain string here.
+                    "type": "IdentifierEntry",
                     "identifier": body.legal_identifier,
                     "identifierType": "ext:eIDASLegalIdentifier"
                     if body.is_issuer
@@ -327,6 +335,8 @@ class _ObBuilder:
             "inLanguage": self.language,
             "creator": self.profile(self.bodies[0]),
         }
+        if self.bodies[0].logo:
+            node["image"] = _image(self.bodies[0].logo, self.text(self.bodies[0].name))
         if mc.workload.ects is not None:
             node["creditsAvailable"] = _credits(mc.workload.ects)
         node["alignment"] = self.alignments()
@@ -375,9 +385,11 @@ def build_obv3(
 ) -> dict[str, Any]:
     """The unsigned ``OpenBadgeCredential`` of ``mc`` (see the module docstring for the paths).
 
-    ``issued`` (aware) is ``validFrom``; ``status`` becomes ``credentialStatus`` as it is (the
-    VC 2.0 context defines ``BitstringStatusListEntry``). The learner's date of birth is not
-    carried: an OB achievement subject has no such property.
+    ``issued`` (aware) is ``validFrom``; ``status`` becomes ``credentialStatus`` (the VC 2.0
+    context defines ``BitstringStatusListEntry``): one object, as the 1EdTech JSON Schema
+    requires, so at most one entry is accepted. The learner's date of birth is not carried: an
+    OB achievement subject has no such property. The issuer's and the first awarding body's
+    logo become the ``image`` of the issuer and of the achievement (and its creator).
     """
     builder = _ObBuilder(mc, issuer, credential_id)
     credential: Json = {
@@ -388,14 +400,15 @@ def build_obv3(
     }
     if mc.description:
         credential["description"] = builder.text(mc.description)
-    credential["issuer"] = builder.profile(issuer_body(issuer))
+    credential["issuer"] = builder.profile(issuing_body(mc, issuer))
     credential["validFrom"] = xsd_datetime(issued)
     if mc.validUntil is not None:
         credential["validUntil"] = xsd_datetime(mc.validUntil)
     credential["awardedDate"] = xsd_date_as_datetime(mc.awardedOn)
     credential["credentialSubject"] = builder.subject()
-    if status is not None:
-        credential["credentialStatus"] = (
-            dict(status) if isinstance(status, Mapping) else [dict(entry) for entry in status]
-        )
+    entries = [status] if isinstance(status, Mapping) else list(status or [])
+    if len(entries) > 1:
+        raise ValueError("an Open Badge carries one credentialStatus object (1EdTech schema)")
+    if entries:
+        credential["credentialStatus"] = dict(entries[0])
     return credential

@@ -212,8 +212,23 @@ def build_and_sign(
         # cred:proof is not the sec:proof of Data Integrity).
         validate(unsigned)
     pair = issuing.key_cache.key_pair(key.key_id, key.encrypted_seed)
-    return issuing.data_integrity.add_proof(
+    signed = issuing.data_integrity.add_proof(
         unsigned, pair, key.key_id, created=now, cryptosuite=cryptosuite
+    )
+    if wants_proof_array(unsigned):
+        signed["proof"] = [signed["proof"]]
+    return signed
+
+
+#: Types whose documents carry ``proof`` as an array: the 1EdTech Open Badges 3.0 JSON Schema
+#: (which 1EdTech's validators check) wants one, where the VC model allows an object too.
+PROOF_ARRAY_TYPES = frozenset({"OpenBadgeCredential", "AchievementCredential"})
+
+
+def wants_proof_array(document: Mapping[str, Any]) -> bool:
+    types = document.get("type")
+    return isinstance(types, list) and not PROOF_ARRAY_TYPES.isdisjoint(
+        t for t in types if isinstance(t, str)
     )
 
 
