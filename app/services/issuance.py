@@ -255,6 +255,7 @@ async def issue(
     validate: Callable[[dict[str, Any]], None] | None = None,
     commit: bool = False,
     now: datetime | None = None,
+    purposes: Sequence[str] | None = None,
 ) -> Issued:
     """Issue one credential; ``build(credential_uri, status_entries)`` makes the unsigned VC.
 
@@ -269,8 +270,13 @@ async def issue(
     transaction (and on SQLite no write lock, which every transaction takes) spans the signing;
     for callers whose transaction holds nothing else. Without it everything happens in the
     caller's transaction.
+
+    ``purposes``: the status purposes to add entries for (none when empty); by default those
+    :func:`status.purposes_for` gives the issuer and format.
     """
     now = now or utcnow()
+    if purposes is None:
+        purposes = status.purposes_for(issuer, format)
     assert issuer.id is not None
     for _ in range(STORE_ATTEMPTS):
         earlier = await _replay(
@@ -283,8 +289,7 @@ async def issue(
         if earlier is not None:
             return Issued.stored(earlier, replayed=True)
         reservations = [
-            await status.reserve(session, issuer, purpose, issuing.policy)
-            for purpose in status.purposes_for(issuer, format)
+            await status.reserve(session, issuer, purpose, issuing.policy) for purpose in purposes
         ]
         key = await issuers.active_key(session, issuer)
         if commit:
@@ -513,12 +518,15 @@ async def issue_microcredential(
     )
 
 
-def status_contexts_for(contexts: Sequence[Any]) -> list[Any]:
-    """A VC 1.1 document needs the status list context for ``BitstringStatusListEntry``."""
+def status_contexts_for(contexts: Sequence[Any], *, adding_status: bool = True) -> list[Any]:
+    """A VC 1.1 document the service adds a ``BitstringStatusListEntry`` to needs the status
+    list context (``https://www.w3.org/ns/credentials/status/v1``) that defines it; one the
+    service adds no status to is left with its own contexts, so that verifiers that know only
+    the VC 1.1 and Data Integrity contexts can load it."""
     from app.crypto.dataintegrity import VC_V1_CONTEXT
 
     status_v1 = "https://www.w3.org/ns/credentials/status/v1"
-    if VC_V1_CONTEXT in contexts and status_v1 not in contexts:
+    if adding_status and VC_V1_CONTEXT in contexts and status_v1 not in contexts:
         return [*contexts, status_v1]
     return list(contexts)
 

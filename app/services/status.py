@@ -212,7 +212,8 @@ async def claim(
     reserves again. The caller counts the lists (:func:`count_allocations`) as its last
     statement before committing.
     """
-    await session.exec(_CLAIM, params=entry_rows(reservations, credential_id, now))
+    if reservations:  # a credential issued without a status entry has none to store
+        await session.exec(_CLAIM, params=entry_rows(reservations, credential_id, now))
 
 
 async def count_allocations(session: AsyncSession, list_ids: Sequence[str]) -> None:
