@@ -182,6 +182,10 @@ AssessmentType = Annotated[ConceptRef, _concept_of("assessment")]
 LearningMode = Annotated[ConceptRef, _concept_of("learning-assessment")]
 LearningSetting = Annotated[ConceptRef, _concept_of("learning-setting")]
 QualityAssuranceType = Annotated[ConceptRef, _concept_of("accreditation")]
+CredentialProfileType = Annotated[ConceptRef, _concept_of("credential")]
+LearningOpportunityType = Annotated[ConceptRef, _concept_of("learning-opportunity")]
+SubjectArea = Annotated[ConceptRef, _concept_of("isced-f")]
+LearningActivityType = Annotated[ConceptRef, _concept_of("learning-activity")]
 SupervisionType = Annotated[ConceptRef, _concept_of("supervision-verification")]
 EqfLevel = Annotated[int, BeforeValidator(_eqf_level), Field(ge=1, le=8)]
 QfEheaCycle = Literal["short-cycle", "first", "second", "third"]
@@ -234,18 +238,42 @@ class OrganisationIn(_Model):
     )
 
 
+class EscoSkillIn(_Model):
+    """An ESCO skill with its label, as ESCO publishes it."""
+
+    id: EscoSkill = Field(description="The ESCO skill URI (http://data.europa.eu/esco/skill/…)")
+    label: TitleMap = Field(
+        description="The skill's preferred label per language (EDC: relatedESCOSkill "
+        "prefLabel; Open Badges: the alignment's targetName)"
+    )
+
+
 class LearningOutcomeIn(_Model):
     """Element M6; ``escoSkill`` (one) and ``escoSkills`` (several) link ESCO skills."""
 
     title: TitleMap
     escoSkill: EscoSkill | None = None
-    escoSkills: Annotated[list[EscoSkill], Field(max_length=MAX_ESCO_SKILLS_PER_OUTCOME)] = []
+    escoSkills: Annotated[
+        list[EscoSkill | EscoSkillIn], Field(max_length=MAX_ESCO_SKILLS_PER_OUTCOME)
+    ] = Field(
+        default=[],
+        description="ESCO skills: each a URI, or {id, label} to carry the skill's label too",
+    )
 
     @property
     def esco_skills(self) -> list[str]:
         """``escoSkill`` then ``escoSkills``, without repeats."""
-        skills = ([self.escoSkill] if self.escoSkill else []) + list(self.escoSkills)
+        skills = ([self.escoSkill] if self.escoSkill else []) + [
+            skill if isinstance(skill, str) else skill.id for skill in self.escoSkills
+        ]
         return list(dict.fromkeys(skills))
+
+    @property
+    def esco_labels(self) -> dict[str, dict[str, str]]:
+        """The labels given for the skills, by skill URI."""
+        return {
+            skill.id: dict(skill.label) for skill in self.escoSkills if not isinstance(skill, str)
+        }
 
 
 class Workload(_Model):
@@ -284,6 +312,67 @@ class QualityAssuranceIn(_Model):
     title: TitleMap | None = None
     agency: OrganisationIn | None = None
     url: HttpUrl | None = None
+
+
+class LearningActivityIn(_Model):
+    """The learning activity the learner took part in (ELM ``LearningActivity``)."""
+
+    title: TitleMap | None = Field(
+        default=None, description="The activity's title; by default the credential's title"
+    )
+    description: TextMap | None = Field(default=None, description="What the activity was")
+    startDate: AwareDatetime | None = Field(
+        default=None, description="When it began (EDC: temporal.startDate)"
+    )
+    endDate: AwareDatetime | None = Field(
+        default=None, description="When it ended (EDC: temporal.endDate)"
+    )
+    languages: Annotated[list[LanguageCode], Field(max_length=MAX_LANGUAGES)] = Field(
+        default=[],
+        description="Languages of instruction, ISO 639-1 (EDC: the specification's language)",
+    )
+    mode: LearningMode | None = Field(
+        default=None,
+        description="Mode of learning (online, blended, presential; a learning-assessment "
+        "concept URI or its short name)",
+    )
+    hours: Annotated[Decimal, Field(gt=0, le=MAX_HOURS, decimal_places=2)] | None = Field(
+        default=None, description="Its volume of learning in hours (EDC: volumeOfLearning)"
+    )
+    type: LearningActivityType | None = Field(
+        default=None,
+        description="The type of activity (…/snb/learning-activity, e.g. e-learning-coursework)",
+    )
+    directedBy: Annotated[list[OrganisationIn], Field(max_length=MAX_AWARDING_BODIES)] = Field(
+        default=[], description="Organisations that directed the activity"
+    )
+
+    @model_validator(mode="after")
+    def _in_order(self) -> LearningActivityIn:
+        if self.startDate and self.endDate and self.endDate < self.startDate:
+            raise ValueError("the learning activity's endDate is before its startDate")
+        return self
+
+
+QDR_SCHEME = "http://data.europa.eu/snb/qdr/25831c2"
+_QDR_CONCEPT = re.compile(r"http://data\.europa\.eu/snb/qdr/[A-Za-z0-9_-]{1,64}")
+
+
+def _qdr_concept(value: str) -> str:
+    if not _QDR_CONCEPT.fullmatch(value):
+        raise ValueError(
+            "must be a concept URI of the NQF levels (http://data.europa.eu/snb/qdr/…)"
+        )
+    return value
+
+
+class NqfLevelIn(_Model):
+    """A level of a national qualifications framework (scheme ``…/snb/qdr/25831c2``)."""
+
+    id: Annotated[str, _text(200), AfterValidator(_qdr_concept)] = Field(
+        description="The level's concept URI, e.g. http://data.europa.eu/snb/qdr/c_c392e7a2"
+    )
+    label: TitleMap = Field(description='Its label, e.g. {"en": "RQF Level 6"}')
 
 
 class PartOfIn(_Model):
@@ -325,6 +414,49 @@ class MicroCredentialIn(_Model):
     stackability: StackabilityIn | None = None
     furtherInformation: TextMap | None = None
     validUntil: AwareDatetime | None = None
+    learningActivity: LearningActivityIn | None = Field(
+        default=None,
+        description="The learning activity taken part in: dates, languages of instruction, "
+        "mode (EDC: hasClaim.influencedBy; Open Badges: activityStartDate/activityEndDate)",
+    )
+    assessingOrganisations: (
+        Annotated[list[OrganisationIn], Field(min_length=1, max_length=MAX_AWARDING_BODIES)] | None
+    ) = Field(
+        default=None,
+        description="Organisations that assessed the learner (EDC: the assessment's "
+        "assessedBy); needs a grade, since ELM records an assessment only with its grade",
+    )
+    credentialProfile: CredentialProfileType | None = Field(
+        default=None,
+        description="The EDC credential profile (a concept of …/snb/credential/25831c2 or its "
+        "short name, e.g. generic); by default Generic",
+    )
+    qualificationType: LearningOpportunityType | None = Field(
+        default=None,
+        description="The type of learning opportunity (…/snb/learning-opportunity, e.g. "
+        "short-learning-programme; EDC: the qualification's dcType)",
+    )
+    subjectAreas: Annotated[list[SubjectArea], Field(max_length=MAX_AWARDING_BODIES)] = Field(
+        default=[],
+        description="Subject areas as ISCED-F 2013 fields (…/snb/isced-f/<code> or the code; "
+        "EDC: thematicArea; Open Badges: fieldOfStudy)",
+    )
+    nqfLevel: NqfLevelIn | None = Field(
+        default=None,
+        description="The national qualifications framework level (EDC: nqfLevel; Open Badges: "
+        "an alignment)",
+    )
+    certificateNumber: Annotated[str, _text(100)] | None = Field(
+        default=None,
+        description="The certificate's number (EDC: the credential's identifier, scheme "
+        "'Certificate number')",
+    )
+    mandateStatement: Annotated[str, _text(4000)] | None = Field(
+        default=None,
+        description="When the issuer seals on behalf of awarding bodies it is not one of: the "
+        "statement of its mandate (EDC: an evidence of type Mandate); refused when the issuer "
+        "is an awarding body",
+    )
 
     @field_validator("validUntil")
     @classmethod
@@ -333,6 +465,12 @@ class MicroCredentialIn(_Model):
         if value is not None and isinstance(awarded, date) and value.date() <= awarded:
             raise ValueError("validUntil must be after awardedOn")
         return value
+
+    @model_validator(mode="after")
+    def _assessed_with_a_grade(self) -> MicroCredentialIn:
+        if self.assessingOrganisations and not self.grade:
+            raise ValueError("assessingOrganisations needs a grade (ELM assessments have one)")
+        return self
 
     @property
     def primary_language(self) -> str:

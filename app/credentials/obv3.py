@@ -74,6 +74,8 @@ TARGET_TYPES: Mapping[str, str] = {
     "supervision": "ext:SupervisionAndIdVerification",
     "quality-assurance": "ext:QualityAssurance",
     "part-of": "ext:IsPartOf",
+    "nqf": "ext:NQFLevel",
+    "isced-f": "ext:ISCEDF",
 }
 
 _FRAMEWORKS: Mapping[str, str] = {
@@ -84,6 +86,7 @@ _FRAMEWORKS: Mapping[str, str] = {
     "assessment": "Europass assessment types",
     "supervision-verification": "Europass supervision and identity verification",
     "accreditation": "Europass accreditation and quality-assurance types",
+    "isced-f": "ISCED-F 2013 fields of education and training",
 }
 
 Json = dict[str, Any]
@@ -209,12 +212,25 @@ class _ObBuilder:
         mc = self.mc
         aligned: list[Json] = []
         for outcome in mc.learningOutcomes:
+            labels = outcome.esco_labels
             for skill in outcome.esco_skills:
-                name = self.text(outcome.title)
+                # The skill's own label when the request gives it, else the outcome's title.
+                name = self.text(labels[skill]) if skill in labels else self.text(outcome.title)
                 aligned.append(_alignment(skill, name, TARGET_TYPES["esco"], framework="ESCO"))
         if mc.eqfLevel is not None:
             level = vocabularies().concept("eqf", str(mc.eqfLevel))
             aligned.append(_concept_alignment(level.id, "eqf", f"EQF level {mc.eqfLevel}"))
+        if mc.nqfLevel is not None:
+            aligned.append(
+                _alignment(
+                    mc.nqfLevel.id,
+                    self.text(mc.nqfLevel.label),
+                    TARGET_TYPES["nqf"],
+                    framework="National qualifications frameworks",
+                )
+            )
+        for area in mc.subjectAreas:
+            aligned.append(_concept_alignment(area, "isced-f"))
         if mc.workload.ects is not None:
             aligned.append(
                 _concept_alignment(
@@ -339,6 +355,8 @@ class _ObBuilder:
             node["image"] = _image(self.bodies[0].logo, self.text(self.bodies[0].name))
         if mc.workload.ects is not None:
             node["creditsAvailable"] = _credits(mc.workload.ects)
+        if mc.subjectAreas:
+            node["fieldOfStudy"] = "; ".join(self.label(uri) for uri in mc.subjectAreas)
         node["alignment"] = self.alignments()
         node["resultDescription"] = [
             {
@@ -362,6 +380,11 @@ class _ObBuilder:
         if identities:
             node["identifier"] = identities
         node["achievement"] = self.achievement()
+        activity = mc.learningActivity
+        if activity is not None and activity.startDate is not None:
+            node["activityStartDate"] = xsd_datetime(activity.startDate)
+        if activity is not None and activity.endDate is not None:
+            node["activityEndDate"] = xsd_datetime(activity.endDate)
         if mc.workload.ects is not None:
             node["creditsEarned"] = _credits(mc.workload.ects)
         if mc.grade:

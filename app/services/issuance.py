@@ -450,6 +450,19 @@ def microcredential_builder(
     from app.credentials.shacl import validate_edc
 
     profile = issuer_profile(issuer)
+    issuer_awards = mc.awardingBodies is None or any(
+        body.id == issuer.did for body in mc.awardingBodies
+    )
+    if mc.mandateStatement and issuer_awards:
+        raise ValidationFailed(
+            "the issuer is an awarding body: it needs no mandate",
+            errors=[
+                {
+                    "pointer": "/mandateStatement",
+                    "detail": "a mandate is stated only when the issuer is not an awarding body",
+                }
+            ],
+        )
     if mc.format == "obv3":
 
         def build_ob(uri: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
