@@ -46,161 +46,92 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     AwareDatetime,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
-    StringConstraints,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from app.credentials.vocabularies import SchemeKey, UnknownConceptError, vocabularies
+from app.credentials.fieldtypes import (
+    ESCO_SKILL_PREFIX,
+    ESCO_SKILLS_SCHEME,
+    MAX_AWARDING_BODIES,
+    MAX_ECTS,
+    MAX_ESCO_SKILLS_PER_OUTCOME,
+    MAX_HOURS,
+    MAX_LANGUAGES,
+    MAX_LEARNING_OUTCOMES,
+    MAX_PART_OF,
+    URI_PATTERN,
+    AssessmentType,
+    Country,
+    CredentialProfileType,
+    Email,
+    EqfLevel,
+    EscoSkill,
+    HttpUrl,
+    InputModel,
+    LanguageCode,
+    LearningActivityType,
+    LearningMode,
+    LearningOpportunityType,
+    LearningSetting,
+    Logo,
+    PersonName,
+    QfEheaCycle,
+    QualityAssuranceType,
+    SubjectArea,
+    SupervisionType,
+    TextMap,
+    TitleMap,
+    Uri,
+    check_http_url,
+    check_language_key,
+    check_logo,
+    text_constraint,
+)
+from app.credentials.vocabularies import vocabularies
 
-#: Language maps hold at most this many languages (the EU has 24 official languages).
-MAX_LANGUAGES = 24
-MAX_LEARNING_OUTCOMES = 100
-MAX_ESCO_SKILLS_PER_OUTCOME = 20
-MAX_AWARDING_BODIES = 10
-MAX_PART_OF = 20
-MAX_ECTS = Decimal(120)
-MAX_HOURS = Decimal(3600)
-
-ESCO_SKILL_PREFIX = "http://data.europa.eu/esco/skill/"
-ESCO_SKILLS_SCHEME = "http://data.europa.eu/esco/concept-scheme/skills"
-
-_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]+")
-_HTTP_URL = re.compile(r"https?://[^\s<>\"{}|\\^`]+")
-_EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+")
-_ESCO_SKILL = re.compile(re.escape(ESCO_SKILL_PREFIX) + r"[0-9A-Za-z-]{8,64}")
-_LANGUAGE_KEY = re.compile(r"[a-z]{2}")
-
-
-def _language_key(code: str) -> str:
-    if not _LANGUAGE_KEY.fullmatch(code):
-        raise ValueError(f"language keys are 2-letter lowercase ISO 639-1 codes, not {code!r}")
-    if code not in vocabularies().language_codes:
-        accepted = ", ".join(sorted(vocabularies().language_codes))
-        raise ValueError(f"language {code!r} is not one this service accepts ({accepted})")
-    return code
-
-
-def _uri(value: str) -> str:
-    if not _URI.fullmatch(value):
-        raise ValueError("must be an absolute URI (a DID, urn:… or https://…)")
-    return value
-
-
-def _http_url(value: str) -> str:
-    if not _HTTP_URL.fullmatch(value):
-        raise ValueError("must be an http(s) URL")
-    return value
-
-
-_IMAGE_DATA_URI = re.compile(r"data:image/(png|jpeg|gif|webp|svg\+xml);base64,[A-Za-z0-9+/]+={0,2}")
-#: A logo given as a ``data:`` URI is at most this long (about 75 KB of image).
-MAX_LOGO_LENGTH = 100_000
-
-
-def _logo(value: str) -> str:
-    if not (_HTTP_URL.fullmatch(value) or _IMAGE_DATA_URI.fullmatch(value)):
-        raise ValueError(
-            "must be an http(s) URL of an image or a data:image/<png|jpeg|gif|webp|svg+xml>;"
-            "base64,… URI"
-        )
-    return value
-
-
-def _email(value: str) -> str:
-    if not _EMAIL.fullmatch(value):
-        raise ValueError("must be an e-mail address")
-    return value
-
-
-def _esco_skill(value: str) -> str:
-    if not _ESCO_SKILL.fullmatch(value):
-        raise ValueError(
-            f"must be an ESCO skill URI ({ESCO_SKILL_PREFIX}<id>, scheme {ESCO_SKILLS_SCHEME})"
-        )
-    return value
-
-
-def _concept_of(key: SchemeKey) -> AfterValidator:
-    """A validator that turns a URI or short name into the concept URI of scheme ``key``."""
-
-    def check(value: str) -> str:
-        try:
-            return vocabularies().concept(key, value).id
-        except UnknownConceptError as exc:
-            raise ValueError(str(exc)) from None
-
-    return AfterValidator(check)
+#: What other modules import from here (value types: :mod:`app.credentials.fieldtypes`).
+__all__ = [
+    "AssessmentIn",
+    "AwardingBody",
+    "ESCO_SKILLS_SCHEME",
+    "ESCO_SKILL_PREFIX",
+    "EscoSkillIn",
+    "IssuerProfile",
+    "LanguageCode",
+    "Learner",
+    "LearnerIdentifier",
+    "LearningActivityIn",
+    "LearningOutcomeIn",
+    "MAX_ESCO_SKILLS_PER_OUTCOME",
+    "MAX_LANGUAGES",
+    "MAX_LEARNING_OUTCOMES",
+    "MicroCredentialIn",
+    "NqfLevelIn",
+    "OrganisationIn",
+    "PartOfIn",
+    "ParticipationIn",
+    "QDR_SCHEME",
+    "QualityAssuranceIn",
+    "StackabilityIn",
+    "Workload",
+    "awarding_bodies",
+    "format_decimal",
+    "issuer_body",
+    "issuing_body",
+    "organisation_body",
+    "pick",
+]
 
 
-def _country(value: str) -> str:
-    """Normalise a country to its alpha-3 code in the EU country table."""
-    try:
-        return vocabularies().concept("country", value).notation
-    except UnknownConceptError as exc:
-        raise ValueError(str(exc)) from None
+class LearnerIdentifier(InputModel):
+    scheme: Annotated[str, text_constraint(100)]
+    value: Annotated[str, text_constraint(200)]
 
 
-def _eqf_level(value: Any) -> Any:
-    """Accept the EQF concept URI or short name as well as the integer level."""
-    if isinstance(value, bool):
-        raise ValueError("the EQF level is an integer from 1 to 8")
-    if isinstance(value, str) and not value.strip().isdigit():
-        try:
-            return int(vocabularies().concept("eqf", value).notation)
-        except UnknownConceptError as exc:
-            raise ValueError(str(exc)) from None
-    return value
-
-
-def _text(max_length: int) -> StringConstraints:
-    return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)
-
-
-LanguageCode = Annotated[str, AfterValidator(_language_key)]
-ShortText = Annotated[str, _text(500)]
-LongText = Annotated[str, _text(4000)]
-#: ``{"en": "…"}``: titles and names (≤ 500 characters per language).
-TitleMap = Annotated[dict[LanguageCode, ShortText], Field(min_length=1, max_length=MAX_LANGUAGES)]
-#: ``{"en": "…"}``: descriptions and notes (≤ 4000 characters per language).
-TextMap = Annotated[dict[LanguageCode, LongText], Field(min_length=1, max_length=MAX_LANGUAGES)]
-Uri = Annotated[str, _text(2048), AfterValidator(_uri)]
-HttpUrl = Annotated[str, _text(2048), AfterValidator(_http_url)]
-Email = Annotated[str, _text(254), AfterValidator(_email)]
-#: An image: an http(s) URL or a base64 ``data:image/…`` URI.
-Logo = Annotated[str, _text(MAX_LOGO_LENGTH), AfterValidator(_logo)]
-PersonName = Annotated[str, _text(200)]
-Country = Annotated[str, _text(100), AfterValidator(_country)]
-EscoSkill = Annotated[str, _text(200), AfterValidator(_esco_skill)]
-ConceptRef = Annotated[str, _text(200)]
-AssessmentType = Annotated[ConceptRef, _concept_of("assessment")]
-LearningMode = Annotated[ConceptRef, _concept_of("learning-assessment")]
-LearningSetting = Annotated[ConceptRef, _concept_of("learning-setting")]
-QualityAssuranceType = Annotated[ConceptRef, _concept_of("accreditation")]
-CredentialProfileType = Annotated[ConceptRef, _concept_of("credential")]
-LearningOpportunityType = Annotated[ConceptRef, _concept_of("learning-opportunity")]
-SubjectArea = Annotated[ConceptRef, _concept_of("isced-f")]
-LearningActivityType = Annotated[ConceptRef, _concept_of("learning-activity")]
-SupervisionType = Annotated[ConceptRef, _concept_of("supervision-verification")]
-EqfLevel = Annotated[int, BeforeValidator(_eqf_level), Field(ge=1, le=8)]
-QfEheaCycle = Literal["short-cycle", "first", "second", "third"]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_max_length=4000)
-
-
-class LearnerIdentifier(_Model):
-    scheme: Annotated[str, _text(100)]
-    value: Annotated[str, _text(200)]
-
-
-class Learner(_Model):
+class Learner(InputModel):
     """Element M1: at least one of ``id``, ``identifier``, ``email`` identifies the learner."""
 
     id: Uri | None = None
@@ -222,13 +153,13 @@ class Learner(_Model):
         return " ".join(parts) or None
 
 
-class OrganisationIn(_Model):
+class OrganisationIn(InputModel):
     """An awarding body or a quality-assurance agency."""
 
     id: Uri | None = None
     name: TitleMap
     country: Country
-    legalIdentifier: Annotated[str, _text(100)] | None = None
+    legalIdentifier: Annotated[str, text_constraint(100)] | None = None
     homepage: HttpUrl | None = None
     logo: Logo | None = Field(
         default=None,
@@ -238,7 +169,7 @@ class OrganisationIn(_Model):
     )
 
 
-class EscoSkillIn(_Model):
+class EscoSkillIn(InputModel):
     """An ESCO skill with its label, as ESCO publishes it."""
 
     id: EscoSkill = Field(description="The ESCO skill URI (http://data.europa.eu/esco/skill/…)")
@@ -248,7 +179,7 @@ class EscoSkillIn(_Model):
     )
 
 
-class LearningOutcomeIn(_Model):
+class LearningOutcomeIn(InputModel):
     """Element M6; ``escoSkill`` (one) and ``escoSkills`` (several) link ESCO skills."""
 
     title: TitleMap
@@ -276,7 +207,7 @@ class LearningOutcomeIn(_Model):
         }
 
 
-class Workload(_Model):
+class Workload(InputModel):
     """Element M7: ECTS credits and/or notional hours (at least one)."""
 
     ects: Annotated[Decimal, Field(gt=0, le=MAX_ECTS, decimal_places=2)] | None = None
@@ -289,7 +220,7 @@ class Workload(_Model):
         return self
 
 
-class AssessmentIn(_Model):
+class AssessmentIn(InputModel):
     """Element M9: the type of assessment (``type`` required); ``mode`` is its mode."""
 
     type: AssessmentType
@@ -298,14 +229,14 @@ class AssessmentIn(_Model):
     gradingScheme: TitleMap | None = None
 
 
-class ParticipationIn(_Model):
+class ParticipationIn(InputModel):
     """Element M10: form of participation (``mode`` required) and learning setting."""
 
     mode: LearningMode
     setting: LearningSetting | None = None
 
 
-class QualityAssuranceIn(_Model):
+class QualityAssuranceIn(InputModel):
     """Element M11: the type of quality assurance; the agency defaults to the awarding body."""
 
     type: QualityAssuranceType
@@ -314,7 +245,7 @@ class QualityAssuranceIn(_Model):
     url: HttpUrl | None = None
 
 
-class LearningActivityIn(_Model):
+class LearningActivityIn(InputModel):
     """The learning activity the learner took part in (ELM ``LearningActivity``)."""
 
     title: TitleMap | None = Field(
@@ -366,28 +297,28 @@ def _qdr_concept(value: str) -> str:
     return value
 
 
-class NqfLevelIn(_Model):
+class NqfLevelIn(InputModel):
     """A level of a national qualifications framework (scheme ``…/snb/qdr/25831c2``)."""
 
-    id: Annotated[str, _text(200), AfterValidator(_qdr_concept)] = Field(
+    id: Annotated[str, text_constraint(200), AfterValidator(_qdr_concept)] = Field(
         description="The level's concept URI, e.g. http://data.europa.eu/snb/qdr/c_c392e7a2"
     )
     label: TitleMap = Field(description='Its label, e.g. {"en": "RQF Level 6"}')
 
 
-class PartOfIn(_Model):
+class PartOfIn(InputModel):
     title: TitleMap
     url: HttpUrl | None = None
 
 
-class StackabilityIn(_Model):
+class StackabilityIn(InputModel):
     """Element O4: stand-alone or integrated, and what it stacks towards."""
 
     standalone: bool
     partOf: Annotated[list[PartOfIn], Field(max_length=MAX_PART_OF)] = []
 
 
-class MicroCredentialIn(_Model):
+class MicroCredentialIn(InputModel):
     """The body of ``POST /microcredentials`` (``API.md``)."""
 
     format: Literal["edc", "obv3"]
@@ -410,7 +341,7 @@ class MicroCredentialIn(_Model):
     qualityAssurance: QualityAssuranceIn
     prerequisites: TextMap | None = None
     supervision: SupervisionType | None = None
-    grade: Annotated[str, _text(100)] | None = None
+    grade: Annotated[str, text_constraint(100)] | None = None
     stackability: StackabilityIn | None = None
     furtherInformation: TextMap | None = None
     validUntil: AwareDatetime | None = None
@@ -446,12 +377,12 @@ class MicroCredentialIn(_Model):
         description="The national qualifications framework level (EDC: nqfLevel; Open Badges: "
         "an alignment)",
     )
-    certificateNumber: Annotated[str, _text(100)] | None = Field(
+    certificateNumber: Annotated[str, text_constraint(100)] | None = Field(
         default=None,
         description="The certificate's number (EDC: the credential's identifier, scheme "
         "'Certificate number')",
     )
-    mandateStatement: Annotated[str, _text(4000)] | None = Field(
+    mandateStatement: Annotated[str, text_constraint(4000)] | None = Field(
         default=None,
         description="When the issuer seals on behalf of awarding bodies it is not one of: the "
         "statement of its mandate (EDC: an evidence of type Mandate); refused when the issuer "
@@ -500,12 +431,12 @@ class IssuerProfile:
     """The issuer's logo (an http(s) URL or a ``data:image/…`` URI), or None."""
 
     def __post_init__(self) -> None:
-        if not _URI.fullmatch(self.did):
+        if not URI_PATTERN.fullmatch(self.did):
             raise ValueError(f"issuer DID {self.did!r} is not an absolute URI")
         if not self.name or not all(isinstance(v, str) and v.strip() for v in self.name.values()):
             raise ValueError("issuer name must be a non-empty language map")
         for language in self.name:
-            _language_key(language)
+            check_language_key(language)
         if not re.fullmatch(r"[A-Z0-9]{3}", self.country) or (
             vocabularies().scheme("country").get(self.country) is None
         ):
@@ -513,11 +444,11 @@ class IssuerProfile:
         if not self.legal_identifier.strip():
             raise ValueError("issuer legal identifier must not be empty")
         if self.homepage is not None:
-            _http_url(self.homepage)
+            check_http_url(self.homepage)
         if self.colour is not None and not re.fullmatch(r"#[0-9a-fA-F]{6}", self.colour):
             raise ValueError(f"issuer colour {self.colour!r} is not #rrggbb")
         if self.logo is not None:
-            _logo(self.logo)
+            check_logo(self.logo)
 
 
 @dataclass(frozen=True)
