@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.auth import CoursesReadCaller, CoursesWriteCaller, IssueCaller
-from app.api.credentials import IdempotencyKey, IssuedReply, _issued_reply
+from app.api.credentials import IdempotencyKey, IssuedReply, issued_reply
 from app.api.deps import SessionDep
 from app.credentials.course import LEARNER_FIELDS, CourseIn, LearnerFactsIn
 from app.credentials.examples import example_request
@@ -152,4 +152,4 @@ async def issue_from_course(
         actor=caller.actor,
         idempotency_key=idempotency_key,
     )
-    return _issued_reply(issued)
+    return issued_reply(issued)

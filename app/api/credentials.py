@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
 from typing import Annotated, Any, Literal
 
@@ -15,6 +16,7 @@ from app.credentials.examples import example_request
 from app.credentials.microcredential import MicroCredentialIn
 from app.credentials.vcapi import check_issuable
 from app.errors import ValidationFailed
+from app.jsonld.values import as_list
 from app.limits import LARGE_BODY, ParsedOnceRoute, pause_if_large
 from app.services import issuance, status
 
@@ -42,12 +44,54 @@ IdempotencyKey = Annotated[
 ]
 
 
+class StatusOption(BaseModel):
+    """A status entry the service is to add (VC-API ``options.credentialStatus``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["BitstringStatusListEntry"] = Field(
+        description="The only status type this service adds"
+    )
+    statusPurpose: Literal["revocation", "suspension"] | None = Field(
+        default=None,
+        description="The purpose of the entry; without it, the issuer's default purposes "
+        "(revocation, and suspension when the issuer enables it)",
+    )
+
+
 class IssueOptions(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     type: Literal["DataIntegrityProof"] | None = None
     cryptosuite: Literal["eddsa-rdfc-2022", "eddsa-jcs-2022"] | None = None
     credentialId: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
+    credentialStatus: StatusOption | Annotated[list[StatusOption], Field(max_length=2)] | None = (
+        Field(
+            default=None,
+            description="The status entries the service adds: one `{type, statusPurpose?}`, "
+            "or a list of them (one entry per purpose), or `[]` for none. Without it: a "
+            "revocation entry (and a suspension entry when the issuer enables it). Entries "
+            "the credential brings itself are kept either way. A VC 1.1 credential gets the "
+            "context `https://www.w3.org/ns/credentials/status/v1` only when an entry is added.",
+            examples=[{"type": "BitstringStatusListEntry", "statusPurpose": "revocation"}, []],
+        )
+    )
+
+    def status_purposes(self, defaults: Sequence[str]) -> list[str]:
+        """The purposes of the entries to add, in order and each once."""
+        if self.credentialStatus is None:
+            return list(defaults)
+        chosen = (
+            self.credentialStatus
+            if isinstance(self.credentialStatus, list)
+            else [self.credentialStatus]
+        )
+        purposes: list[str] = []
+        for option in chosen:
+            for purpose in [option.statusPurpose] if option.statusPurpose else defaults:
+                if purpose not in purposes:
+                    purposes.append(purpose)
+        return purposes
 
 
 class IssueRequest(BaseModel):
@@ -78,7 +122,7 @@ class StoredCredentialReply(BaseModel):
     status: CredentialStatusFlags
 
 
-def _issued_reply(issued: issuance.Issued) -> Response:
+def issued_reply(issued: issuance.Issued) -> Response:
     """201 with ``IssuedReply``'s JSON, written straight from the stored document: a response
     model would copy and re-check the ~47 KB of an EDC first."""
     return Response(
@@ -129,7 +173,8 @@ async def issue_credential(
     if errors:
         raise ValidationFailed("the credential cannot be issued as given", errors=errors)
     options = body.options or IssueOptions()
-    contexts = issuance.status_contexts_for(credential["@context"])
+    purposes = options.status_purposes(status.purposes_for(caller.issuer, "vc"))
+    contexts = issuance.status_contexts_for(credential["@context"], adding_status=bool(purposes))
     issuing = _issuing(request)
     await issuing.offload.run(
         partial(
@@ -145,7 +190,11 @@ async def issue_credential(
     def build(uri: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
         document = {**credential, "@context": contexts}
         document.setdefault("id", uri)
-        document["credentialStatus"] = entries[0] if len(entries) == 1 else entries
+        if entries:
+            # The caller's own entries (of any type) stay, before the service's.
+            kept = as_list(credential.get("credentialStatus"))
+            every = [*kept, *entries]
+            document["credentialStatus"] = every[0] if len(every) == 1 else every
         return document
 
     order = issuance.IssueOrder(
@@ -158,9 +207,10 @@ async def issue_credential(
         idempotency_key=idempotency_key,
         client_id=options.credentialId,
         credential_uri=credential.get("id"),
+        purposes=purposes,
     )
     issued = await issuance.issue_and_commit(session, issuing, order)
-    return _issued_reply(issued)
+    return issued_reply(issued)
 
 
 @router.post(
@@ -190,7 +240,7 @@ async def issue_microcredential(
         body_hash=issuance.request_hash(body.model_dump(mode="json")),
     )
     issued = await issuance.issue_and_commit(session, issuing, order)
-    return _issued_reply(issued)
+    return issued_reply(issued)
 
 
 @router.get("/credentials/{credential_id}", responses={404: {"description": "Unknown id"}})
@@ -245,7 +295,7 @@ async def issue_microcredential_batch(
         actor=caller.actor,
         idempotency_key=idempotency_key,
     )
-    # BatchReply without its None fields, written directly (see _issued_reply): a thousand EDCs
+    # BatchReply without its None fields, written directly (see issued_reply): a thousand EDCs
     # are ~47 MB of JSON.
     items: list[bytes] = []
     for result in results:

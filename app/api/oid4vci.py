@@ -285,6 +285,20 @@ async def credential_issuer_metadata(
 
 
 @router.get(
+    "/issuers/{slug}/.well-known/openid-credential-issuer",
+    tags=[WALLET],
+    responses={404: {"description": "No such issuer"}},
+)
+async def credential_issuer_metadata_after_path(
+    slug: str, session: SessionDep, policy: PolicyDep
+) -> dict[str, Any]:
+    """The same metadata at `<credential_issuer>/.well-known/openid-credential-issuer`, where
+    wallets of OpenID4VCI drafts 13–15 look for it (the well-known suffix appended to the
+    identifier)."""
+    return await credential_issuer_metadata(slug, session, policy)
+
+
+@router.get(
     "/.well-known/oauth-authorization-server/issuers/{slug}",
     tags=[WALLET],
     responses={404: {"description": "No such issuer"}},
@@ -293,6 +307,20 @@ async def authorization_server_metadata(
     slug: str, session: SessionDep, policy: PolicyDep
 ) -> dict[str, Any]:
     """RFC 8414 Authorization Server Metadata of the issuer (each issuer is its own AS)."""
+    await issuers.get_issuer(session, slug)
+    return oid4vci.authorization_server_metadata(oid4vci.IssuerUrls.of(policy.public_url, slug))
+
+
+@router.get(
+    "/issuers/{slug}/.well-known/oauth-authorization-server",
+    tags=[WALLET],
+    responses={404: {"description": "No such issuer"}},
+)
+async def authorization_server_metadata_after_path(
+    slug: str, session: SessionDep, policy: PolicyDep
+) -> dict[str, Any]:
+    """The same Authorization Server Metadata with the well-known suffix after the issuer's
+    path, where draft-era wallets look for it."""
     await issuers.get_issuer(session, slug)
     return oid4vci.authorization_server_metadata(oid4vci.IssuerUrls.of(policy.public_url, slug))
 
@@ -400,8 +428,19 @@ _CREDENTIAL_BODY = {
                                 }
                             },
                         },
+                        "proof": {
+                            "type": "object",
+                            "required": ["proof_type", "jwt"],
+                            "properties": {
+                                "proof_type": {"type": "string", "enum": ["jwt"]},
+                                "jwt": {"type": "string"},
+                            },
+                            "description": "Drafts 13–15: one key proof, the alias of "
+                            "`proofs: {jwt: [jwt]}`",
+                        },
                     },
-                    "required": ["proofs"],
+                    "description": "Give `proofs`, or the singular `proof` of OpenID4VCI "
+                    "drafts 13–15 as its alias",
                 }
             }
         },

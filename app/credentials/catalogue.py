@@ -3,7 +3,7 @@
 The opportunity's ``id`` is the version's public URL; it is ``providedBy`` the issuer (an
 ``Organisation`` as in the issuer's EDCs) and its ``learningAchievementSpecification`` is the
 ``Qualification`` that the EDCs issued from the version carry as ``specifiedBy``, built by the
-same code (:class:`app.credentials.edc._EdcBuilder`), with ids derived from the URL so that
+same code (:class:`app.credentials.edc.EdcBuilder`), with ids derived from the URL so that
 they stay the same on every request. What only a course has is added to the specification:
 the languages of instruction (``language``, EU language table) and the ISCED-F fields
 (``thematicArea``, ELM ``ISCEDFCode``).
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.credentials.edc import EDC_CONTEXT, _EdcBuilder, _web_resource, concept_node
+from app.credentials.edc import EDC_CONTEXT, EdcBuilder, concept_node, web_resource
 from app.credentials.microcredential import IssuerProfile, MicroCredentialIn, issuer_body
 from app.credentials.vocabularies import vocabularies
 
@@ -42,7 +42,7 @@ def _specification_model(course: Any) -> MicroCredentialIn:
 def learning_opportunity(course: Any, issuer: IssuerProfile, url: str) -> Json:
     """The ELM ``LearningOpportunity`` node of ``course`` (a validated
     :class:`~app.credentials.course.CourseIn`) at its public ``url`` (no ``@context``)."""
-    builder = _EdcBuilder(_specification_model(course), issuer, url)
+    builder = EdcBuilder(_specification_model(course), issuer, url)
     specification = builder.qualification()
     extras: Json = {}
     if course.languages:
@@ -63,7 +63,7 @@ def learning_opportunity(course: Any, issuer: IssuerProfile, url: str) -> Json:
     node: Json = {"id": url, "type": "LearningOpportunity", "title": dict(course.title)}
     if course.description:
         node["description"] = dict(course.description)
-    node["homepage"] = [_web_resource(builder.ids("webResource", "opportunity"), url)]
+    node["homepage"] = [web_resource(builder.ids("webResource", "opportunity"), url)]
     node["mode"] = [concept_node(vocabularies().by_uri(course.participation.mode))]  # type: ignore[arg-type]
     node["providedBy"] = builder.organisation(issuer_body(issuer))
     node["learningAchievementSpecification"] = specification

@@ -21,14 +21,8 @@ from typing import Annotated, Any
 
 from pydantic import Field, ValidationInfo, create_model, field_validator
 
-from app.credentials.microcredential import (
-    MAX_LANGUAGES,
-    ConceptRef,
-    LanguageCode,
-    MicroCredentialIn,
-    _concept_of,
-    _Model,
-)
+from app.credentials.fieldtypes import MAX_LANGUAGES, InputModel, LanguageCode, SubjectArea
+from app.credentials.microcredential import MicroCredentialIn
 
 #: The micro-credential fields that describe one learner's award, not the course.
 LEARNER_FIELDS = ("format", "cryptosuite", "learner", "awardedOn", "grade", "validUntil")
@@ -36,7 +30,7 @@ LEARNER_FIELDS = ("format", "cryptosuite", "learner", "awardedOn", "grade", "val
 OVERRIDABLE_FIELDS = ("supervision",)
 MAX_SUBJECTS = 10
 
-IscedField = Annotated[ConceptRef, _concept_of("isced-f")]
+IscedField = SubjectArea
 
 
 def _fields(names: tuple[str, ...] | None, leave_out: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -48,7 +42,7 @@ def _fields(names: tuple[str, ...] | None, leave_out: tuple[str, ...] = ()) -> d
     }
 
 
-class _CourseExtras(_Model):
+class _CourseExtras(InputModel):
     published: bool = False
     languages: Annotated[list[LanguageCode], Field(max_length=MAX_LANGUAGES)] = []
     subjects: Annotated[list[IscedField], Field(max_length=MAX_SUBJECTS)] = []
@@ -62,7 +56,7 @@ CourseIn = create_model(
 )
 
 
-class _FactsBase(_Model):
+class _FactsBase(InputModel):
     @field_validator("validUntil", check_fields=False)
     @classmethod
     def _after_award(cls, value: Any, info: ValidationInfo) -> Any:

@@ -54,10 +54,11 @@ from app.credentials.microcredential import (
     AwardingBody,
     IssuerProfile,
     MicroCredentialIn,
+    OrganisationIn,
     PartOfIn,
     awarding_bodies,
     format_decimal,
-    issuer_body,
+    issuing_body,
     organisation_body,
 )
 from app.credentials.render import render_pages
@@ -71,6 +72,11 @@ EDC_GENERIC_FULL = "http://data.europa.eu/snb/model/ap/edc-generic-full"
 GENERIC_PROFILE = "http://data.europa.eu/snb/credential/e34929035b"
 BASE64_ENCODING = "http://data.europa.eu/snb/encoding/6146cde7dd"
 ECTS = "http://data.europa.eu/snb/education-credit/6fcec5c5af"
+MANDATE = "http://data.europa.eu/snb/evidence-type/c_18016257"
+NQF_SCHEME = "http://data.europa.eu/snb/qdr/25831c2"
+CERTIFICATE_NUMBER = "Certificate number"
+#: ``data:`` URI media types an EDC logo may have (the file types of the EU table we write).
+LOGO_FILE_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG"}
 
 Json = dict[str, Any]
 
@@ -101,13 +107,17 @@ def _concept(uri: str) -> Json:
     return concept_node(concept)
 
 
-def _esco_skill(uri: str) -> Json:
-    # The ESCO labels are not in the offline snapshot; the URI identifies the skill.
-    return {
+def _esco_skill(uri: str, label: Mapping[str, str] | None = None) -> Json:
+    # The ESCO labels are not in the offline snapshot: a skill carries the label the request
+    # gives, else its URI alone identifies it.
+    node: Json = {
         "id": uri,
         "type": "Concept",
         "inScheme": {"id": ESCO_SKILLS_SCHEME, "type": "ConceptScheme"},
     }
+    if label:
+        node["prefLabel"] = dict(label)
+    return node
 
 
 def _note(node_id: str, text: Mapping[str, str], subject: Json | None = None) -> Json:
@@ -122,11 +132,11 @@ def _topic(slug: str, label: str) -> Json:
     return {"id": f"urn:epass:concept:{slug}", "type": "Concept", "prefLabel": {"en": label}}
 
 
-def _web_resource(node_id: str, url: str) -> Json:
+def web_resource(node_id: str, url: str) -> Json:
     return {"id": node_id, "type": "WebResource", "contentURL": url}
 
 
-class _EdcBuilder:
+class EdcBuilder:
     def __init__(self, mc: MicroCredentialIn, issuer: IssuerProfile, credential_id: str) -> None:
         self.mc = mc
         self.issuer = issuer
@@ -167,8 +177,31 @@ class _EdcBuilder:
             node["eIDASIdentifier" if body.is_issuer else "registration"] = identifier
         node["location"] = [self.location(body)]
         if body.homepage:
-            node["homepage"] = [_web_resource(self.ids("webResource", body.key), body.homepage)]
+            node["homepage"] = [web_resource(self.ids("webResource", body.key), body.homepage)]
+        logo = self.logo(body)
+        if logo is not None:
+            node["logo"] = logo
         return node
+
+    def logo(self, body: AwardingBody) -> Json | None:
+        """An embedded PNG or JPEG logo (a ``data:`` URI) as a MediaObject; an ELM MediaObject
+        holds its content, so a logo given by URL is not carried in the EDC."""
+        if not body.logo or not body.logo.startswith("data:"):
+            return None
+        media_type, _, content = body.logo.removeprefix("data:").partition(";base64,")
+        file_type = LOGO_FILE_TYPES.get(media_type)
+        if file_type is None:
+            return None
+        return {
+            "id": self.ids("mediaObject", f"logo-{body.key}"),
+            "type": "MediaObject",
+            "content": content,
+            "contentEncoding": _concept(BASE64_ENCODING),
+            "contentType": concept_node(vocabularies().concept("file-type", file_type)),
+        }
+
+    def other_organisation(self, organisation: OrganisationIn, key: str) -> Json:
+        return self.organisation(organisation_body(organisation, key))
 
     # --- the learner -----------------------------------------------------------------------
 
@@ -223,7 +256,10 @@ class _EdcBuilder:
                 "title": dict(outcome.title),
             }
             if outcome.esco_skills:
-                node["relatedESCOSkill"] = [_esco_skill(uri) for uri in outcome.esco_skills]
+                labels = outcome.esco_labels
+                node["relatedESCOSkill"] = [
+                    _esco_skill(uri, labels.get(uri)) for uri in outcome.esco_skills
+                ]
             outcomes.append(node)
         return outcomes
 
@@ -268,6 +304,11 @@ class _EdcBuilder:
         }
         if self.mc.supervision:
             node["idVerification"] = _concept(self.mc.supervision)
+        if self.mc.assessingOrganisations:
+            node["assessedBy"] = [
+                self.other_organisation(organisation, f"assessor-{index}")
+                for index, organisation in enumerate(self.mc.assessingOrganisations)
+            ]
         node["awardedBy"] = {"id": awarding_process_id, "type": "AwardingProcess"}
         node["specifiedBy"] = specification
         return node
@@ -285,7 +326,7 @@ class _EdcBuilder:
             "accreditingAgent": self.organisation(agent),
         }
         if qa.url:
-            node["landingPage"] = [_web_resource(self.ids("webResource", "qa"), qa.url)]
+            node["landingPage"] = [web_resource(self.ids("webResource", "qa"), qa.url)]
         return node
 
     def qualification(self) -> Json:
@@ -304,6 +345,17 @@ class _EdcBuilder:
             spec["creditPoint"] = [self.credit_point("specification", mc.workload.ects)]
         if mc.eqfLevel is not None:
             spec["eqfLevel"] = concept_node(vocabularies().concept("eqf", str(mc.eqfLevel)))
+        if mc.nqfLevel is not None:
+            spec["nqfLevel"] = {
+                "id": mc.nqfLevel.id,
+                "type": "Concept",
+                "inScheme": {"id": NQF_SCHEME, "type": "ConceptScheme"},
+                "prefLabel": dict(mc.nqfLevel.label),
+            }
+        if mc.subjectAreas:
+            spec["thematicArea"] = [_concept(uri) for uri in mc.subjectAreas]
+        if mc.qualificationType:
+            spec["dcType"] = _concept(mc.qualificationType)
         spec["mode"] = [_concept(mc.participation.mode)]
         if mc.participation.setting:
             spec["learningSetting"] = _concept(mc.participation.setting)
@@ -331,7 +383,7 @@ class _EdcBuilder:
         }
         if part_of.url:
             page_id = self.ids("webResource", f"part-of-{index}")
-            node["homepage"] = [_web_resource(page_id, part_of.url)]
+            node["homepage"] = [web_resource(page_id, part_of.url)]
         return node
 
     def additional_notes(self) -> list[Json]:
@@ -371,6 +423,8 @@ class _EdcBuilder:
             "awardingDate": format_date(mc.awardedOn),
             "location": self.location(self.bodies[0]),
         }
+        if mc.learningActivity is not None:
+            claim["influencedBy"] = [self.learning_activity(awarding_process_id)]
         if mc.workload.ects is not None:
             claim["creditReceived"] = [self.credit_point("received", mc.workload.ects)]
         specification = self.qualification()
@@ -380,6 +434,61 @@ class _EdcBuilder:
             ]
         claim["specifiedBy"] = specification
         return claim
+
+    def learning_activity(self, awarding_process_id: str) -> Json:
+        """The ``LearningActivity`` taken part in, with its specification (a claim too: it is
+        awarded by the credential's awarding process)."""
+        activity = self.mc.learningActivity
+        assert activity is not None
+        title = dict(activity.title) if activity.title else dict(self.mc.title)
+        spec: Json = {
+            "id": self.ids("learningActivitySpec"),
+            "type": "LearningActivitySpecification",
+            "title": title,
+        }
+        if activity.languages:
+            spec["language"] = [
+                concept_node(vocabularies().language(code)) for code in activity.languages
+            ]
+        if activity.mode:
+            spec["mode"] = [_concept(activity.mode)]
+        if activity.hours is not None:
+            spec["volumeOfLearning"] = f"PT{format_decimal(activity.hours)}H"
+        if activity.type:
+            spec["dcType"] = _concept(activity.type)
+        node: Json = {
+            "id": self.ids("learningActivity"),
+            "type": "LearningActivity",
+            "title": title,
+        }
+        if activity.description:
+            node["description"] = dict(activity.description)
+        if activity.startDate or activity.endDate:
+            period: Json = {"id": self.ids("periodOfTime", "activity"), "type": "PeriodOfTime"}
+            if activity.startDate:
+                period["startDate"] = format_datetime(activity.startDate)
+            if activity.endDate:
+                period["endDate"] = format_datetime(activity.endDate)
+            node["temporal"] = period
+        if activity.directedBy:
+            node["directedBy"] = [
+                self.other_organisation(organisation, f"director-{index}")
+                for index, organisation in enumerate(activity.directedBy)
+            ]
+        node["awardedBy"] = {"id": awarding_process_id, "type": "AwardingProcess"}
+        node["specifiedBy"] = spec
+        return node
+
+    def mandate(self) -> Json | None:
+        """Evidence of the issuer's mandate when it seals for awarding bodies it is not one of."""
+        if not self.mc.mandateStatement or any(body.is_issuer for body in self.bodies):
+            return None
+        return {
+            "id": self.ids("evidence", "mandate"),
+            "type": "Evidence",
+            "evidenceStatement": self.mc.mandateStatement,
+            "dcType": _concept(MANDATE),
+        }
 
     # --- how it is shown ---------------------------------------------------------------------
 
@@ -442,7 +551,7 @@ def build_edc(
     ``edc-generic-full`` shapes, except that a ``credentialStatus`` object breaks the shapes'
     ``xsd:anyURI`` constraint (see :mod:`app.credentials.shacl`).
     """
-    builder = _EdcBuilder(mc, issuer, credential_id)
+    builder = EdcBuilder(mc, issuer, credential_id)
     images = dict(display_images) if display_images is not None else render_pages(mc, issuer)
     if not images:
         raise ValueError("display_images must hold at least one page")
@@ -454,9 +563,9 @@ def build_edc(
         "@context": context,
         "id": credential_id,
         "type": ["VerifiableCredential", "EuropeanDigitalCredential"],
-        "credentialProfiles": [_concept(GENERIC_PROFILE)],
+        "credentialProfiles": [_concept(mc.credentialProfile or GENERIC_PROFILE)],
         "credentialSchema": [{"id": EDC_GENERIC_FULL, "type": "ShaclValidator2017"}],
-        "issuer": builder.organisation(issuer_body(issuer)),
+        "issuer": builder.organisation(issuing_body(mc, issuer)),
         "issuanceDate": issued_at,
         "issued": issued_at,
         "validFrom": issued_at,
@@ -465,7 +574,19 @@ def build_edc(
         valid_until = format_datetime(mc.validUntil)
         credential["validUntil"] = valid_until
         credential["expirationDate"] = valid_until
+    if mc.certificateNumber:
+        credential["identifier"] = [
+            {
+                "id": builder.ids("identifier", "certificate"),
+                "type": "Identifier",
+                "notation": mc.certificateNumber,
+                "schemeName": CERTIFICATE_NUMBER,
+            }
+        ]
     credential["credentialSubject"] = builder.person(builder.achievement())
+    mandate = builder.mandate()
+    if mandate is not None:
+        credential["evidence"] = [mandate]
     credential["displayParameter"] = builder.display(images)
     if status is not None:
         credential["credentialStatus"] = (

@@ -46,143 +46,84 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     AwareDatetime,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
-    StringConstraints,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from app.credentials.vocabularies import (
-    SCHEME_DESCRIPTIONS,
-    SchemeKey,
-    UnknownConceptError,
-    vocabularies,
+from app.credentials.fieldtypes import (
+    ESCO_SKILL_PREFIX,
+    ESCO_SKILLS_SCHEME,
+    MAX_AWARDING_BODIES,
+    MAX_ECTS,
+    MAX_ESCO_SKILLS_PER_OUTCOME,
+    MAX_HOURS,
+    MAX_LANGUAGES,
+    MAX_LEARNING_OUTCOMES,
+    MAX_PART_OF,
+    URI_PATTERN,
+    AssessmentType,
+    Country,
+    CredentialProfileType,
+    Email,
+    EqfLevel,
+    EscoSkill,
+    HttpUrl,
+    InputModel,
+    LanguageCode,
+    LearningActivityType,
+    LearningMode,
+    LearningOpportunityType,
+    LearningSetting,
+    Logo,
+    PersonName,
+    QfEheaCycle,
+    QualityAssuranceType,
+    SubjectArea,
+    SupervisionType,
+    TextMap,
+    TitleMap,
+    Uri,
+    check_http_url,
+    check_language_key,
+    check_logo,
+    text_constraint,
 )
+from app.credentials.vocabularies import SCHEME_DESCRIPTIONS, SchemeKey, vocabularies
 
-#: Language maps hold at most this many languages (the EU has 24 official languages).
-MAX_LANGUAGES = 24
-MAX_LEARNING_OUTCOMES = 100
-MAX_ESCO_SKILLS_PER_OUTCOME = 20
-MAX_AWARDING_BODIES = 10
-MAX_PART_OF = 20
-MAX_ECTS = Decimal(120)
-MAX_HOURS = Decimal(3600)
-
-ESCO_SKILL_PREFIX = "http://data.europa.eu/esco/skill/"
-ESCO_SKILLS_SCHEME = "http://data.europa.eu/esco/concept-scheme/skills"
-
-_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]+")
-_HTTP_URL = re.compile(r"https?://[^\s<>\"{}|\\^`]+")
-_EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+")
-_ESCO_SKILL = re.compile(re.escape(ESCO_SKILL_PREFIX) + r"[0-9A-Za-z-]{8,64}")
-_LANGUAGE_KEY = re.compile(r"[a-z]{2}")
-
-
-def _language_key(code: str) -> str:
-    if not _LANGUAGE_KEY.fullmatch(code):
-        raise ValueError(f"language keys are 2-letter lowercase ISO 639-1 codes, not {code!r}")
-    if code not in vocabularies().language_codes:
-        accepted = ", ".join(sorted(vocabularies().language_codes))
-        raise ValueError(f"language {code!r} is not one this service accepts ({accepted})")
-    return code
-
-
-def _uri(value: str) -> str:
-    if not _URI.fullmatch(value):
-        raise ValueError("must be an absolute URI (a DID, urn:… or https://…)")
-    return value
-
-
-def _http_url(value: str) -> str:
-    if not _HTTP_URL.fullmatch(value):
-        raise ValueError("must be an http(s) URL")
-    return value
-
-
-def _email(value: str) -> str:
-    if not _EMAIL.fullmatch(value):
-        raise ValueError("must be an e-mail address")
-    return value
-
-
-def _esco_skill(value: str) -> str:
-    if not _ESCO_SKILL.fullmatch(value):
-        raise ValueError(
-            f"must be an ESCO skill URI ({ESCO_SKILL_PREFIX}<id>, scheme {ESCO_SKILLS_SCHEME})"
-        )
-    return value
-
-
-def _concept_of(key: SchemeKey) -> AfterValidator:
-    """A validator that turns a URI or short name into the concept URI of scheme ``key``."""
-
-    def check(value: str) -> str:
-        try:
-            return vocabularies().concept(key, value).id
-        except UnknownConceptError as exc:
-            raise ValueError(str(exc)) from None
-
-    return AfterValidator(check)
-
-
-def _country(value: str) -> str:
-    """Normalise a country to its alpha-3 code in the EU country table."""
-    try:
-        return vocabularies().concept("country", value).notation
-    except UnknownConceptError as exc:
-        raise ValueError(str(exc)) from None
-
-
-def _eqf_level(value: Any) -> Any:
-    """Accept the EQF concept URI or short name as well as the integer level."""
-    if isinstance(value, bool):
-        raise ValueError("the EQF level is an integer from 1 to 8")
-    if isinstance(value, str) and not value.strip().isdigit():
-        try:
-            return int(vocabularies().concept("eqf", value).notation)
-        except UnknownConceptError as exc:
-            raise ValueError(str(exc)) from None
-    return value
-
-
-def _text(max_length: int) -> StringConstraints:
-    return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)
-
-
-def _language_key_schema(schema: dict[str, Any]) -> None:
-    """The language keys' JSON schema lists the accepted codes (read when a schema is made)."""
-    schema["enum"] = sorted(vocabularies().language_codes)
-
-
-#: See ``GET /vocabularies/language`` for the EU language concept of each code.
-LanguageCode = Annotated[
-    str, AfterValidator(_language_key), Field(json_schema_extra=_language_key_schema)
+#: What other modules import from here (value types: :mod:`app.credentials.fieldtypes`).
+__all__ = [
+    "AssessmentIn",
+    "AwardingBody",
+    "ESCO_SKILLS_SCHEME",
+    "ESCO_SKILL_PREFIX",
+    "EscoSkillIn",
+    "IssuerProfile",
+    "LanguageCode",
+    "Learner",
+    "LearnerIdentifier",
+    "LearningActivityIn",
+    "LearningOutcomeIn",
+    "MAX_ESCO_SKILLS_PER_OUTCOME",
+    "MAX_LANGUAGES",
+    "MAX_LEARNING_OUTCOMES",
+    "MicroCredentialIn",
+    "NqfLevelIn",
+    "OrganisationIn",
+    "PartOfIn",
+    "ParticipationIn",
+    "QDR_SCHEME",
+    "QualityAssuranceIn",
+    "StackabilityIn",
+    "Workload",
+    "awarding_bodies",
+    "format_decimal",
+    "issuer_body",
+    "issuing_body",
+    "organisation_body",
+    "pick",
 ]
-ShortText = Annotated[str, _text(500)]
-LongText = Annotated[str, _text(4000)]
-#: ``{"en": "…"}``: titles and names (≤ 500 characters per language).
-TitleMap = Annotated[dict[LanguageCode, ShortText], Field(min_length=1, max_length=MAX_LANGUAGES)]
-#: ``{"en": "…"}``: descriptions and notes (≤ 4000 characters per language).
-TextMap = Annotated[dict[LanguageCode, LongText], Field(min_length=1, max_length=MAX_LANGUAGES)]
-Uri = Annotated[str, _text(2048), AfterValidator(_uri)]
-HttpUrl = Annotated[str, _text(2048), AfterValidator(_http_url)]
-Email = Annotated[str, _text(254), AfterValidator(_email)]
-PersonName = Annotated[str, _text(200)]
-Country = Annotated[str, _text(100), AfterValidator(_country)]
-EscoSkill = Annotated[str, _text(200), AfterValidator(_esco_skill)]
-ConceptRef = Annotated[str, _text(200)]
-AssessmentType = Annotated[ConceptRef, _concept_of("assessment")]
-LearningMode = Annotated[ConceptRef, _concept_of("learning-assessment")]
-LearningSetting = Annotated[ConceptRef, _concept_of("learning-setting")]
-QualityAssuranceType = Annotated[ConceptRef, _concept_of("accreditation")]
-SupervisionType = Annotated[ConceptRef, _concept_of("supervision-verification")]
-# The range before the validator, so that the JSON schema says minimum / maximum.
-EqfLevel = Annotated[int, Field(ge=1, le=8), BeforeValidator(_eqf_level)]
-QfEheaCycle = Literal["short-cycle", "first", "second", "third"]
 
 
 _LANGUAGE_MAP = (
@@ -199,24 +140,20 @@ def _vocabulary(key: SchemeKey) -> str:
     )
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_max_length=4000)
-
-
-class LearnerIdentifier(_Model):
+class LearnerIdentifier(InputModel):
     """An identifier the institution gives the learner (a student number, a national id)."""
 
-    scheme: Annotated[str, _text(100)] = Field(
+    scheme: Annotated[str, text_constraint(100)] = Field(
         description="What kind of identifier `value` is, in your own words: `student-number`, "
         "`national-id`, …",
         examples=["student-number"],
     )
-    value: Annotated[str, _text(200)] = Field(
+    value: Annotated[str, text_constraint(200)] = Field(
         description="The identifier itself, as your records hold it.", examples=["S1234567"]
     )
 
 
-class Learner(_Model):
+class Learner(InputModel):
     """Element M1: at least one of ``id``, ``identifier``, ``email`` identifies the learner."""
 
     id: Uri | None = Field(
@@ -253,7 +190,7 @@ class Learner(_Model):
         return " ".join(parts) or None
 
 
-class OrganisationIn(_Model):
+class OrganisationIn(InputModel):
     """An awarding body or a quality-assurance agency."""
 
     id: Uri | None = Field(
@@ -267,14 +204,30 @@ class OrganisationIn(_Model):
         "(`IRL`) or alpha-2 (`IE`). See GET /vocabularies/country.",
         examples=["IRL"],
     )
-    legalIdentifier: Annotated[str, _text(100)] | None = Field(
+    legalIdentifier: Annotated[str, text_constraint(100)] | None = Field(
         default=None,
         description="The organisation's legal identifier (VAT or company registration number).",
     )
     homepage: HttpUrl | None = Field(default=None, description="The organisation's website.")
+    logo: Logo | None = Field(
+        default=None,
+        description="The organisation's logo: an http(s) URL or a base64 data:image URI "
+        "(EDC: the organisation's logo; Open Badges: the image of the issuer's or the "
+        "achievement creator's profile and of the achievement)",
+    )
 
 
-class LearningOutcomeIn(_Model):
+class EscoSkillIn(InputModel):
+    """An ESCO skill with its label, as ESCO publishes it."""
+
+    id: EscoSkill = Field(description="The ESCO skill URI (http://data.europa.eu/esco/skill/…)")
+    label: TitleMap = Field(
+        description="The skill's preferred label per language (EDC: relatedESCOSkill "
+        "prefLabel; Open Badges: the alignment's targetName)"
+    )
+
+
+class LearningOutcomeIn(InputModel):
     """Element M6; ``escoSkill`` (one) and ``escoSkills`` (several) link ESCO skills."""
 
     title: TitleMap = Field(
@@ -285,20 +238,30 @@ class LearningOutcomeIn(_Model):
         description="The ESCO skill this outcome matches: its URI "
         f"(`{ESCO_SKILL_PREFIX}<id>`, from the ESCO classification).",
     )
-    escoSkills: Annotated[list[EscoSkill], Field(max_length=MAX_ESCO_SKILLS_PER_OUTCOME)] = Field(
+    escoSkills: Annotated[
+        list[EscoSkill | EscoSkillIn], Field(max_length=MAX_ESCO_SKILLS_PER_OUTCOME)
+    ] = Field(
         default=[],
-        description="Several ESCO skill URIs, when the outcome matches more than one "
-        f"(at most {MAX_ESCO_SKILLS_PER_OUTCOME}).",
+        description="ESCO skills: each a URI, or {id, label} to carry the skill's label too",
     )
 
     @property
     def esco_skills(self) -> list[str]:
         """``escoSkill`` then ``escoSkills``, without repeats."""
-        skills = ([self.escoSkill] if self.escoSkill else []) + list(self.escoSkills)
+        skills = ([self.escoSkill] if self.escoSkill else []) + [
+            skill if isinstance(skill, str) else skill.id for skill in self.escoSkills
+        ]
         return list(dict.fromkeys(skills))
 
+    @property
+    def esco_labels(self) -> dict[str, dict[str, str]]:
+        """The labels given for the skills, by skill URI."""
+        return {
+            skill.id: dict(skill.label) for skill in self.escoSkills if not isinstance(skill, str)
+        }
 
-class Workload(_Model):
+
+class Workload(InputModel):
     """Element M7: ECTS credits and/or notional hours (at least one)."""
 
     ects: Annotated[Decimal, Field(gt=0, le=MAX_ECTS, decimal_places=2)] | None = Field(
@@ -318,7 +281,7 @@ class Workload(_Model):
         return self
 
 
-class AssessmentIn(_Model):
+class AssessmentIn(InputModel):
     """Element M9: the type of assessment (``type`` required); ``mode`` is its mode."""
 
     type: AssessmentType = Field(
@@ -339,7 +302,7 @@ class AssessmentIn(_Model):
     )
 
 
-class ParticipationIn(_Model):
+class ParticipationIn(InputModel):
     """Element M10: form of participation (``mode`` required) and learning setting."""
 
     mode: LearningMode = Field(
@@ -354,7 +317,7 @@ class ParticipationIn(_Model):
     )
 
 
-class QualityAssuranceIn(_Model):
+class QualityAssuranceIn(InputModel):
     """Element M11: the type of quality assurance; the agency defaults to the awarding body."""
 
     type: QualityAssuranceType = Field(
@@ -375,14 +338,75 @@ class QualityAssuranceIn(_Model):
     )
 
 
-class PartOfIn(_Model):
+class LearningActivityIn(InputModel):
+    """The learning activity the learner took part in (ELM ``LearningActivity``)."""
+
+    title: TitleMap | None = Field(
+        default=None, description="The activity's title; by default the credential's title"
+    )
+    description: TextMap | None = Field(default=None, description="What the activity was")
+    startDate: AwareDatetime | None = Field(
+        default=None, description="When it began (EDC: temporal.startDate)"
+    )
+    endDate: AwareDatetime | None = Field(
+        default=None, description="When it ended (EDC: temporal.endDate)"
+    )
+    languages: Annotated[list[LanguageCode], Field(max_length=MAX_LANGUAGES)] = Field(
+        default=[],
+        description="Languages of instruction, ISO 639-1 (EDC: the specification's language)",
+    )
+    mode: LearningMode | None = Field(
+        default=None,
+        description="Mode of learning (online, blended, presential; a learning-assessment "
+        "concept URI or its short name)",
+    )
+    hours: Annotated[Decimal, Field(gt=0, le=MAX_HOURS, decimal_places=2)] | None = Field(
+        default=None, description="Its volume of learning in hours (EDC: volumeOfLearning)"
+    )
+    type: LearningActivityType | None = Field(
+        default=None,
+        description="The type of activity (…/snb/learning-activity, e.g. e-learning-coursework)",
+    )
+    directedBy: Annotated[list[OrganisationIn], Field(max_length=MAX_AWARDING_BODIES)] = Field(
+        default=[], description="Organisations that directed the activity"
+    )
+
+    @model_validator(mode="after")
+    def _in_order(self) -> LearningActivityIn:
+        if self.startDate and self.endDate and self.endDate < self.startDate:
+            raise ValueError("the learning activity's endDate is before its startDate")
+        return self
+
+
+QDR_SCHEME = "http://data.europa.eu/snb/qdr/25831c2"
+_QDR_CONCEPT = re.compile(r"http://data\.europa\.eu/snb/qdr/[A-Za-z0-9_-]{1,64}")
+
+
+def _qdr_concept(value: str) -> str:
+    if not _QDR_CONCEPT.fullmatch(value):
+        raise ValueError(
+            "must be a concept URI of the NQF levels (http://data.europa.eu/snb/qdr/…)"
+        )
+    return value
+
+
+class NqfLevelIn(InputModel):
+    """A level of a national qualifications framework (scheme ``…/snb/qdr/25831c2``)."""
+
+    id: Annotated[str, text_constraint(200), AfterValidator(_qdr_concept)] = Field(
+        description="The level's concept URI, e.g. http://data.europa.eu/snb/qdr/c_c392e7a2"
+    )
+    label: TitleMap = Field(description='Its label, e.g. {"en": "RQF Level 6"}')
+
+
+class PartOfIn(InputModel):
     """A larger award (a degree, a programme) this micro-credential counts towards."""
 
     title: TitleMap = Field(description="The name of the larger award. " + _LANGUAGE_MAP)
     url: HttpUrl | None = Field(default=None, description="The web page of the larger award.")
 
 
-class StackabilityIn(_Model):
+class StackabilityIn(InputModel):
     """Element O4: stand-alone or integrated, and what it stacks towards."""
 
     standalone: bool = Field(
@@ -395,7 +419,7 @@ class StackabilityIn(_Model):
     )
 
 
-class MicroCredentialIn(_Model):
+class MicroCredentialIn(InputModel):
     """The body of ``POST /microcredentials`` (``API.md``)."""
 
     format: Literal["edc", "obv3"] = Field(
@@ -468,7 +492,7 @@ class MicroCredentialIn(_Model):
         description="Whether the assessment was supervised and the learner's identity checked "
         "(optional element O2). " + _vocabulary("supervision-verification"),
     )
-    grade: Annotated[str, _text(100)] | None = Field(
+    grade: Annotated[str, text_constraint(100)] | None = Field(
         default=None,
         description="The learner's grade as your grading scheme writes it (`Pass`, `A`, `72%`; "
         "optional element O3).",
@@ -488,6 +512,49 @@ class MicroCredentialIn(_Model):
         description="When the credential stops being valid, with a time zone "
         "(`2031-06-30T00:00:00Z`); leave it out when it does not expire. After `awardedOn`.",
     )
+    learningActivity: LearningActivityIn | None = Field(
+        default=None,
+        description="The learning activity taken part in: dates, languages of instruction, "
+        "mode (EDC: hasClaim.influencedBy; Open Badges: activityStartDate/activityEndDate)",
+    )
+    assessingOrganisations: (
+        Annotated[list[OrganisationIn], Field(min_length=1, max_length=MAX_AWARDING_BODIES)] | None
+    ) = Field(
+        default=None,
+        description="Organisations that assessed the learner (EDC: the assessment's "
+        "assessedBy); needs a grade, since ELM records an assessment only with its grade",
+    )
+    credentialProfile: CredentialProfileType | None = Field(
+        default=None,
+        description="The EDC credential profile (a concept of …/snb/credential/25831c2 or its "
+        "short name, e.g. generic); by default Generic",
+    )
+    qualificationType: LearningOpportunityType | None = Field(
+        default=None,
+        description="The type of learning opportunity (…/snb/learning-opportunity, e.g. "
+        "short-learning-programme; EDC: the qualification's dcType)",
+    )
+    subjectAreas: Annotated[list[SubjectArea], Field(max_length=MAX_AWARDING_BODIES)] = Field(
+        default=[],
+        description="Subject areas as ISCED-F 2013 fields (…/snb/isced-f/<code> or the code; "
+        "EDC: thematicArea; Open Badges: fieldOfStudy)",
+    )
+    nqfLevel: NqfLevelIn | None = Field(
+        default=None,
+        description="The national qualifications framework level (EDC: nqfLevel; Open Badges: "
+        "an alignment)",
+    )
+    certificateNumber: Annotated[str, text_constraint(100)] | None = Field(
+        default=None,
+        description="The certificate's number (EDC: the credential's identifier, scheme "
+        "'Certificate number')",
+    )
+    mandateStatement: Annotated[str, text_constraint(4000)] | None = Field(
+        default=None,
+        description="When the issuer seals on behalf of awarding bodies it is not one of: the "
+        "statement of its mandate (EDC: an evidence of type Mandate); refused when the issuer "
+        "is an awarding body",
+    )
 
     @field_validator("validUntil")
     @classmethod
@@ -496,6 +563,12 @@ class MicroCredentialIn(_Model):
         if value is not None and isinstance(awarded, date) and value.date() <= awarded:
             raise ValueError("validUntil must be after awardedOn")
         return value
+
+    @model_validator(mode="after")
+    def _assessed_with_a_grade(self) -> MicroCredentialIn:
+        if self.assessingOrganisations and not self.grade:
+            raise ValueError("assessingOrganisations needs a grade (ELM assessments have one)")
+        return self
 
     @property
     def primary_language(self) -> str:
@@ -521,14 +594,16 @@ class IssuerProfile:
     homepage: str | None = None
     colour: str | None = None
     """The issuer's colour on its certificates (``#rrggbb``); a default blue when None."""
+    logo: str | None = None
+    """The issuer's logo (an http(s) URL or a ``data:image/…`` URI), or None."""
 
     def __post_init__(self) -> None:
-        if not _URI.fullmatch(self.did):
+        if not URI_PATTERN.fullmatch(self.did):
             raise ValueError(f"issuer DID {self.did!r} is not an absolute URI")
         if not self.name or not all(isinstance(v, str) and v.strip() for v in self.name.values()):
             raise ValueError("issuer name must be a non-empty language map")
         for language in self.name:
-            _language_key(language)
+            check_language_key(language)
         if not re.fullmatch(r"[A-Z0-9]{3}", self.country) or (
             vocabularies().scheme("country").get(self.country) is None
         ):
@@ -536,9 +611,11 @@ class IssuerProfile:
         if not self.legal_identifier.strip():
             raise ValueError("issuer legal identifier must not be empty")
         if self.homepage is not None:
-            _http_url(self.homepage)
+            check_http_url(self.homepage)
         if self.colour is not None and not re.fullmatch(r"#[0-9a-fA-F]{6}", self.colour):
             raise ValueError(f"issuer colour {self.colour!r} is not #rrggbb")
+        if self.logo is not None:
+            check_logo(self.logo)
 
 
 @dataclass(frozen=True)
@@ -552,9 +629,11 @@ class AwardingBody:
     legal_identifier: str | None
     homepage: str | None
     is_issuer: bool = field(default=False)
+    logo: str | None = None
 
 
-def issuer_body(issuer: IssuerProfile) -> AwardingBody:
+def issuer_body(issuer: IssuerProfile, logo: str | None = None) -> AwardingBody:
+    """The issuer as an awarding body; ``logo`` (a request's) replaces the issuer's own."""
     return AwardingBody(
         key="issuer",
         id=issuer.did,
@@ -563,6 +642,7 @@ def issuer_body(issuer: IssuerProfile) -> AwardingBody:
         legal_identifier=issuer.legal_identifier,
         homepage=issuer.homepage,
         is_issuer=True,
+        logo=logo or issuer.logo,
     )
 
 
@@ -574,6 +654,7 @@ def organisation_body(organisation: OrganisationIn, key: str) -> AwardingBody:
         country=organisation.country,
         legal_identifier=organisation.legalIdentifier,
         homepage=organisation.homepage,
+        logo=organisation.logo,
     )
 
 
@@ -587,10 +668,19 @@ def awarding_bodies(mc: MicroCredentialIn, issuer: IssuerProfile) -> list[Awardi
     bodies = []
     for index, organisation in enumerate(mc.awardingBodies):
         if organisation.id == issuer.did:
-            bodies.append(issuer_body(issuer))
+            bodies.append(issuer_body(issuer, organisation.logo))
         else:
             bodies.append(organisation_body(organisation, f"body-{index}"))
     return bodies
+
+
+def issuing_body(mc: MicroCredentialIn, issuer: IssuerProfile) -> AwardingBody:
+    """The issuer as a body of the credential: with the logo a request gives it as an awarding
+    body, else its own."""
+    for body in awarding_bodies(mc, issuer):
+        if body.is_issuer:
+            return body
+    return issuer_body(issuer)
 
 
 def format_decimal(value: Decimal) -> str:

@@ -51,7 +51,7 @@ from app.credentials.microcredential import (
     MicroCredentialIn,
     awarding_bodies,
     format_decimal,
-    issuer_body,
+    issuing_body,
     pick,
 )
 from app.credentials.vocabularies import Concept, vocabularies
@@ -74,6 +74,8 @@ TARGET_TYPES: Mapping[str, str] = {
     "supervision": "ext:SupervisionAndIdVerification",
     "quality-assurance": "ext:QualityAssurance",
     "part-of": "ext:IsPartOf",
+    "nqf": "ext:NQFLevel",
+    "isced-f": "ext:ISCEDF",
 }
 
 _FRAMEWORKS: Mapping[str, str] = {
@@ -84,6 +86,7 @@ _FRAMEWORKS: Mapping[str, str] = {
     "assessment": "Europass assessment types",
     "supervision-verification": "Europass supervision and identity verification",
     "accreditation": "Europass accreditation and quality-assurance types",
+    "isced-f": "ISCED-F 2013 fields of education and training",
 }
 
 Json = dict[str, Any]
@@ -127,6 +130,11 @@ def _concept_alignment(uri: str, kind: str, description: str | None = None) -> J
     )
 
 
+def _image(location: str, caption: str) -> Json:
+    """An OB ``Image`` (a URL or a ``data:`` URI) with its caption."""
+    return {"id": location, "type": "Image", "caption": caption}
+
+
 def _scheme_key(concept: Concept) -> str:
     return concept.scheme.split("/")[4] if "/snb/" in concept.scheme else ""
 
@@ -168,11 +176,14 @@ class _ObBuilder:
         }
         if body.homepage:
             node["url"] = body.homepage
+        if body.logo:
+            node["image"] = _image(body.logo, self.text(body.name))
         node["address"] = address
         if body.legal_identifier:
             node["otherIdentifier"] = [
                 {
-                    "type": ["IdentifierEntry"],
+                    # The 1EdTech JSON Schema wants the plain string here.
+                    "type": "IdentifierEntry",
                     "identifier": body.legal_identifier,
                     "identifierType": "ext:eIDASLegalIdentifier"
                     if body.is_issuer
@@ -201,12 +212,25 @@ class _ObBuilder:
         mc = self.mc
         aligned: list[Json] = []
         for outcome in mc.learningOutcomes:
+            labels = outcome.esco_labels
             for skill in outcome.esco_skills:
-                name = self.text(outcome.title)
+                # The skill's own label when the request gives it, else the outcome's title.
+                name = self.text(labels[skill]) if skill in labels else self.text(outcome.title)
                 aligned.append(_alignment(skill, name, TARGET_TYPES["esco"], framework="ESCO"))
         if mc.eqfLevel is not None:
             level = vocabularies().concept("eqf", str(mc.eqfLevel))
             aligned.append(_concept_alignment(level.id, "eqf", f"EQF level {mc.eqfLevel}"))
+        if mc.nqfLevel is not None:
+            aligned.append(
+                _alignment(
+                    mc.nqfLevel.id,
+                    self.text(mc.nqfLevel.label),
+                    TARGET_TYPES["nqf"],
+                    framework="National qualifications frameworks",
+                )
+            )
+        for area in mc.subjectAreas:
+            aligned.append(_concept_alignment(area, "isced-f"))
         if mc.workload.ects is not None:
             aligned.append(
                 _concept_alignment(
@@ -327,8 +351,12 @@ class _ObBuilder:
             "inLanguage": self.language,
             "creator": self.profile(self.bodies[0]),
         }
+        if self.bodies[0].logo:
+            node["image"] = _image(self.bodies[0].logo, self.text(self.bodies[0].name))
         if mc.workload.ects is not None:
             node["creditsAvailable"] = _credits(mc.workload.ects)
+        if mc.subjectAreas:
+            node["fieldOfStudy"] = "; ".join(self.label(uri) for uri in mc.subjectAreas)
         node["alignment"] = self.alignments()
         node["resultDescription"] = [
             {
@@ -352,6 +380,11 @@ class _ObBuilder:
         if identities:
             node["identifier"] = identities
         node["achievement"] = self.achievement()
+        activity = mc.learningActivity
+        if activity is not None and activity.startDate is not None:
+            node["activityStartDate"] = format_datetime(activity.startDate)
+        if activity is not None and activity.endDate is not None:
+            node["activityEndDate"] = format_datetime(activity.endDate)
         if mc.workload.ects is not None:
             node["creditsEarned"] = _credits(mc.workload.ects)
         if mc.grade:
@@ -375,9 +408,11 @@ def build_obv3(
 ) -> dict[str, Any]:
     """The unsigned ``OpenBadgeCredential`` of ``mc`` (see the module docstring for the paths).
 
-    ``issued`` (aware) is ``validFrom``; ``status`` becomes ``credentialStatus`` as it is (the
-    VC 2.0 context defines ``BitstringStatusListEntry``). The learner's date of birth is not
-    carried: an OB achievement subject has no such property.
+    ``issued`` (aware) is ``validFrom``; ``status`` becomes ``credentialStatus`` (the VC 2.0
+    context defines ``BitstringStatusListEntry``): one object, as the 1EdTech JSON Schema
+    requires, so at most one entry is accepted. The learner's date of birth is not carried: an
+    OB achievement subject has no such property. The issuer's and the first awarding body's
+    logo become the ``image`` of the issuer and of the achievement (and its creator).
     """
     builder = _ObBuilder(mc, issuer, credential_id)
     credential: Json = {
@@ -388,14 +423,15 @@ def build_obv3(
     }
     if mc.description:
         credential["description"] = builder.text(mc.description)
-    credential["issuer"] = builder.profile(issuer_body(issuer))
+    credential["issuer"] = builder.profile(issuing_body(mc, issuer))
     credential["validFrom"] = format_datetime(issued)
     if mc.validUntil is not None:
         credential["validUntil"] = format_datetime(mc.validUntil)
     credential["awardedDate"] = format_date(mc.awardedOn)
     credential["credentialSubject"] = builder.subject()
-    if status is not None:
-        credential["credentialStatus"] = (
-            dict(status) if isinstance(status, Mapping) else [dict(entry) for entry in status]
-        )
+    entries = [status] if isinstance(status, Mapping) else list(status or [])
+    if len(entries) > 1:
+        raise ValueError("an Open Badge carries one credentialStatus object (1EdTech schema)")
+    if entries:
+        credential["credentialStatus"] = dict(entries[0])
     return credential

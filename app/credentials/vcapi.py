@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.credentials.datamodel import HeldBytes, data_model_breaches, version_of
+from app.credentials.statusentries import status_entry_breaches
 from app.datetimes import parse_datetime_stamp
 from app.jsonld.values import node_id
 
@@ -21,10 +22,16 @@ def check_issuable(
 ) -> list[FieldError]:
     """Every reason this credential cannot be issued by ``caller_did``, as JSON Pointers: the
     MUSTs of the data model (:mod:`app.credentials.datamodel`, the verifier's rules too; ``held``
-    gives the bytes of the resources this service holds) and what this service adds itself."""
+    gives the bytes of the resources this service holds), the rules of every
+    ``BitstringStatusListEntry`` the caller brings (:mod:`app.credentials.statusentries`; other
+    status entries are kept as given) and what this service adds itself."""
     errors: list[FieldError] = [
         {"pointer": "/credential" + breach.pointer, "detail": breach.reason}
         for breach in data_model_breaches(credential, held)
+    ]
+    errors += [
+        {"pointer": "/credential" + breach.pointer, "detail": f"{breach.detail} ({breach.section})"}
+        for breach in status_entry_breaches(credential)
     ]
 
     def fail(pointer: str, detail: str) -> None:
@@ -41,8 +48,6 @@ def check_issuable(
         fail("/issuer", "issuer must be the DID of the calling issuer")
     if "proof" in credential:
         fail("/proof", "the credential must not be signed already")
-    if "credentialStatus" in credential:
-        fail("/credentialStatus", "credentialStatus is added by this service")
     if version == 1:
         for name in ("issuanceDate", "expirationDate", "validFrom", "validUntil"):
             if name in credential and parse_datetime_stamp(credential[name]) is None:

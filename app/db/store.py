@@ -85,7 +85,8 @@ async def store_within(session: AsyncSession, rows: IssuedRows) -> None:
 
 async def _store_step_by_step(session: AsyncSession, rows: IssuedRows) -> None:
     await session.exec(_INSERT_CREDENTIAL, params=rows.credential)
-    await session.exec(_INSERT_ENTRIES, params=rows.entries)
+    if rows.entries:  # a credential issued without a status entry has none to store
+        await session.exec(_INSERT_ENTRIES, params=rows.entries)
     await insert_audit_event(session, rows.event)
     # Last: every issue of the issuer updates the same list row, which stays locked until the
     # transaction ends.

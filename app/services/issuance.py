@@ -206,8 +206,23 @@ def build_and_sign(
         # cred:proof is not the sec:proof of Data Integrity).
         validate(unsigned)
     pair = issuing.key_cache.key_pair(key.key_id, key.encrypted_seed)
-    return issuing.data_integrity.add_proof(
+    signed = issuing.data_integrity.add_proof(
         unsigned, pair, key.key_id, created=now, cryptosuite=cryptosuite
+    )
+    if wants_proof_array(unsigned):
+        signed["proof"] = [signed["proof"]]
+    return signed
+
+
+#: Types whose documents carry ``proof`` as an array: the 1EdTech Open Badges 3.0 JSON Schema
+#: (which 1EdTech's validators check) wants one, where the VC model allows an object too.
+PROOF_ARRAY_TYPES = frozenset({"OpenBadgeCredential", "AchievementCredential"})
+
+
+def wants_proof_array(document: Mapping[str, Any]) -> bool:
+    types = document.get("type")
+    return isinstance(types, list) and not PROOF_ARRAY_TYPES.isdisjoint(
+        t for t in types if isinstance(t, str)
     )
 
 
@@ -238,6 +253,9 @@ class IssueOrder:
     credential_uri: str | None = None
     now: datetime = field(default_factory=utcnow)
     search: SearchFields | None = None
+    #: The status purposes to add entries for (none when empty); by default those
+    #: :func:`status.purposes_for` gives the issuer and format.
+    purposes: Sequence[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -305,7 +323,11 @@ async def _read(session: AsyncSession, issuing: Issuing, order: IssueOrder) -> I
         return Issued.stored(earlier, replayed=True)
     reservations = [
         await status.reserve(session, order.issuer, purpose, issuing.policy)
-        for purpose in status.purposes_for(order.issuer, order.format)
+        for purpose in (
+            order.purposes
+            if order.purposes is not None
+            else status.purposes_for(order.issuer, order.format)
+        )
     ]
     return _Drawn(reservations, await issuers.active_key(session, order.issuer))
 
@@ -434,6 +456,19 @@ def microcredential_builder(
     from app.credentials.shacl import validate_edc
 
     profile = issuer_profile(issuer)
+    issuer_awards = mc.awardingBodies is None or any(
+        body.id == issuer.did for body in mc.awardingBodies
+    )
+    if mc.mandateStatement and issuer_awards:
+        raise ValidationFailed(
+            "the issuer is an awarding body: it needs no mandate",
+            errors=[
+                {
+                    "pointer": "/mandateStatement",
+                    "detail": "a mandate is stated only when the issuer is not an awarding body",
+                }
+            ],
+        )
     if mc.format == "obv3":
 
         def build_ob(uri: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
@@ -498,12 +533,15 @@ def microcredential_order(
     )
 
 
-def status_contexts_for(contexts: Sequence[Any]) -> list[Any]:
-    """A VC 1.1 document needs the status list context for ``BitstringStatusListEntry``."""
+def status_contexts_for(contexts: Sequence[Any], *, adding_status: bool = True) -> list[Any]:
+    """A VC 1.1 document the service adds a ``BitstringStatusListEntry`` to needs the status
+    list context (``https://www.w3.org/ns/credentials/status/v1``) that defines it; one the
+    service adds no status to is left with its own contexts, so that verifiers that know only
+    the VC 1.1 and Data Integrity contexts can load it."""
     from app.crypto.dataintegrity import VC_V1_CONTEXT
 
     status_v1 = "https://www.w3.org/ns/credentials/status/v1"
-    if VC_V1_CONTEXT in contexts and status_v1 not in contexts:
+    if adding_status and VC_V1_CONTEXT in contexts and status_v1 not in contexts:
         return [*contexts, status_v1]
     return list(contexts)
 

@@ -531,6 +531,11 @@ def key_proof_of_request(body: Any, offer: CredentialOffer) -> str:
             f"the access token covers {CONFIGURATION_IDS[offer.format]} only",
             403,
         )
+    if "proof" in body:
+        # Drafts 13-15 of OpenID4VCI (deployed wallets) send one ``proof`` object.
+        if "proofs" in body:
+            raise OAuthError("invalid_proof", "give proofs or proof, not both")
+        return _singular_proof(body["proof"])
     proofs = body.get("proofs")
     if proofs is None:
         raise OAuthError("invalid_proof", "proofs is missing")
@@ -544,6 +549,19 @@ def key_proof_of_request(body: Any, offer: CredentialOffer) -> str:
     if len(jwts) != 1:
         raise OAuthError("invalid_proof", "one key proof per request: batch issuance is off")
     token: str = jwts[0]
+    return token
+
+
+def _singular_proof(proof: Any) -> str:
+    """The JWT of a draft-era ``proof: {proof_type: "jwt", jwt}`` (OpenID4VCI drafts 13-15,
+    section 7.2.1), the alias of a one-item ``proofs.jwt``."""
+    if not isinstance(proof, dict):
+        raise OAuthError("invalid_proof", "proof must be an object")
+    if proof.get("proof_type") != "jwt":
+        raise OAuthError("invalid_proof", "only the jwt proof type is supported")
+    token = proof.get("jwt")
+    if not isinstance(token, str) or not token:
+        raise OAuthError("invalid_proof", "proof.jwt must be a JWT")
     return token
 
 

@@ -196,12 +196,15 @@ def entry_rows(
 
 
 def purposes_for(issuer: Issuer, format: str = "vc") -> Sequence[str]:
-    """Revocation always; suspension too when the issuer enables it, except on EDC.
+    """Revocation always; suspension too when the issuer enables it, except on EDC and Open
+    Badges.
 
     The EDC shapes allow one ``credentialStatus`` (maxCount 1): an EDC keeps its single
-    revocation entry so that the object-for-URI deviation stays the only one tolerated.
+    revocation entry so that the object-for-URI deviation stays the only one tolerated. The
+    1EdTech Open Badges 3.0 JSON Schema wants ``credentialStatus`` to be one object: a badge
+    carries its revocation entry alone, and cannot be suspended.
     """
-    if issuer.suspension_enabled and format != "edc":
+    if issuer.suspension_enabled and format not in ("edc", "obv3"):
         return PURPOSES
     return (REVOCATION,)
 

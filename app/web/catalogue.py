@@ -18,7 +18,8 @@ from fastapi.responses import Response
 from app import jsontext
 from app.api.deps import SessionDep
 from app.credentials.catalogue import catalogue, catalogue_entry
-from app.credentials.microcredential import MAX_ECTS, format_decimal
+from app.credentials.fieldtypes import MAX_ECTS
+from app.credentials.microcredential import format_decimal
 from app.credentials.vocabularies import UnknownConceptError, vocabularies
 from app.errors import MalformedValue, NotFound
 from app.services import catalogue as catalogue_service

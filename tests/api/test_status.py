@@ -227,7 +227,7 @@ async def test_concurrent_issuing_and_revoking_in_one_process(
     }
 
 
-async def test_an_edc_keeps_a_single_revocation_entry_even_with_suspension_enabled(
+async def test_an_edc_and_a_badge_keep_a_single_revocation_entry_with_suspension_enabled(
     client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
 ) -> None:
     from tests.factories import microcredential_body
@@ -237,4 +237,4 @@ async def test_an_edc_keeps_a_single_revocation_entry_even_with_suspension_enabl
     assert edc.status_code == 201, edc.text
     assert set(entries(edc.json()["verifiableCredential"])) == {"revocation"}
     badge = await client.post("/microcredentials", json=microcredential_body("obv3"), headers=auth)
-    assert set(entries(badge.json()["verifiableCredential"])) == {"revocation", "suspension"}
+    assert set(entries(badge.json()["verifiableCredential"])) == {"revocation"}

@@ -194,9 +194,17 @@ def built_fixtures() -> list[Fixture]:
         variants: dict[str, Json] = {
             "example": _built(format_),
             "status": _built(format_, status=STATUS),
-            "two-statuses": _built(format_, status=[STATUS, suspension]),
             "no-grade-no-expiry": _built(format_, grade=None, validUntil=None),
         }
+        if format_ == "edc":  # an Open Badge carries one credentialStatus object
+            variants["two-statuses"] = _built(format_, status=[STATUS, suspension])
+        else:  # in its place: the complete-EDC elements that have an Open Badges place
+            variants["complete"] = _built(
+                format_,
+                learningActivity={"startDate": "2026-03-01T09:00:00Z", "languages": ["en"]},
+                subjectAreas=["0688"],
+                nqfLevel={"id": "http://data.europa.eu/snb/qdr/c_c392e7a2", "label": {"en": "L6"}},
+            )
         base = example_request(format=format_)
         minimal_request = {"format": format_, "cryptosuite": base["cryptosuite"], **minimal}
         mc = MicroCredentialIn.model_validate(minimal_request)

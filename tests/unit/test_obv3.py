@@ -103,7 +103,7 @@ def test_m3_m4_issuer_awarding_body_and_country(badge: Json) -> None:
     }
     assert issuer["otherIdentifier"] == [
         {
-            "type": ["IdentifierEntry"],
+            "type": "IdentifierEntry",
             "identifier": "IE1234567X",
             "identifierType": "ext:eIDASLegalIdentifier",
         }
@@ -202,9 +202,12 @@ def test_o1_o2_o4_o5_optional_elements(badge: Json) -> None:
     assert parent["targetUrl"] == "https://www.uni-zed.example/msc"
 
 
-def test_status_is_carried(badge: Json) -> None:
+def test_status_is_carried_as_one_object(badge: Json) -> None:
+    """The 1EdTech JSON Schema wants ``credentialStatus`` to be one object."""
     assert build(status=STATUS)["credentialStatus"] == STATUS
-    assert build(status=[STATUS])["credentialStatus"] == [STATUS]
+    assert build(status=[STATUS])["credentialStatus"] == STATUS
+    with pytest.raises(ValueError, match="one credentialStatus"):
+        build(status=[STATUS, {**STATUS, "statusPurpose": "suspension"}])
 
 
 def test_deterministic_ids_derived_from_the_credential_id(badge: Json) -> None:

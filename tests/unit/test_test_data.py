@@ -14,6 +14,7 @@ FOLDERS = [
     "testvectors/bitstring-status-list",
     "edc/samples",
     "edc/examples",
+    "obv3",
 ]
 ROW = re.compile(r"^\| `([^`]+)` \| `([0-9a-f]{64})` \|$", re.MULTILINE)
 
