@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
-from app.api import admin, credentials, did, health, oid4vci, status, verify
+from app.api import admin, credentials, did, health, oid4vci, sharing, status, verify
 from app.config import Settings, get_settings
 from app.crypto.dataintegrity import DataIntegrity
 from app.db.engine import create_engine, session_factory
@@ -33,7 +33,7 @@ from app.services.keystore import KeyCache
 from app.services.offload import offload_for
 from app.services.status import StatusPolicy
 from app.services.verification import build_verifier
-from app.web import pages
+from app.web import branding, pages, shares
 
 DESCRIPTION = """Issue EU micro-credentials as W3C Verifiable Credentials (Europass EDC / ELM v3
 and Open Badges 3.0), deliver them to wallets, and verify credentials and presentations.
@@ -169,7 +169,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(status.router)
     app.include_router(oid4vci.router)
     app.include_router(verify.router)
+    app.include_router(sharing.router)
+    app.include_router(sharing.admin_router)
     app.include_router(pages.router)
+    app.include_router(shares.router)
+    app.include_router(branding.router)
     return app
 
 
