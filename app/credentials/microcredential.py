@@ -336,6 +336,9 @@ class IssuerProfile:
     homepage: str | None = None
     colour: str | None = None
     """The issuer's colour on its certificates (``#rrggbb``); a default blue when None."""
+    logo: bytes | None = None
+    """The issuer's logo on its certificates: a PNG checked on upload (``app.credentials.logos``).
+    """
 
     def __post_init__(self) -> None:
         if not _URI.fullmatch(self.did):

@@ -130,6 +130,14 @@ def _organisation_name(node: Any, language: str) -> str | None:
     )
 
 
+def _body(node: Mapping[str, Any], language: str) -> str | None:
+    """An awarding body's name, and its country as the certificate picture gives it."""
+    name = _organisation_name(node, language)
+    address = _first(_first(node.get("location")).get("address"))
+    country = _label(address.get("countryCode"), language)
+    return f"{name} ({country})" if name and country else name
+
+
 def _hours(duration: Any) -> str | None:
     match = re.fullmatch(r"PT(\d+(?:\.\d+)?)H", duration) if isinstance(duration, str) else None
     return f"{match.group(1)} h" if match else None
@@ -191,7 +199,7 @@ def content_from_document(
     )
     facts: list[tuple[str, str]] = []
     awarded = _first(claim.get("awardedBy"))
-    bodies = [_organisation_name(body, language) for body in _nodes(awarded.get("awardingBody"))]
+    bodies = [_body(body, language) for body in _nodes(awarded.get("awardingBody"))]
     if any(bodies):
         facts.append((text["awarding_body"], "; ".join(distinct(bodies))))
     elif issuer_name:
@@ -260,8 +268,16 @@ def content_from_document(
         description = _text(achievement.get("description"), language)
         outcomes = [found for found in (description, criteria) if found]
     organisation = _first(issuer)
-    identifier = _first(organisation.get("legalIdentifier"))
-    identity = " · ".join(distinct([issuer_name, _text(identifier.get("notation"), language)]))
+    identifier = _first(organisation.get("eIDASIdentifier") or organisation.get("legalIdentifier"))
+    identity = " · ".join(
+        distinct(
+            [
+                issuer_name,
+                _text(identifier.get("notation"), language),
+                _label(identifier.get("spatial"), language),
+            ]
+        )
+    )
     return Content(
         language=language,
         issuer_name=issuer_name,
@@ -605,8 +621,14 @@ def render_pdf(content: Content, credential_json: bytes) -> bytes:
         )
         pdf.set_font("NotoSans", "", 12 * 72 / 100)
         pdf.set_text_color(*_INK)
-        pdf.set_xy(text_x * PX, below * PX)
-        pdf.cell(text_width * PX, 17 * PX, content.link, align="R", link=content.link)
+        link_lines = [content.link]
+        if pdf.get_string_width(content.link) > text_width * PX and "/" in content.link:
+            cut = content.link.rstrip("/").rindex("/") + 1
+            link_lines = [content.link[:cut], content.link[cut:]]
+        for line in link_lines:
+            pdf.set_xy(text_x * PX, below * PX)
+            pdf.cell(text_width * PX, 17 * PX, line, align="R", link=content.link)
+            below += 17
     pdf.block(
         _MARGIN,
         _HEIGHT - 68,

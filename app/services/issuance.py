@@ -29,7 +29,15 @@ from app.crypto.cryptosuites import EDDSA_RDFC_2022
 from app.crypto.dataintegrity import DataIntegrity, with_data_integrity_context
 from app.crypto.errors import ProofError
 from app.db.engine import on_postgresql
-from app.db.models import AuditEvent, Credential, Issuer, StatusEntry, StatusList, utcnow
+from app.db.models import (
+    AuditEvent,
+    Credential,
+    Issuer,
+    IssuerBranding,
+    StatusEntry,
+    StatusList,
+    utcnow,
+)
 from app.errors import (
     PROBLEMS,
     Conflict,
@@ -126,13 +134,17 @@ def request_hash(body: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def issuer_profile(issuer: Issuer) -> IssuerProfile:
+def issuer_profile(issuer: Issuer, branding: IssuerBranding | None = None) -> IssuerProfile:
+    """The issuer as its credentials name it; with its colour and PNG logo (``branding``) for
+    the certificate pages."""
     return IssuerProfile(
         did=issuer.did,
         name=issuer.name,
         country=issuer.country,
         legal_identifier=issuer.legal_identifier,
         homepage=issuer.homepage,
+        colour=branding.colour if branding else None,
+        logo=branding.logo if branding and branding.logo_type == "image/png" else None,
     )
 
 
@@ -421,7 +433,11 @@ def public_page(issuing: Issuing, credential_uri: str) -> str | None:
 
 
 def microcredential_builder(
-    mc: MicroCredentialIn, issuer: Issuer, issuing: Issuing, now: datetime
+    mc: MicroCredentialIn,
+    issuer: Issuer,
+    issuing: Issuing,
+    now: datetime,
+    branding: IssuerBranding | None = None,
 ) -> tuple[Builder, Callable[[dict[str, Any]], None] | None]:
     """The builder for ``mc.format`` and, for EDC, the SHACL check every EDC must pass."""
     from app.credentials.edc import build_edc
@@ -429,7 +445,7 @@ def microcredential_builder(
     from app.credentials.render import render_pages
     from app.credentials.shacl import validate_edc
 
-    profile = issuer_profile(issuer)
+    profile = issuer_profile(issuer, branding)
     if mc.format == "obv3":
 
         def build_ob(uri: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
@@ -480,7 +496,9 @@ async def issue_microcredential(
 ) -> Issued:
     """Issue ``mc`` as its format says (see :func:`issue` for ``commit``)."""
     now = utcnow()
-    build, validate = microcredential_builder(mc, issuer, issuing, now)
+    assert issuer.id is not None
+    branding = await session.get(IssuerBranding, issuer.id) if mc.format == "edc" else None
+    build, validate = microcredential_builder(mc, issuer, issuing, now, branding)
     return await issue(
         session,
         issuer,

@@ -4,6 +4,7 @@ databases: the PDF's text and attachment read back with pypdf, the attachment ve
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -295,6 +296,7 @@ async def test_branding_validates_the_logo_and_colours_the_pages_and_pdf(
     client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
 ) -> None:
     _, auth = await issuer_with_key(client, admin_headers, random_slug)
+    _, other_auth = await issuer_with_key(client, admin_headers, random_slug + "-plain")
     path = f"/admin/issuers/{random_slug}/branding"
     for name, svg in BAD_SVGS.items():
         refused = await client.put(
@@ -357,3 +359,58 @@ async def test_branding_validates_the_logo_and_colours_the_pages_and_pdf(
     pdf = (await client.get(f"/credentials/{uuid_of(vc)}/pdf", headers=auth)).content
     images = PdfReader(io.BytesIO(pdf)).pages[0].images
     assert any(image.image is not None and image.image.size == (64, 32) for image in images)
+
+    # The signed certificate page of an EDC issued now: the issuer's colour, its logo on the
+    # header (reversed: its dark parts in paper white over the colour).
+    branded = await issue(client, auth)
+    page_png = branded["displayParameter"]["individualDisplay"][0]["displayDetail"][0]["image"]
+    picture = Image.open(io.BytesIO(base64.b64decode(page_png["content"])))
+    palette = picture.getpalette() or []
+    assert tuple(palette[15 * 3 : 15 * 3 + 3]) == (0x7A, 0x1F, 0x3D)
+    assert picture.getpixel((45, 100)) == 15  # the header, beside the logo
+    assert picture.getpixel((112, 112)) != 15  # the logo
+    plain = await issue(client, other_auth)
+    picture = Image.open(
+        io.BytesIO(
+            base64.b64decode(
+                plain["displayParameter"]["individualDisplay"][0]["displayDetail"][0]["image"][
+                    "content"
+                ]
+            )
+        )
+    )
+    assert picture.getpixel((112, 112)) == 15
+
+
+async def test_the_verify_page_reads_the_credential_inside_a_pdf(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    from fpdf import FPDF
+
+    from app.credentials.pdf import content_from_document, render_pdf
+
+    _, auth = await issuer_with_key(client, admin_headers, random_slug)
+    vc = await issue(client, auth)
+    data = (await client.get(f"/credentials/{uuid_of(vc)}/pdf", headers=auth)).content
+
+    async def verify(pdf: bytes) -> httpx.Response:
+        files = {"file": ("certificate.pdf", pdf, "application/pdf")}
+        return await client.post("/verify", files=files, headers={"accept-language": "fr"})
+
+    genuine = await verify(data)
+    assert genuine.status_code == 200 and 'data-verified="true"' in genuine.text
+    # A PDF whose attachment was changed: the credential inside no longer verifies.
+    tampered = json.loads(pdf_attachment(data))
+    tampered["credentialSubject"]["fullName"] = {"en": "Mallory"}
+    forged = render_pdf(content_from_document(tampered, "en"), json.dumps(tampered).encode())
+    refused = await verify(forged)
+    assert refused.status_code == 422 and 'data-verified="false"' in refused.text
+    assert 'data-reason="reason_proof_verification_error"' in refused.text
+    assert "La signature ne correspond pas" in refused.text
+    # A PDF with nothing attached, and bytes that only start like a PDF.
+    plain = FPDF()
+    plain.add_page()
+    for pdf in (bytes(plain.output()), b"%PDF-1.7\n garbage"):
+        unreadable = await verify(pdf)
+        assert unreadable.status_code == 400
+        assert 'data-verified="unreadable"' in unreadable.text
