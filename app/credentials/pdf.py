@@ -138,6 +138,54 @@ def _body(node: Mapping[str, Any], language: str) -> str | None:
     return f"{name} ({country})" if name and country else name
 
 
+#: Open Badge alignments (``targetType``) this service writes, and the caption each fills.
+_ALIGNED_FACTS = {
+    "ext:EQFLevel": "level",
+    "ext:AssessmentType": "assessment",
+    "ext:ModeOfLearning": "participation",
+    "ext:LearningSetting": "participation",
+    "ext:QualityAssurance": "quality_assurance",
+}
+
+
+def _open_badge_facts(
+    achievement: Mapping[str, Any],
+    facts: list[tuple[str, str]],
+    text: Mapping[str, str],
+    language: str,
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """An Open Badge's facts and outcomes from its achievement's alignments: ESCO skills are
+    outcomes, the EU facts fill their captions; the description when no outcome is aligned."""
+    filled: dict[str, list[str | None]] = {}
+    outcomes = []
+    for alignment in _nodes(achievement.get("alignment")):
+        kind = alignment.get("targetType")
+        name = _text(alignment.get("targetName"), language)
+        if kind == "ext:ESCOSkill" and name:
+            outcomes.append(name)
+        elif isinstance(kind, str) and kind in _ALIGNED_FACTS:
+            described = _text(alignment.get("targetDescription"), language)
+            filled.setdefault(_ALIGNED_FACTS[kind], []).append(described or name)
+    for key in ("level", "assessment", "participation", "quality_assurance"):
+        values = distinct(filled.get(key, []))
+        if values:
+            facts.append((text[key], " · ".join(value[:1].upper() + value[1:] for value in values)))
+    if not outcomes:
+        description = _text(achievement.get("description"), language)
+        outcomes = [description] if description else []
+    return facts, outcomes
+
+
+def _open_badge_name(subject: Mapping[str, Any]) -> str | None:
+    """The learner's name an Open Badge states in the clear (an unhashed ``name`` identity)."""
+    for identity in _nodes(subject.get("identifier")):
+        if identity.get("identityType") == "name" and identity.get("hashed") is False:
+            value = identity.get("identityHash")
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+    return None
+
+
 def _hours(duration: Any) -> str | None:
     match = re.fullmatch(r"PT(\d+(?:\.\d+)?)H", duration) if isinstance(duration, str) else None
     return f"{match.group(1)} h" if match else None
@@ -188,6 +236,7 @@ def content_from_document(
             )
             if part
         )
+        or _open_badge_name(subject)
         or _text(subject.get("id"), language)
         or ""
     )
@@ -204,7 +253,11 @@ def content_from_document(
         facts.append((text["awarding_body"], "; ".join(distinct(bodies))))
     elif issuer_name:
         facts.append((text["issuer"], issuer_name))
-    award_date = _date(awarded.get("awardingDate")) or _date(_issued(document).isoformat())
+    award_date = (
+        _date(awarded.get("awardingDate"))
+        or _date(document.get("awardedDate"))
+        or _date(_issued(document).isoformat())
+    )
     if award_date and award_date != _EPOCH.date().isoformat():
         facts.append((text["date_of_award"], award_date))
     valid_until = _date(document.get("validUntil")) or _date(document.get("expirationDate"))
@@ -217,16 +270,20 @@ def content_from_document(
             _hours(spec.get("volumeOfLearning")),
         ]
     )
+    credits = subject.get("creditsEarned")
+    if not workload and isinstance(credits, int | float) and not isinstance(credits, bool):
+        workload = [f"{credits:g} ECTS"]
     if workload:
         facts.append((text["workload"], " · ".join(workload)))
     eqf = _label(spec.get("eqfLevel"), "en") or ""
     eqf_level = re.fullmatch(r"Level (\d)", eqf)
     levels = [text["eqf"].format(n=eqf_level.group(1)) if eqf_level else eqf or None]
-    levels += [
-        _text(note.get("noteLiteral"), language)
-        for note in _nodes(spec.get("additionalNote"))
-        if "QF-EHEA" in (_text(_first(note.get("subject")).get("prefLabel"), "en") or "")
-    ]
+    for note in _nodes(spec.get("additionalNote")):
+        if "QF-EHEA" not in (_text(_first(note.get("subject")).get("prefLabel"), "en") or ""):
+            continue
+        written = _text(note.get("noteLiteral"), "en") or ""
+        cycle = re.fullmatch(r"QF-EHEA (short-cycle|first|second|third) cycle", written)
+        levels.append(text[f"qf_{cycle.group(1)}"] if cycle else written or None)
     if any(levels):
         facts.append((text["level"], " · ".join(distinct(levels))))
     proven = _first(claim.get("provenBy"))
@@ -263,10 +320,8 @@ def content_from_document(
         )
         if found
     ]
-    if not outcomes and achievement:
-        criteria = _text(_first(achievement.get("criteria")).get("narrative"), language)
-        description = _text(achievement.get("description"), language)
-        outcomes = [found for found in (description, criteria) if found]
+    if achievement and not spec:
+        facts, outcomes = _open_badge_facts(achievement, facts, text, language)
     organisation = _first(issuer)
     identifier = _first(organisation.get("eIDASIdentifier") or organisation.get("legalIdentifier"))
     identity = " · ".join(

@@ -1,15 +1,16 @@
 """A printable certificate per language: the picture an EDC must carry in ``displayParameter``.
 
 One A4-proportioned PNG (827 × 1169 pixels, A4 at 100 dpi) per language: a framed certificate in
-the issuer's colour with the issuer's name, the title, the learner, the awarding bodies, the date,
-the EU facts (workload, EQF / QF-EHEA level, assessment, grade, participation, quality
-assurance), the learning outcomes, a seal and, when a link is given, a QR code and short link to
-the credential's public page. Captions come from one message catalogue per official EU language
-(``captions/<code>.json``, English for any other language); vocabulary labels are English (the
-offline snapshot holds English labels only). Text is set in Noto Sans and Noto Serif
-(``fonts/``, SIL Open Font License, subset to Latin, Greek and Cyrillic: every letter of the 24
-official EU languages), so the page does not depend on the machine's fonts, and the same input
-gives the same bytes (with the same Pillow and its bundled FreeType).
+the issuer's colour with the issuer's name (and its PNG logo, drawn as a reversed mark), the title,
+the learner, the awarding bodies, the date, the EU facts (workload, EQF / QF-EHEA level,
+assessment, grade, participation, quality assurance), the learning outcomes, a seal and, when a
+link is given, a QR code and short link to the credential's public page. Captions come from one
+message catalogue per official EU language (``captions/<code>.json``, English for any other
+language); vocabulary labels are English (the offline snapshot holds English labels only). Text is
+set in Noto Sans and Noto Serif (``fonts/``, SIL Open Font License, subset to Latin, Greek and
+Cyrillic: every letter of the 24 official EU languages), so the page does not depend on the
+machine's fonts, and the same input gives the same bytes (with the same Pillow and its bundled
+FreeType).
 
 Every issued EDC carries these pages, so rendering is on the issuing path and is built for speed.
 The page is drawn in the 16 indices of a 4-bit palette PNG from the start: index 0 is paper,
