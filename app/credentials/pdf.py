@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fpdf import FPDF
-from pypdf import PdfReader
+from pypdf import PdfReader, apply_configuration
 from pypdf.errors import PyPdfError
 
 from app.credentials.render import (
@@ -729,10 +729,25 @@ def attached_credential(data: bytes) -> bytes:
     if not data.startswith(b"%PDF-"):
         raise NoAttachedCredential("not a PDF")
     try:
-        reader = PdfReader(io.BytesIO(data), strict=False)
-        attachments = reader.attachments
-        found = attachments.get(ATTACHMENT_NAME)
-    except (PyPdfError, ValueError, KeyError, TypeError, zlib.error, RecursionError) as exc:
+        # pypdf's own limits, tightened for this read: no stream inflates past the attachment's
+        # bound, no array or dictionary is huge.
+        with apply_configuration(
+            zlib_maximum_output_length=MAX_ATTACHMENT_BYTES,
+            maximum_declared_stream_length=MAX_PDF_BYTES,
+            array_maximum_element_count=10_000,
+            dictionary_maximum_element_count=10_000,
+        ):
+            reader = PdfReader(io.BytesIO(data), strict=False)
+            found = reader.attachments.get(ATTACHMENT_NAME)
+    except (
+        PyPdfError,
+        ValueError,
+        KeyError,
+        TypeError,
+        zlib.error,
+        RecursionError,
+        OSError,
+    ) as exc:
         raise NoAttachedCredential(f"the PDF could not be read: {exc}") from None
     if not found:
         raise NoAttachedCredential(f"the PDF has no attached {ATTACHMENT_NAME}")

@@ -6,13 +6,20 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime
 
+import pytest
 from pypdf import PdfReader
 
 from app.credentials.edc import build_edc
 from app.credentials.examples import example_request
 from app.credentials.microcredential import IssuerProfile, MicroCredentialIn
 from app.credentials.obv3 import build_obv3
-from app.credentials.pdf import content_from_document, render_pdf
+from app.credentials.pdf import (
+    MAX_PDF_BYTES,
+    NoAttachedCredential,
+    attached_credential,
+    content_from_document,
+    render_pdf,
+)
 from app.credentials.render import certificate_facts
 
 ISSUER = IssuerProfile(
@@ -81,3 +88,18 @@ def test_a_plain_vc_and_determinism() -> None:
     assert "Ħelena Ġauċi" in (reader.pages[0].extract_text() or "")
     assert reader.metadata is not None
     assert str(reader.metadata.get("/CreationDate", "")).startswith("D:20260101")
+
+
+def test_reading_a_pdf_back_is_bounded() -> None:
+    document = {"credentialSubject": {"name": "Åsa Ørsted"}, "issuer": "did:example:i"}
+    content = content_from_document(document, "sv")
+    assert attached_credential(render_pdf(content, b'{"a": 1}')) == b'{"a": 1}'
+    # 5 MiB of spaces deflate to a few KiB: inflating past the bound is refused.
+    bomb = render_pdf(content, b" " * (5 * 1024 * 1024))
+    assert len(bomb) < 100_000
+    with pytest.raises(NoAttachedCredential, match="could not be read"):
+        attached_credential(bomb)
+    with pytest.raises(NoAttachedCredential, match="larger"):
+        attached_credential(b"%PDF-1.7" + b"\0" * MAX_PDF_BYTES)
+    with pytest.raises(NoAttachedCredential, match="not a PDF"):
+        attached_credential(b'{"@context": []}')
