@@ -75,7 +75,7 @@ def page(request: Request, template: str, status: int = 200, **values: Any) -> H
 
 
 @router.get("/", response_class=HTMLResponse)
-async def frontpage(request: Request, session: SessionDep) -> HTMLResponse:
+async def front_page(request: Request, session: SessionDep) -> HTMLResponse:
     language = negotiate(request.headers.get("accept-language"))
     issuers = [
         reading.text_in(issuer.name, language) or issuer.slug
@@ -135,7 +135,7 @@ def verdict(result: Verification, credential: Mapping[str, Any], language: str) 
 
 
 @router.get("/v/{credential_uuid}", response_class=HTMLResponse)
-async def publicpage(request: Request, credential_uuid: str) -> HTMLResponse:
+async def public_page(request: Request, credential_uuid: str) -> HTMLResponse:
     """A credential's public page (its certificate's QR code): what the certificate shows and
     its status now; never indexed. The credential is read in a short session of its own, ended
     before the verification (which reads the status lists in its own sessions)."""
