@@ -153,6 +153,9 @@ async def put_branding(
     credentials have public pages (`publicPages=false` switches them all off). Give only what
     changes."""
     issuer = await issuer_service.get_issuer(session, slug)
+    if logo is None and colour is None and publicPages is None and not removeLogo:
+        detail = "give at least one of logo, colour, publicPages, removeLogo"
+        raise ValidationFailed(detail, errors=[{"pointer": "", "detail": detail}])
     checked = None
     if logo is not None:
         data = await logo.read(MAX_LOGO_BYTES + 1)

@@ -316,6 +316,8 @@ async def test_branding_validates_the_logo_and_colours_the_pages_and_pdf(
         assert refused.status_code == 422, (name, refused.text)
     bad_colour = await client.put(path, data={"colour": "red"}, headers=admin_headers)
     assert bad_colour.status_code == 422
+    nothing = await client.put(path, data={"other": "x"}, headers=admin_headers)
+    assert nothing.status_code == 422
     assert (await client.put(path, data={"colour": "#7a1f3d"})).status_code == 401
 
     done = await client.put(
