@@ -20,6 +20,7 @@ from app.api import (
     jobs,
     oid4vci,
     registry,
+    sharing,
     status,
     verify,
     vocabularies,
@@ -51,7 +52,7 @@ from app.services.keystore import KeyCache
 from app.services.offload import offload_for
 from app.services.status import StatusPolicy
 from app.services.verification import build_verifier
-from app.web import catalogue, pages
+from app.web import branding, catalogue, pages, shares
 
 DESCRIPTION = """Issue EU micro-credentials as W3C Verifiable Credentials (Europass EDC / ELM v3
 and Open Badges 3.0), deliver them to wallets, and verify credentials and presentations.
@@ -212,8 +213,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(oid4vci.router)
     app.include_router(verify.router)
     app.include_router(vocabularies.router)
+    app.include_router(sharing.router)
+    app.include_router(sharing.admin_router)
     app.include_router(pages.router)
     app.include_router(catalogue.router)
+    app.include_router(shares.router)
+    app.include_router(branding.router)
     return app
 
 

@@ -238,6 +238,7 @@ async def issue_microcredential(
         actor=caller.actor,
         idempotency_key=idempotency_key,
         body_hash=issuance.request_hash(body.model_dump(mode="json")),
+        branding=await issuance.branding_of(session, caller.issuer),
     )
     issued = await issuance.issue_and_commit(session, issuing, order)
     return issued_reply(issued)

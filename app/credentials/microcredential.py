@@ -594,8 +594,12 @@ class IssuerProfile:
     homepage: str | None = None
     colour: str | None = None
     """The issuer's colour on its certificates (``#rrggbb``); a default blue when None."""
-    logo: str | None = None
-    """The issuer's logo (an http(s) URL or a ``data:image/…`` URI), or None."""
+    logo: bytes | None = None
+    """The issuer's logo on its certificates: a PNG checked on upload (``app.credentials.logos``).
+    """
+    logo_uri: str | None = None
+    """The issuer's logo as an http(s) URL or a ``data:image/…`` URI (Open Badges' ``image``,
+    an EDC's logo when a data URI), or None."""
 
     def __post_init__(self) -> None:
         if not URI_PATTERN.fullmatch(self.did):
@@ -614,8 +618,8 @@ class IssuerProfile:
             check_http_url(self.homepage)
         if self.colour is not None and not re.fullmatch(r"#[0-9a-fA-F]{6}", self.colour):
             raise ValueError(f"issuer colour {self.colour!r} is not #rrggbb")
-        if self.logo is not None:
-            check_logo(self.logo)
+        if self.logo_uri is not None:
+            check_logo(self.logo_uri)
 
 
 @dataclass(frozen=True)
@@ -642,7 +646,7 @@ def issuer_body(issuer: IssuerProfile, logo: str | None = None) -> AwardingBody:
         legal_identifier=issuer.legal_identifier,
         homepage=issuer.homepage,
         is_issuer=True,
-        logo=logo or issuer.logo,
+        logo=logo or issuer.logo_uri,
     )
 
 

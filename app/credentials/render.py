@@ -1,15 +1,16 @@
 """A printable certificate per language: the picture an EDC must carry in ``displayParameter``.
 
 One A4-proportioned PNG (827 × 1169 pixels, A4 at 100 dpi) per language: a framed certificate in
-the issuer's colour with the issuer's name, the title, the learner, the awarding bodies, the date,
-the EU facts (workload, EQF / QF-EHEA level, assessment, grade, participation, quality
-assurance), the learning outcomes, a seal and, when a link is given, a QR code and short link to
-the credential's public page. Captions come from one message catalogue per official EU language
-(``captions/<code>.json``, English for any other language); vocabulary labels are English (the
-offline snapshot holds English labels only). Text is set in Noto Sans and Noto Serif
-(``fonts/``, SIL Open Font License, subset to Latin, Greek and Cyrillic: every letter of the 24
-official EU languages), so the page does not depend on the machine's fonts, and the same input
-gives the same bytes (with the same Pillow and its bundled FreeType).
+the issuer's colour with the issuer's name (and its PNG logo, drawn as a reversed mark), the title,
+the learner, the awarding bodies, the date, the EU facts (workload, EQF / QF-EHEA level,
+assessment, grade, participation, quality assurance), the learning outcomes, a seal and, when a
+link is given, a QR code and short link to the credential's public page. Captions come from one
+message catalogue per official EU language (``captions/<code>.json``, English for any other
+language); vocabulary labels are English (the offline snapshot holds English labels only). Text is
+set in Noto Sans and Noto Serif (``fonts/``, SIL Open Font License, subset to Latin, Greek and
+Cyrillic: every letter of the 24 official EU languages), so the page does not depend on the
+machine's fonts, and the same input gives the same bytes (with the same Pillow and its bundled
+FreeType).
 
 Every issued EDC carries these pages, so rendering is on the issuing path and is built for speed.
 The page is drawn in the 16 indices of a 4-bit palette PNG from the start: index 0 is paper,
@@ -33,6 +34,7 @@ bench/README.md ("The certificate page").
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import re
@@ -46,7 +48,7 @@ from typing import Any
 
 import qrcode
 import qrcode.base
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from app.credentials.microcredential import (
     IssuerProfile,
@@ -371,6 +373,24 @@ def _qr_image(rows: tuple[str, ...], module: int) -> Any:
 
 
 SEAL_SIZE = 124
+LOGO_SIZE = 120
+"""The box the issuer's logo is fitted into, in the header (pixels)."""
+
+
+@lru_cache(maxsize=32)
+def _logo_image(data: bytes) -> Any:
+    """The issuer's PNG logo as a reversed mark on the header: its dark, opaque parts in paper
+    white over the issuer's colour (the page has 16 colours, all ramps of paper, ink and the
+    issuer's colour), fitted into :data:`LOGO_SIZE` and centred."""
+    with Image.open(io.BytesIO(data), formats=["PNG"]) as opened:
+        logo = opened.convert("RGBA")
+    logo.thumbnail((LOGO_SIZE, LOGO_SIZE), Image.Resampling.LANCZOS)
+    alpha = logo.getchannel("A")
+    darkness = logo.convert("L").point(lambda v: 255 - v)
+    coverage = ImageChops.multiply(alpha, darkness)
+    box = Image.new("L", (LOGO_SIZE, LOGO_SIZE), 0)
+    box.paste(coverage, ((LOGO_SIZE - logo.width) // 2, (LOGO_SIZE - logo.height) // 2))
+    return box.point(list(_tone_indices("white"))).im
 
 
 @lru_cache(maxsize=64)
@@ -409,8 +429,8 @@ def _initials(name: str) -> str:
 
 
 #: What a page draws, in order: a line (``"t", x, y, text, face, size, tone``), a filled box
-#: (``"f", x0, y0, x1, y1, index``, x1 and y1 excluded), a QR code (``"q", x, y, rows``) or the
-#: seal (``"s", x, y, initials``).
+#: (``"f", x0, y0, x1, y1, index``, x1 and y1 excluded), a QR code (``"q", x, y, rows``), the
+#: issuer's logo (``"l", x, y, png``) or the seal (``"s", x, y, initials``).
 _Op = tuple[Any, ...]
 
 
@@ -440,6 +460,9 @@ class _Page:
 
     def seal(self, x: int, y: int, initials: str) -> None:
         self.ops.append((y, y + SEAL_SIZE, ("s", x, y, initials)))
+
+    def logo(self, x: int, y: int, png: bytes) -> None:
+        self.ops.append((y, y + LOGO_SIZE, ("l", x, y, png)))
 
     def block(
         self,
@@ -511,6 +534,10 @@ def _draw(canvas: Any, op: _Op, dx: int, dy: int) -> None:
         image = _qr_image(rows, QR_MODULE)
         width, height = image.size
         canvas.paste(image, (x + dx, y + dy, x + dx + width, y + dy + height))
+    elif kind == "l":
+        _, x, y, png = op
+        image = _logo_image(png)
+        canvas.paste(image, (x + dx, y + dy, x + dx + LOGO_SIZE, y + dy + LOGO_SIZE))
     else:
         _, x, y, initials = op
         image = _seal_image(initials)
@@ -788,12 +815,19 @@ def certificate(
     x0, y0, x1, y1 = _HEADER
     page.fill(x0, y0, x1, y1, _ACCENT)
     issuer_name = pick(issuer.name, language)
-    name_lines = len(_wrap(unicodedata.normalize("NFC", issuer_name), "serif-bold", 28, 680))
+    # With a logo on the left, the header's text keeps clear of it on both sides.
+    inset = LOGO_SIZE + 20 if issuer.logo else 0
+    if issuer.logo:
+        page.logo(x0 + 14, y0 + (y1 - y0 - LOGO_SIZE) // 2, issuer.logo)
+    header_x, header_width = _MARGIN + inset, _TEXT_WIDTH - 2 * inset
+    name_lines = len(
+        _wrap(unicodedata.normalize("NFC", issuer_name), "serif-bold", 28, header_width - 7)
+    )
     y = y0 + (42 if min(name_lines, 2) == 1 else 22)
     y = page.block(
-        _MARGIN,
+        header_x,
         y,
-        _TEXT_WIDTH,
+        header_width,
         issuer_name,
         "serif-bold",
         28,
@@ -803,9 +837,9 @@ def certificate(
         align="centre",
     )
     page.block(
-        _MARGIN,
+        header_x,
         y + 8,
-        _TEXT_WIDTH,
+        header_width,
         text["heading"],
         "sans-bold",
         17,

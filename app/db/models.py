@@ -330,3 +330,45 @@ class CourseVersion(SQLModel, table=True):
     frozen: bool = False
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class IssuerBranding(SQLModel, table=True):
+    """An issuer's look on its certificates, PDFs and pages, and whether its credentials have
+    public pages (``PUT /admin/issuers/{slug}/branding``)."""
+
+    __tablename__ = "issuer_branding"
+
+    issuer_id: int = Field(foreign_key="issuers.id", primary_key=True)
+    #: ``#rrggbb``; None: the default colour
+    colour: str | None = Field(default=None, max_length=7)
+    #: ``image/png`` or ``image/svg+xml``, validated on upload
+    logo_type: str | None = Field(default=None, max_length=32)
+    logo: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    #: False: no credential of this issuer has a public page (``/v/{uuid}`` answers 404)
+    public_pages: bool = True
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class CredentialPage(SQLModel, table=True):
+    """A credential whose public page the issuer switched off (``PUT
+    /credentials/{id}/public-page``); no row: the issuer's setting holds."""
+
+    __tablename__ = "credential_pages"
+
+    credential_id: str = Field(foreign_key="credentials.id", primary_key=True, max_length=36)
+    enabled: bool
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class CredentialShare(SQLModel, table=True):
+    """A learner's share link of a credential: only the SHA-256 of its token is kept."""
+
+    __tablename__ = "credential_shares"
+
+    id: str = Field(primary_key=True, max_length=36)
+    credential_id: str = Field(foreign_key="credentials.id", index=True, max_length=36)
+    issuer_id: int = Field(foreign_key="issuers.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    ended_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

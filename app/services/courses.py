@@ -249,7 +249,13 @@ async def issue_from_course(
         }
     )
     order = issuance.microcredential_order(
-        mc, issuer, issuing, actor=actor, idempotency_key=idempotency_key, body_hash=body_hash
+        mc,
+        issuer,
+        issuing,
+        actor=actor,
+        idempotency_key=idempotency_key,
+        body_hash=body_hash,
+        branding=await issuance.branding_of(session, issuer),
     )
     build = order.build
 

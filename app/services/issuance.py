@@ -28,7 +28,7 @@ from app.crypto.cryptosuites import EDDSA_RDFC_2022
 from app.crypto.dataintegrity import DataIntegrity, with_data_integrity_context
 from app.crypto.errors import ProofError
 from app.db import store
-from app.db.models import Credential, Issuer, utcnow
+from app.db.models import Credential, Issuer, IssuerBranding, utcnow
 from app.db.store import IssuedRows
 from app.errors import (
     PROBLEMS,
@@ -128,14 +128,32 @@ def request_hash(body: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def issuer_profile(issuer: Issuer) -> IssuerProfile:
+def issuer_profile(
+    issuer: Issuer, branding: IssuerBranding | None = None, public_url: str | None = None
+) -> IssuerProfile:
+    """The issuer as its credentials name it; with its colour and PNG logo (``branding``) for
+    the certificate pages, and the logo's public URL (under ``public_url``) for Open Badges'
+    ``image``."""
+    has_logo = branding is not None and branding.logo is not None
     return IssuerProfile(
         did=issuer.did,
         name=issuer.name,
         country=issuer.country,
         legal_identifier=issuer.legal_identifier,
         homepage=issuer.homepage,
+        colour=branding.colour if branding else None,
+        logo=branding.logo if branding and branding.logo_type == "image/png" else None,
+        logo_uri=f"{public_url}/issuers/{issuer.slug}/logo" if has_logo and public_url else None,
     )
+
+
+async def branding_of(session: AsyncSession, issuer: Issuer) -> IssuerBranding | None:
+    """The issuer's colour and logo, if it uploaded them; detached from the session, so that a
+    rollback while issuing (which expires what the session holds) leaves it readable."""
+    branding = await session.get(IssuerBranding, issuer.id)
+    if branding is not None:
+        session.expunge(branding)
+    return branding
 
 
 async def find_credential(session: AsyncSession, issuer: Issuer, credential_id: str) -> Credential:
@@ -447,7 +465,11 @@ def public_page(issuing: Issuing, credential_uri: str) -> str | None:
 
 
 def microcredential_builder(
-    mc: MicroCredentialIn, issuer: Issuer, issuing: Issuing, now: datetime
+    mc: MicroCredentialIn,
+    issuer: Issuer,
+    issuing: Issuing,
+    now: datetime,
+    branding: IssuerBranding | None = None,
 ) -> tuple[Builder, Validator | None]:
     """The builder for ``mc.format`` and, for EDC, the SHACL check every EDC must pass."""
     from app.credentials.edc import build_edc
@@ -455,7 +477,7 @@ def microcredential_builder(
     from app.credentials.render import render_pages
     from app.credentials.shacl import validate_edc
 
-    profile = issuer_profile(issuer)
+    profile = issuer_profile(issuer, branding, issuing.policy.public_url)
     issuer_awards = mc.awardingBodies is None or any(
         body.id == issuer.did for body in mc.awardingBodies
     )
@@ -514,10 +536,12 @@ def microcredential_order(
     actor: str,
     idempotency_key: str | None,
     body_hash: str,
+    branding: IssuerBranding | None = None,
 ) -> IssueOrder:
-    """The order that issues ``mc`` as its format says."""
+    """The order that issues ``mc`` as its format says; ``branding`` (:func:`branding_of`) gives
+    its pages the issuer's colour and logo."""
     now = utcnow()
-    build, validate = microcredential_builder(mc, issuer, issuing, now)
+    build, validate = microcredential_builder(mc, issuer, issuing, now, branding)
     return IssueOrder(
         issuer,
         build,
@@ -594,6 +618,7 @@ async def issue_batch(
     at each item's database round trips.
     """
     results: list[BatchResult] = []
+    branding = await branding_of(session, issuer)
     for index, raw in enumerate(items):
         try:
             mc = MicroCredentialIn.model_validate(raw)
@@ -604,6 +629,7 @@ async def issue_batch(
                 actor=actor,
                 idempotency_key=f"{idempotency_key}#{index}" if idempotency_key else None,
                 body_hash=request_hash(mc.model_dump(mode="json")),
+                branding=branding,
             )
             issued = await issue_and_commit(session, issuing, order)
         except ValidationError as exc:

@@ -670,6 +670,7 @@ async def redeem_offer(
                 actor=f"oid4vci-offer:{offer.id}",
                 idempotency_key=None,
                 body_hash=issuance.request_hash(mc.model_dump(mode="json")),
+                branding=await issuance.branding_of(session, issuer),
             )
             issued = await issuance.issue_within(session, issuing, order)
             await session.exec(

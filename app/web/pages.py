@@ -8,7 +8,9 @@ The verification is the one ``POST /credentials/verify`` runs (``app.state.verif
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -18,15 +20,17 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.datastructures import UploadFile
 
 from app.api.deps import SessionDep
+from app.credentials import pdf
 from app.db.models import utcnow
 from app.errors import ParsingError
 from app.limits import i_json_problem, parse_json_document
 from app.observability import CREDENTIALS_VERIFIED
 from app.resources import package_path
-from app.services import issuance
+from app.services import issuance, sharing
 from app.services import issuers as issuer_service
 from app.services.verification import NotACredential, Verifier
-from app.web import reading
+from app.services.verification.results import Verification
+from app.web import branding, reading
 from app.web.i18n import messages, negotiate
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -49,11 +53,18 @@ router = APIRouter(include_in_schema=False)
 
 
 def page(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+    """``template`` in the viewer's language, with the pages' security headers."""
     language = negotiate(request.headers.get("accept-language"))
     response: HTMLResponse = templates.TemplateResponse(
         request,
         template,
-        {"lang": language, "t": messages(language), "stylesheet": STYLESHEET, **values},
+        {
+            "lang": language,
+            "t": messages(language),
+            "stylesheet": STYLESHEET,
+            "brand": None,
+            **values,
+        },
         status_code=status,
     )
     response.headers["content-security-policy"] = CONTENT_SECURITY_POLICY
@@ -84,10 +95,13 @@ async def verify_submitted(request: Request) -> HTMLResponse:
     async with request.form(max_files=1, max_fields=4) as form:
         upload, pasted = form.get("file"), form.get("json")
         if isinstance(upload, UploadFile):
-            text = await upload.read()
+            text = await upload.read(pdf.MAX_PDF_BYTES + 1)
         if not text.strip() and isinstance(pasted, str):
             text = pasted
     try:
+        if isinstance(text, bytes) and text.startswith(b"%PDF-"):
+            # The certificate's PDF: its attached credential.json is what is verified.
+            text = await asyncio.to_thread(pdf.attached_credential, text)
         credential = parse_json_document(text)
         not_i_json = i_json_problem(credential)
         if not_i_json is not None:
@@ -104,10 +118,20 @@ async def verify_submitted(request: Request) -> HTMLResponse:
         request,
         "verify.html",
         status=200 if result.verified else 422,
-        result=result,
-        checks=reading.checks(result),
-        summary=reading.summary(credential, language),
+        **verdict(result, credential, language),
     )
+
+
+def verdict(result: Verification, credential: Mapping[str, Any], language: str) -> dict[str, Any]:
+    """What the result part of a page shows: issuer trust first, the verdict, each check and
+    each reason in plain words, the credential as a person reads it."""
+    return {
+        "result": result,
+        "trust": reading.trust(result),
+        "checks": reading.checks(result),
+        "reasons": reading.reasons(result, messages(language)),
+        "summary": reading.summary(credential, language),
+    }
 
 
 @router.get("/v/{credential_uuid}", response_class=HTMLResponse)
@@ -115,10 +139,14 @@ async def public_page(request: Request, credential_uuid: str) -> HTMLResponse:
     """A credential's public page (its certificate's QR code): what the certificate shows and
     its status now; never indexed. The credential is read in a short session of its own, ended
     before the verification (which reads the status lists in its own sessions)."""
-    found = None
+    found = brand = None
     if _UUID.fullmatch(credential_uuid):
         async with request.app.state.sessionmaker() as session:
             found = await issuance.public_credential(session, credential_uuid)
+            if found is not None and not await sharing.public_page_enabled(session, found):
+                found = None  # switched off by its issuer: as if there were none
+            if found is not None:
+                brand = await branding.brand_of(session, found.issuer_id)
     if found is None:
         response = page(request, "not_found.html", status=404)
     else:
@@ -128,10 +156,9 @@ async def public_page(request: Request, credential_uuid: str) -> HTMLResponse:
         response = page(
             request,
             "public.html",
-            result=result,
-            checks=reading.checks(result),
-            summary=reading.summary(found.document, language),
+            brand=brand,
             page_image=reading.page_image(found.document, language),
+            **verdict(result, found.document, language),
         )
     response.headers["x-robots-tag"] = "noindex, nofollow"
     response.headers["cache-control"] = "no-store"

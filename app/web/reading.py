@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.services.verification.results import Verification
+from app.services.verification.trust import OWN_LIST
 
 #: The checks shown, in order: (message key, the results' key, path inside it).
 _CHECKS = (
@@ -161,3 +162,61 @@ def page_image(credential: Mapping[str, Any], language: str) -> str | None:
         if language_id.endswith("/" + wanted):
             return image
     return images[0][1] if images else None
+
+
+@dataclass(frozen=True)
+class Trust:
+    """Who vouches for the issuer, as the verdict's ``results.issuerTrust`` says."""
+
+    trusted: bool
+    source: str | None
+    """The first source that vouches (a registry's or this service's list's name)."""
+    legal_name: str | None
+    """The legal name that source registered (never the credential's own words)."""
+    unknown: bool
+    """Some source could not be asked: "no one vouches" may change when it answers."""
+    own_list: bool = False
+    """The source is this service's own trust list (named in words on the page)."""
+
+
+def trust(result: Verification) -> Trust | None:
+    """The verdict's issuer trust; None when it was not checked (no proof got that far)."""
+    found = result.results.get("issuerTrust")
+    if not isinstance(found, Mapping):
+        return None
+    sources = found.get("sources")
+    first = sources[0] if isinstance(sources, list) and sources else {}
+    name = first.get("name") if isinstance(first, Mapping) else None
+    legal_name = found.get("legalName")
+    return Trust(
+        trusted=found.get("trusted") is True,
+        source=name if isinstance(name, str) else None,
+        legal_name=legal_name if isinstance(legal_name, str) else None,
+        unknown=bool(found.get("unknown")),
+        own_list=name == OWN_LIST,
+    )
+
+
+@dataclass(frozen=True)
+class Reason:
+    """An error or warning of the verdict in plain words: ``key`` is the message's key in the
+    page's catalogue (``reason_other`` when the catalogue has none), ``detail`` the verifier's
+    own (English) words, shown below it."""
+
+    key: str
+    severity: str
+    detail: str
+
+
+def reasons(result: Verification, catalogue: Mapping[str, str]) -> list[Reason]:
+    """Each error and warning, named by its problem type (the part after ``#`` or the last
+    ``:``), e.g. ``…#CREDENTIAL_REVOKED`` → ``reason_credential_revoked``."""
+    shown = []
+    for severity, problems in (("error", result.errors), ("warning", result.warnings)):
+        for problem in problems:
+            name = problem.type.rsplit("#", 1)[-1].rsplit(":", 1)[-1].lower()
+            key = f"reason_{name}"
+            shown.append(
+                Reason(key if key in catalogue else "reason_other", severity, problem.detail)
+            )
+    return shown

@@ -606,8 +606,9 @@ async def test_an_issue_makes_few_database_round_trips(
     random_slug: str,
     database_url: str,
 ) -> None:
-    """The statements of one EDC issue: reads (API key, open list, free indices, active key),
-    then the store step, on PostgreSQL one statement in autocommit (no BEGIN, no COMMIT)."""
+    """The statements of one EDC issue: reads (API key, the issuer's branding, open list, free
+    indices, active key), then the store step, on PostgreSQL one statement in autocommit (no
+    BEGIN, no COMMIT)."""
     from sqlalchemy import event
 
     _, auth = await issuer_with_key(client, admin_headers, random_slug)
@@ -626,10 +627,10 @@ async def test_an_issue_makes_few_database_round_trips(
         event.remove(engine, "before_cursor_execute", seen)
     assert response.status_code == 201, response.text
     if database_url.startswith("postgresql"):
-        assert statements == ["SELECT", "SELECT", "SELECT", "SELECT", "WITH"]
+        assert statements == ["SELECT"] * 5 + ["WITH"]
     else:
         # every SQLite transaction opens with BEGIN IMMEDIATE (app/db/engine.py)
-        reads, store = ["BEGIN"] + ["SELECT"] * 4, ["BEGIN", "INSERT", "INSERT", "INSERT", "UPDATE"]
+        reads, store = ["BEGIN"] + ["SELECT"] * 5, ["BEGIN", "INSERT", "INSERT", "INSERT", "UPDATE"]
         assert statements == reads + store
     assert await count(app, Credential) == 2
     assert len(await rows(app, StatusEntry)) == 2
