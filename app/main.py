@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
-from app.api import admin, credentials, did, health, oid4vci, status, verify
+from app.api import admin, credentials, did, health, oid4vci, sdjwt, status, verify
 from app.config import Settings, get_settings
 from app.crypto.dataintegrity import DataIntegrity
 from app.db.engine import create_engine, session_factory
@@ -167,6 +167,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(did.router)
     app.include_router(credentials.router)
     app.include_router(status.router)
+    app.include_router(sdjwt.router)
     app.include_router(oid4vci.router)
     app.include_router(verify.router)
     app.include_router(pages.router)

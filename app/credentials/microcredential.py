@@ -279,8 +279,10 @@ class StackabilityIn(_Model):
 class MicroCredentialIn(_Model):
     """The body of ``POST /microcredentials`` (``API.md``)."""
 
-    format: Literal["edc", "obv3"]
+    format: Literal["edc", "obv3", "sd-jwt"]
     cryptosuite: Literal["eddsa-rdfc-2022", "eddsa-jcs-2022"] | None = None
+    #: ``sd-jwt`` only: the wallet's public key (an OKP Ed25519 JWK) the credential is bound to
+    holderJwk: Annotated[dict[str, str], Field(max_length=8)] | None = None
     learner: Learner
     title: TitleMap
     description: TextMap | None = None
@@ -303,6 +305,26 @@ class MicroCredentialIn(_Model):
     stackability: StackabilityIn | None = None
     furtherInformation: TextMap | None = None
     validUntil: AwareDatetime | None = None
+
+    @field_validator("holderJwk")
+    @classmethod
+    def _public_ed25519(cls, value: dict[str, str] | None, info: ValidationInfo) -> Any:
+        if value is None:
+            return value
+        if info.data.get("format") != "sd-jwt":
+            raise ValueError("holderJwk goes with format sd-jwt only")
+        from app.crypto.jws import JwsError, public_jwk, public_key_from_jwk
+
+        try:
+            return public_jwk(public_key_from_jwk(value))
+        except JwsError as exc:
+            raise ValueError(str(exc)) from None
+
+    @model_validator(mode="after")
+    def _sd_jwt_has_no_cryptosuite(self) -> MicroCredentialIn:
+        if self.format == "sd-jwt" and self.cryptosuite is not None:
+            raise ValueError("an sd-jwt credential is signed EdDSA as a JWS: no cryptosuite")
+        return self
 
     @field_validator("validUntil")
     @classmethod

@@ -479,6 +479,20 @@ async def issue_microcredential(
     commit: bool = False,
 ) -> Issued:
     """Issue ``mc`` as its format says (see :func:`issue` for ``commit``)."""
+    if mc.format == "sd-jwt":  # SD-JWT VC: not a JSON-LD document (app.services.sdjwt)
+        from app.services import sdjwt
+
+        return await sdjwt.issue(
+            session,
+            issuer,
+            mc,
+            issuing,
+            holder_jwk=mc.holderJwk,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            body_hash=body_hash,
+            commit=commit,
+        )
     now = utcnow()
     build, validate = microcredential_builder(mc, issuer, issuing, now)
     return await issue(

@@ -1,0 +1,226 @@
+"""Issuing EU micro-credentials as SD-JWT VCs (``dc+sd-jwt``), their Type Metadata, and their
+Token Status Lists.
+
+Issuing follows :func:`app.services.issuance.issue`: read (an earlier credential for the
+idempotency key, the active key, a free random index of the issuer's token status list), sign
+without the database, store the credential with its status entry, audit row and list count in
+one transaction; an index another request stored meanwhile fails the insert and the read runs
+again. The stored document is ``{"format": "dc+sd-jwt", "credential": "<SD-JWT>"}``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app import jsontext
+from app.credentials.microcredential import MicroCredentialIn
+from app.crypto import jws
+from app.db.models import Credential, Issuer, utcnow
+from app.errors import PROBLEMS, NotFound, ValidationFailed
+from app.observability import CREDENTIALS_ISSUED
+from app.sdjwt import core
+from app.sdjwt.microcredential import (
+    KINDS,
+    MEDIA_TYPE,
+    DisclosurePolicy,
+    PolicyError,
+    claims,
+    type_metadata,
+    vct_url,
+)
+from app.services import audit, issuers, status
+from app.services.issuance import (
+    IdempotencyConflict,
+    Issued,
+    Issuing,
+    IssuingContended,
+    issuer_profile,
+    learner_reference,
+)
+
+FORMAT = "sd-jwt"
+#: Random digests added to the selectively disclosable ones, so their number says nothing.
+DECOYS = 3
+STORE_ATTEMPTS = 4
+_STORE_CREDENTIAL = insert(Credential.__table__)  # type: ignore[attr-defined]
+
+
+class TypeMetadataNotFound(NotFound):
+    type = PROBLEMS + "TYPE_METADATA_NOT_FOUND"
+    title = "No such credential type"
+
+
+class InvalidDisclosurePolicy(ValidationFailed):
+    type = PROBLEMS + "INVALID_DISCLOSURE_POLICY"
+    title = "The disclosure policy names claims that cannot be selectable"
+
+
+def policy_of(issuer: Issuer) -> DisclosurePolicy:
+    return DisclosurePolicy.of(issuer.sd_jwt_selectable)
+
+
+def check_policy(names: list[str] | None) -> list[str] | None:
+    try:
+        DisclosurePolicy.of(names)
+    except PolicyError as exc:
+        raise InvalidDisclosurePolicy(
+            str(exc), errors=[{"pointer": "/sdJwtSelectable", "detail": str(exc)}]
+        ) from None
+    return None if names is None else sorted(set(names))
+
+
+def document_of(sd_jwt: str) -> dict[str, Any]:
+    return {"format": MEDIA_TYPE, "credential": sd_jwt}
+
+
+def credential_of(document: Mapping[str, Any]) -> str | None:
+    """The SD-JWT of a stored SD-JWT VC document; None for a JSON-LD credential."""
+    value = document.get("credential") if document.get("format") == MEDIA_TYPE else None
+    return value if isinstance(value, str) else None
+
+
+def sign_sd_jwt(
+    mc: MicroCredentialIn,
+    issuer: Issuer,
+    issuing: Issuing,
+    key: issuers.ActiveKey,
+    *,
+    holder_jwk: Mapping[str, Any] | None,
+    status_claim: Mapping[str, Any],
+    now: datetime,
+) -> str:
+    """The signed SD-JWT VC of ``mc`` (no database work)."""
+    vct = vct_url(issuing.policy.public_url, issuer.slug)
+    payload = claims(
+        mc,
+        issuer_profile(issuer),
+        vct=vct,
+        issued_at=now,
+        holder_jwk=holder_jwk,
+        status=status_claim,
+    )
+    pair = issuing.key_cache.key_pair(key.key_id, key.encrypted_seed)
+    header = {"typ": MEDIA_TYPE, "kid": key.key_id}
+    return core.issue(header, payload, policy_of(issuer).selectable, pair, decoys=DECOYS)
+
+
+async def _earlier(
+    session: AsyncSession, issuer: Issuer, idempotency_key: str | None, body_hash: str
+) -> Credential | None:
+    if idempotency_key is None:
+        return None
+    query = select(Credential).where(
+        Credential.issuer_id == issuer.id, or_(Credential.idempotency_key == idempotency_key)
+    )
+    earlier = (await session.exec(query)).first()
+    if earlier is not None and earlier.request_hash != body_hash:
+        raise IdempotencyConflict(
+            "the idempotency key was first used with a different request body"
+        )
+    return earlier
+
+
+def _issued(row: Credential, *, replayed: bool) -> Issued:
+    return Issued(row.id, row.document, jsontext.dumps_bytes(row.document), replayed)
+
+
+async def issue(
+    session: AsyncSession,
+    issuer: Issuer,
+    mc: MicroCredentialIn,
+    issuing: Issuing,
+    *,
+    holder_jwk: Mapping[str, Any] | None,
+    actor: str,
+    idempotency_key: str | None,
+    body_hash: str,
+    commit: bool = False,
+    now: datetime | None = None,
+) -> Issued:
+    """Issue ``mc`` as an SD-JWT VC bound to ``holder_jwk`` (unbound when None).
+
+    ``commit``: as :func:`app.services.issuance.issue`, no transaction spans the signing.
+    """
+    now = now or utcnow()
+    assert issuer.id is not None
+    if holder_jwk is not None:
+        holder_jwk = jws.public_jwk(jws.public_key_from_jwk(holder_jwk))
+    for _ in range(STORE_ATTEMPTS):
+        earlier = await _earlier(session, issuer, idempotency_key, body_hash)
+        if earlier is not None:
+            return _issued(earlier, replayed=True)
+        reservation = await status.reserve(
+            session, issuer, status.REVOCATION, issuing.policy, kind=status.TOKEN
+        )
+        key = await issuers.active_key(session, issuer)
+        if commit:
+            await session.commit()
+        credential_id = str(uuid.uuid4())
+        sd_jwt = sign_sd_jwt(
+            mc,
+            issuer,
+            issuing,
+            key,
+            holder_jwk=holder_jwk,
+            status_claim=reservation.entry,
+            now=now,
+        )
+        document = document_of(sd_jwt)
+        values: dict[str, Any] = {
+            "id": credential_id,
+            "issuer_id": issuer.id,
+            "format": FORMAT,
+            "learner_ref": learner_reference(mc),
+            "document": document,
+            "credential_uri": f"urn:uuid:{credential_id}",
+            "idempotency_key": idempotency_key,
+            "client_id": None,
+            "request_hash": body_hash,
+            "created_at": now,
+        }
+        event = audit.event_values(
+            actor,
+            "credential.issued",
+            issuer.id,
+            credential_id,
+            {"format": FORMAT, "key": key.key_id},
+        )
+        try:
+            async with session.begin_nested():
+                await session.exec(_STORE_CREDENTIAL, params=values)
+                await status.claim(session, [reservation], credential_id, now)
+            await audit.write(session, event)
+            await status.count_allocations(session, [reservation.list_id])
+            if commit:
+                await session.commit()
+        except IntegrityError:
+            if commit:
+                await session.rollback()
+                await session.refresh(issuer)
+            continue
+        CREDENTIALS_ISSUED.labels(FORMAT).inc()
+        return Issued(credential_id, document, jsontext.dumps_bytes(document), replayed=False)
+    raise IssuingContended(
+        f"the status indices drawn were taken by other requests {STORE_ATTEMPTS} times"
+    )
+
+
+async def metadata(
+    session: AsyncSession, issuer_slug: str, kind: str, public_url: str
+) -> dict[str, Any]:
+    """The Type Metadata document served at the ``vct`` URL."""
+    if kind not in KINDS:
+        raise TypeMetadataNotFound(f"no credential type {kind!r}")
+    try:
+        issuer = await issuers.get_issuer(session, issuer_slug)
+    except issuers.IssuerNotFound:
+        raise TypeMetadataNotFound(f"no issuer {issuer_slug!r}") from None
+    return type_metadata(vct_url(public_url, issuer.slug, kind), issuer.name, policy_of(issuer))
