@@ -24,6 +24,7 @@ from app import jsontext
 from app.credentials.microcredential import MicroCredentialIn
 from app.crypto import jws
 from app.db.models import Credential, Issuer, utcnow
+from app.did.key import public_key_from_did_key
 from app.errors import PROBLEMS, NotFound, ValidationFailed
 from app.observability import CREDENTIALS_ISSUED
 from app.sdjwt import core
@@ -47,6 +48,8 @@ from app.services.issuance import (
 )
 
 FORMAT = "sd-jwt"
+#: The OpenID4VCI Credential Configuration id of the micro-credential SD-JWT VC.
+CONFIGURATION_ID = "EuropeanMicroCredential_dc+sd-jwt"
 #: Random digests added to the selectively disclosable ones, so their number says nothing.
 DECOYS = 3
 STORE_ATTEMPTS = 4
@@ -75,6 +78,32 @@ def check_policy(names: list[str] | None) -> list[str] | None:
             str(exc), errors=[{"pointer": "/sdJwtSelectable", "detail": str(exc)}]
         ) from None
     return None if names is None else sorted(set(names))
+
+
+def holder_jwk_of(holder_did: str) -> dict[str, str]:
+    """The public JWK of a did:key holder (the OpenID4VCI key proof's key)."""
+    return jws.public_jwk(public_key_from_did_key(holder_did))
+
+
+def oid4vci_configuration(issuer: Issuer, public_url: str) -> dict[str, Any]:
+    """The ``dc+sd-jwt`` entry of ``credential_configurations_supported`` (OpenID4VCI A.3)."""
+    vct = vct_url(public_url, issuer.slug)
+    described = type_metadata(vct, issuer.name, policy_of(issuer))
+    return {
+        "format": MEDIA_TYPE,
+        "vct": vct,
+        "scope": CONFIGURATION_ID,
+        "cryptographic_binding_methods_supported": ["jwk"],
+        "credential_signing_alg_values_supported": [jws.EDDSA],
+        "proof_types_supported": {"jwt": {"proof_signing_alg_values_supported": [jws.EDDSA]}},
+        "credential_metadata": {
+            "display": described["display"],
+            "claims": [
+                {"path": claim["path"], "display": claim["display"]}
+                for claim in described["claims"]
+            ],
+        },
+    }
 
 
 def document_of(sd_jwt: str) -> dict[str, Any]:
