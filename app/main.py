@@ -168,6 +168,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(credentials.router)
     app.include_router(status.router)
     app.include_router(sdjwt.router)
+    app.include_router(sdjwt.admin_router)
     app.include_router(oid4vci.router)
     app.include_router(verify.router)
     app.include_router(pages.router)

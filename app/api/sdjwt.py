@@ -6,12 +6,68 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app.api.auth import AdminDep
 from app.api.deps import SessionDep
-from app.services import issuance, sdjwt, status
+from app.sdjwt.microcredential import CLAIM_ORDER, DisclosurePolicy
+from app.services import issuance, issuers, sdjwt, status
 from app.status.tokenstatus import MEDIA_TYPE
 
 router = APIRouter(tags=["public"])
+admin_router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminDep])
+
+
+class DisclosurePolicyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    selectable: (
+        Annotated[list[Annotated[str, StringConstraints(max_length=64)]], Field(max_length=64)]
+        | None
+    ) = Field(
+        description="the SD-JWT VC claims a holder may leave out; null for the default "
+        "(the learner's personal data and the grade)"
+    )
+
+
+class DisclosurePolicyOut(BaseModel):
+    selectable: list[str]
+    default: bool = Field(description="whether this is the service's default policy")
+    always: list[str] = Field(description="claims always disclosed")
+
+
+def _policy_out(selectable: list[str] | None) -> DisclosurePolicyOut:
+    policy = DisclosurePolicy.of(selectable)
+    return DisclosurePolicyOut(
+        selectable=sorted(policy.selectable),
+        default=selectable is None,
+        always=[claim for claim in CLAIM_ORDER if claim not in policy.selectable],
+    )
+
+
+@admin_router.get(
+    "/issuers/{slug}/sd-jwt-policy", responses={404: {"description": "No such issuer"}}
+)
+async def get_disclosure_policy(slug: str, session: SessionDep) -> DisclosurePolicyOut:
+    """The issuer's SD-JWT VC disclosure policy."""
+    issuer = await issuers.get_issuer(session, slug)
+    return _policy_out(issuer.sd_jwt_selectable)
+
+
+@admin_router.put(
+    "/issuers/{slug}/sd-jwt-policy",
+    responses={
+        404: {"description": "No such issuer"},
+        422: {"description": "A mandatory or unknown claim"},
+    },
+)
+async def set_disclosure_policy(
+    slug: str, body: DisclosurePolicyIn, session: SessionDep
+) -> DisclosurePolicyOut:
+    """Which claims of the issuer's SD-JWT VCs a holder may leave out (issuer, title, level,
+    workload and award date are always disclosed); applies to credentials issued from now on."""
+    issuer = await issuers.get_issuer(session, slug)
+    await sdjwt.set_policy(session, issuer, body.selectable)
+    return _policy_out(issuer.sd_jwt_selectable)
 
 
 @router.get(

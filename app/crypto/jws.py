@@ -12,7 +12,9 @@ Pure: imports joserfc and :mod:`app.crypto.keys` only.
 from __future__ import annotations
 
 import base64
+import binascii
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,7 +22,6 @@ from joserfc import jws
 from joserfc.errors import JoseError as _JoserfcError
 from joserfc.jwk import OKPKey
 from joserfc.jws import JWSRegistry
-from joserfc.util import urlsafe_b64decode
 
 from app.crypto.keys import KeyPair, PublicKey
 
@@ -28,6 +29,7 @@ EDDSA = "EdDSA"
 ALGORITHMS = (EDDSA, "Ed25519")
 #: A single JWT here (an SD-JWT's issuer part, a status list token) is at most this long.
 MAX_TOKEN_LENGTH = 256 * 1024
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 class JwsError(ValueError):
@@ -53,14 +55,15 @@ def b64url_encode(data: bytes) -> str:
 
 
 def b64url_decode(value: str) -> bytes:
-    """Strict base64url without padding: the canonical spelling of the bytes only."""
-    if not isinstance(value, str) or "=" in value:
+    """Strict base64url without padding (RFC 7515 section 2): no ``=``, no other alphabet, and
+    the canonical spelling of the bytes only."""
+    if not isinstance(value, str) or not _BASE64URL.fullmatch(value) or len(value) % 4 == 1:
         raise JwsError("not base64url without padding")
     try:
-        raw = urlsafe_b64decode(value.encode("ascii"))
-    except (ValueError, UnicodeEncodeError) as exc:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError) as exc:
         raise JwsError("not base64url without padding") from exc
-    if b64url_encode(raw) != value:
+    if b64url_encode(raw) != value:  # non-zero trailing bits: a second spelling of the bytes
         raise JwsError("not the canonical base64url encoding")
     return raw
 

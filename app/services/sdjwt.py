@@ -106,6 +106,21 @@ def oid4vci_configuration(issuer: Issuer, public_url: str) -> dict[str, Any]:
     }
 
 
+async def set_policy(session: AsyncSession, issuer: Issuer, selectable: list[str] | None) -> None:
+    """Set the issuer's disclosure policy (None: the default), audited."""
+    issuer.sd_jwt_selectable = check_policy(selectable)
+    session.add(issuer)
+    audit.record(
+        session,
+        actor=audit.ADMIN,
+        action="issuer.sd_jwt_policy",
+        issuer_id=issuer.id,
+        target=issuer.did,
+        details={"selectable": issuer.sd_jwt_selectable},
+    )
+    await session.flush()
+
+
 def document_of(sd_jwt: str) -> dict[str, Any]:
     return {"format": MEDIA_TYPE, "credential": sd_jwt}
 

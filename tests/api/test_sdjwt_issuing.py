@@ -159,3 +159,29 @@ async def test_one_bit_list_without_suspension_and_bad_holder_keys(
     assert reply.status_code == 201
     _, payload = core.unverified_issuer_part(core.parse(reply.json()["verifiableCredential"]))
     assert "cnf" not in payload
+
+
+async def test_the_issuer_disclosure_policy_decides_what_is_selectable(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    _, auth = await issuer_with_key(client, admin_headers, random_slug)
+    path = f"/admin/issuers/{random_slug}/sd-jwt-policy"
+    default = (await client.get(path, headers=admin_headers)).json()
+    assert default["default"] is True and "grade" in default["selectable"]
+    assert "title" in default["always"]
+    policy = {"selectable": ["birthdate", "grade", "learning_outcomes"]}
+    assert (await client.put(path, json=policy)).status_code == 401
+    reply = await client.put(path, json=policy, headers=admin_headers)
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["selectable"] == policy["selectable"] and reply.json()["default"] is False
+    _, sd_jwt = await issue_sd_jwt(client, auth)
+    _, payload = core.unverified_issuer_part(core.parse(sd_jwt))
+    assert payload["given_name"] == "Aoife"  # always disclosed now
+    assert "learning_outcomes" not in payload and "grade" not in payload
+    metadata = (await client.get(payload["vct"].removeprefix(BASE))).json()
+    sd = {c["path"][0]: c["sd"] for c in metadata["claims"]}
+    assert sd["learning_outcomes"] == "allowed" and sd["given_name"] == "never"
+    refused = await client.put(path, json={"selectable": ["title"]}, headers=admin_headers)
+    assert problem_of(refused)["status"] == 422
+    back = await client.put(path, json={"selectable": None}, headers=admin_headers)
+    assert back.json()["default"] is True
