@@ -151,3 +151,22 @@ async def test_a_revoked_or_suspended_credential_fails(
         nonce = await challenge(client)
         status, reply = await verify(client, present(sd_jwt, set(), nonce), nonce)
         assert status == 422 and problem in problem_types(reply)
+
+
+async def test_odd_claims_are_results_not_server_errors(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    """An issuer key we hold signing odd values: each is a 200/422 result, never a 500."""
+    issuer, _ = await issuer_with_key(client, admin_headers, random_slug, didMethod="key")
+    key = KeyPair.generate()  # not the issuer's key: the signature fails, but after parsing
+    for claims in (
+        {"iss": issuer["did"], "exp": 1e300, "vct": "x"},
+        {"iss": issuer["did"], "_sd": "not a list"},
+        {"iss": "did:example:nobody"},
+    ):
+        token = jws.sign({"typ": "dc+sd-jwt", "kid": f"{claims['iss']}#k"}, claims, key)
+        status, body = await verify(client, f"{token}~", None)
+        assert status == 422 and problem_types(body) == {"SD_JWT_SIGNATURE_INVALID"}
+    for bad in ("~", "a.b.c~", "x" * 10 + "~" + "y"):
+        response = await client.post("/credentials/verify", json={"verifiableCredential": bad})
+        assert response.status_code == 400, bad

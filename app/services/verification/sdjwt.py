@@ -64,7 +64,10 @@ def _status_problem(detail: str) -> ProblemDetail:
 
 def _moment(value: Any) -> str | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC).isoformat().replace("+00:00", "Z")
+        try:
+            return datetime.fromtimestamp(value, UTC).isoformat().replace("+00:00", "Z")
+        except (OverflowError, ValueError, OSError):  # beyond the years datetime holds
+            return None
     return None
 
 
