@@ -185,3 +185,29 @@ async def test_the_issuer_disclosure_policy_decides_what_is_selectable(
     assert problem_of(refused)["status"] == 422
     back = await client.put(path, json={"selectable": None}, headers=admin_headers)
     assert back.json()["default"] is True
+
+
+async def test_revoking_the_issuer_key_re_signs_its_token_status_lists(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    issuer, auth = await issuer_with_key(client, admin_headers, random_slug)
+    _, sd_jwt = await issue_sd_jwt(client, auth)
+    _, payload = core.unverified_issuer_part(core.parse(sd_jwt))
+    uri, _ = parse_reference(payload["status"])
+    before = await client.get(uri.removeprefix(BASE))
+    assert jws.unverified(before.text)[0]["kid"] == issuer["did"] + "#key-1"
+    rotated = await client.post(f"/admin/issuers/{random_slug}/keys/rotate", headers=admin_headers)
+    assert rotated.status_code == 201, rotated.text
+    revoked = await client.post(
+        f"/admin/issuers/{random_slug}/keys/key-1/revoke", headers=admin_headers
+    )
+    assert revoked.status_code == 200, revoked.text
+    after = await client.get(uri.removeprefix(BASE))
+    assert after.status_code == 200 and after.headers["etag"] != before.headers["etag"]
+    kid = jws.unverified(after.text)[0]["kid"]
+    assert kid != issuer["did"] + "#key-1"
+    await token_statuses(client, uri, issuer["did"])  # verifies with the new key
+    cached = await client.get(
+        uri.removeprefix(BASE), headers={"If-None-Match": after.headers["etag"]}
+    )
+    assert cached.status_code == 304
