@@ -491,7 +491,6 @@ async def issue_microcredential(
             actor=actor,
             idempotency_key=idempotency_key,
             body_hash=body_hash,
-            commit=commit,
         )
     now = utcnow()
     build, validate = microcredential_builder(mc, issuer, issuing, now)

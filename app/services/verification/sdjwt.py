@@ -23,16 +23,16 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.crypto import jws
+from app.crypto.dataintegrity import VerifyResult
 from app.crypto.errors import InvalidVerificationMethodError
 from app.crypto.keys import PublicKey
 from app.db.models import Issuer, StatusEntry, StatusList
 from app.errors import PROBLEMS
 from app.net import RemoteFetchError, fetch_bytes
 from app.sdjwt import core
-from app.services import challenges
+from app.services.verification.challenge import check_challenge
 from app.services.verification.controllers import Controllers, Run, controller_did, method_resolver
 from app.services.verification.results import (
-    CHALLENGE_NOT_CHECKED,
     CREDENTIAL_EXPIRED,
     CREDENTIAL_NOT_YET_VALID,
     CREDENTIAL_REVOKED,
@@ -203,21 +203,12 @@ class SdJwtVerifier:
             report.errors.append(_named(exc))
             return
         result["verified"] = True
-        async with self._sessionmaker() as session:
-            state = await challenges.consume(session, nonce, now=now)
-            await session.commit()
-        if state == "unknown":
-            report.warnings.append(
-                problem(
-                    CHALLENGE_NOT_CHECKED,
-                    "the nonce was not issued by this service (POST /challenges): "
-                    "its freshness is the caller's to check",
-                )
-            )
-        elif state != "accepted":
-            result["verified"] = False
-            reason = "was used before: it is single-use" if state == "used" else "has expired"
-            report.errors.append(_named(core.InvalidKeyBinding(f"the nonce {reason}")))
+        # Our single-use challenge is spent the way a Data Integrity presentation's is (the
+        # KB-JWT has been shown to carry it).
+        checked = await check_challenge(
+            self._sessionmaker, nonce, VerifyResult(verified=True), now, report
+        )
+        result["verified"] = checked["verified"] is not False
 
     def _validity(self, claims: Mapping[str, Any], now: datetime, report: Verification) -> None:
         stamp = now.timestamp()
