@@ -98,9 +98,8 @@ class VerifyOptions(BaseModel):
 
 
 class VerifyCredentialRequest(BaseModel):
-    verifiableCredential: (
-        dict[str, Any] | Annotated[str, StringConstraints(max_length=512 * 1024)]
-    ) = Field(
+    # The string's length is bounded by the body limit and by the SD-JWT parser (a 400).
+    verifiableCredential: dict[str, Any] | str = Field(
         description="a VC 1.1 or 2.0 credential with a Data Integrity proof, or an SD-JWT VC "
         "presentation (a string; its key-binding JWT's aud is options.domain and its nonce "
         "options.challenge)"
