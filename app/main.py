@@ -20,6 +20,7 @@ from app.api import (
     jobs,
     oid4vci,
     registry,
+    sdjwt,
     sharing,
     status,
     verify,
@@ -210,6 +211,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(jobs.router)
     app.include_router(courses.router)
     app.include_router(status.router)
+    app.include_router(sdjwt.router)
+    app.include_router(sdjwt.admin_router)
     app.include_router(oid4vci.router)
     app.include_router(verify.router)
     app.include_router(vocabularies.router)

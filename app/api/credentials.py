@@ -18,7 +18,7 @@ from app.credentials.vcapi import check_issuable
 from app.errors import ValidationFailed
 from app.jsonld.values import as_list
 from app.limits import LARGE_BODY, ParsedOnceRoute, pause_if_large
-from app.services import issuance, status
+from app.services import issuance, sdjwt, status
 
 router = APIRouter(tags=["issuing"], route_class=ParsedOnceRoute)
 
@@ -109,7 +109,9 @@ class IssueRequest(BaseModel):
 
 
 class IssuedReply(BaseModel):
-    verifiableCredential: dict[str, Any]
+    verifiableCredential: dict[str, Any] | str = Field(
+        description="the signed credential; an SD-JWT VC (format sd-jwt) is its compact string"
+    )
 
 
 class CredentialStatusFlags(BaseModel):
@@ -118,15 +120,21 @@ class CredentialStatusFlags(BaseModel):
 
 
 class StoredCredentialReply(BaseModel):
-    verifiableCredential: dict[str, Any]
+    verifiableCredential: dict[str, Any] | str
     status: CredentialStatusFlags
+
+
+def credential_json(issued: issuance.Issued) -> bytes:
+    """The credential as JSON: the document, or an SD-JWT VC's compact string."""
+    sd_jwt = sdjwt.credential_of(issued.document)
+    return issued.json if sd_jwt is None else jsontext.dumps_bytes(sd_jwt)
 
 
 def issued_reply(issued: issuance.Issued) -> Response:
     """201 with ``IssuedReply``'s JSON, written straight from the stored document: a response
     model would copy and re-check the ~47 KB of an EDC first."""
     return Response(
-        b'{"verifiableCredential":' + issued.json + b"}",
+        b'{"verifiableCredential":' + credential_json(issued) + b"}",
         status_code=201,
         media_type="application/json",
         headers={"Location": f"/credentials/{issued.id}"},
@@ -229,15 +237,30 @@ async def issue_microcredential(
     caller: IssueCaller,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Issue an EU micro-credential as a Europass EDC (`edc`) or an Open Badge 3.0 (`obv3`)."""
+    """Issue an EU micro-credential as a Europass EDC (`edc`), an Open Badge 3.0 (`obv3`) or an
+    SD-JWT VC (`sd-jwt`, bound to `holderJwk` when given; the main path for wallets is
+    OpenID4VCI)."""
     issuing = _issuing(request)
+    body_hash = issuance.request_hash(body.model_dump(mode="json"))
+    if body.format == "sd-jwt":  # not a JSON-LD document: signed in the request's transaction
+        sd_jwt = await sdjwt.issue(
+            session,
+            caller.issuer,
+            body,
+            issuing,
+            holder_jwk=body.holderJwk,
+            actor=caller.actor,
+            idempotency_key=idempotency_key,
+            body_hash=body_hash,
+        )
+        return issued_reply(sd_jwt)
     order = issuance.microcredential_order(
         body,
         caller.issuer,
         issuing,
         actor=caller.actor,
         idempotency_key=idempotency_key,
-        body_hash=issuance.request_hash(body.model_dump(mode="json")),
+        body_hash=body_hash,
         branding=await issuance.branding_of(session, caller.issuer),
     )
     issued = await issuance.issue_and_commit(session, issuing, order)
@@ -251,8 +274,9 @@ async def read_credential(
     """A credential this issuer issued, with its current status."""
     credential = await issuance.find_credential(session, caller.issuer, credential_id)
     flags = await status.current_status(session, credential.id)
+    document = sdjwt.credential_of(credential.document) or credential.document
     return StoredCredentialReply(
-        verifiableCredential=credential.document, status=CredentialStatusFlags(**flags)
+        verifiableCredential=document, status=CredentialStatusFlags(**flags)
     )
 
 
@@ -302,7 +326,7 @@ async def issue_microcredential_batch(
     for result in results:
         item = b'{"index":%d,"status":%d' % (result.index, result.status)
         if result.credential is not None:
-            item += b',"verifiableCredential":' + result.credential.json
+            item += b',"verifiableCredential":' + credential_json(result.credential)
         if result.problem is not None:
             item += b',"problem":' + jsontext.dumps_bytes(result.problem)
         items.append(item + b"}")

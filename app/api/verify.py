@@ -98,8 +98,11 @@ class VerifyOptions(BaseModel):
 
 
 class VerifyCredentialRequest(BaseModel):
-    verifiableCredential: dict[str, Any] = Field(
-        description="a VC 1.1 or 2.0 credential with a Data Integrity proof"
+    # The string's length is bounded by the body limit and by the SD-JWT parser (a 400).
+    verifiableCredential: dict[str, Any] | str = Field(
+        description="a VC 1.1 or 2.0 credential with a Data Integrity proof, or an SD-JWT VC "
+        "presentation (a string; its key-binding JWT's aud is options.domain and its nonce "
+        "options.challenge)"
     )
     options: VerifyOptions | None = None
 
@@ -225,6 +228,22 @@ class IssuerTrustResult(_Closed):
     )
 
 
+class KeyBindingResult(_Closed):
+    verified: bool | None = Field(description="null when the SD-JWT is not holder-bound")
+    bound: bool = Field(description="whether the SD-JWT names a holder key (cnf)")
+
+
+class DisclosuresResult(_Closed):
+    verified: bool
+
+
+class SdJwtResult(_Closed):
+    vct: Any = None
+    disclosed: list[str] = Field(description="the selectively disclosable claims presented")
+    disclosures: DisclosuresResult
+    keyBinding: KeyBindingResult
+
+
 class CredentialResults(_Closed):
     form: FormResult
     proof: ProofResults | None = None
@@ -234,6 +253,7 @@ class CredentialResults(_Closed):
     credentialSchema: SchemaResults | None = None
     euMicroCredential: EuMicroCredentialResult | None = None
     issuerTrust: IssuerTrustResult | None = None
+    sdJwt: SdJwtResult | None = Field(default=None, description="SD-JWT VC presentations only")
 
 
 class CredentialVerification(_Closed):
@@ -325,10 +345,22 @@ async def verify_credential(
     body: VerifyCredentialRequest, request: Request, verifier: VerifierDep
 ) -> Response:
     """Verify a VC 1.1 / 2.0 credential: proofs, issuer, validity period, status, schema, and
-    who vouches for the issuer (``results.issuerTrust``)."""
+    who vouches for the issuer (``results.issuerTrust``); or an SD-JWT VC presentation (a
+    string): issuer signature, disclosures, key binding, validity, token status list."""
     refuse_unwritable_json(request, body)
     await pause_if_large(request)
     options = body.options or VerifyOptions()
+    if isinstance(body.verifiableCredential, str):
+        report, claims = await verifier.sd_jwt.verify(
+            body.verifiableCredential,
+            audience=options.domain,
+            nonce=options.challenge,
+            now=utcnow(),
+        )
+        sd_reply = report.to_json("")
+        sd_verified = sd_reply.pop("verified")
+        CREDENTIALS_VERIFIED.labels("sd-jwt", str(bool(sd_verified)).lower()).inc()
+        return _reply({"verified": sd_verified, "credential": claims, **sd_reply}, sd_verified)
     result = await verifier.verify_credential(
         body.verifiableCredential,
         challenge=options.challenge,

@@ -422,14 +422,20 @@ class StackabilityIn(InputModel):
 class MicroCredentialIn(InputModel):
     """The body of ``POST /microcredentials`` (``API.md``)."""
 
-    format: Literal["edc", "obv3"] = Field(
-        description="The credential to make: `edc`, a Europass Digital Credential (ELM v3), or "
-        "`obv3`, an Open Badge 3.0."
+    format: Literal["edc", "obv3", "sd-jwt"] = Field(
+        description="The credential to make: `edc`, a Europass Digital Credential (ELM v3); "
+        "`obv3`, an Open Badge 3.0; or `sd-jwt`, an SD-JWT VC for the EU Digital Identity "
+        "Wallet (not from courses; wallets usually receive it through OpenID4VCI)."
     )
     cryptosuite: Literal["eddsa-rdfc-2022", "eddsa-jcs-2022"] | None = Field(
         default=None,
         description="How the credential is signed; leave it out for `eddsa-rdfc-2022`, which "
         "every verifier of Data Integrity proofs accepts.",
+    )
+    holderJwk: Annotated[dict[str, str], Field(max_length=8)] | None = Field(
+        default=None,
+        description="`sd-jwt` only: the wallet's public key (an OKP Ed25519 JWK) the credential "
+        "is bound to (`cnf`); without it the SD-JWT VC is not bound to a holder.",
     )
     learner: Learner = Field(
         description="The person who earned the credential (element M1): at least one of `id`, "
@@ -555,6 +561,26 @@ class MicroCredentialIn(InputModel):
         "statement of its mandate (EDC: an evidence of type Mandate); refused when the issuer "
         "is an awarding body",
     )
+
+    @field_validator("holderJwk")
+    @classmethod
+    def _public_ed25519(cls, value: dict[str, str] | None, info: ValidationInfo) -> Any:
+        if value is None:
+            return value
+        if info.data.get("format") != "sd-jwt":
+            raise ValueError("holderJwk goes with format sd-jwt only")
+        from app.crypto.jws import JwsError, public_jwk, public_key_from_jwk
+
+        try:
+            return public_jwk(public_key_from_jwk(value))
+        except JwsError as exc:
+            raise ValueError(str(exc)) from None
+
+    @model_validator(mode="after")
+    def _sd_jwt_has_no_cryptosuite(self) -> MicroCredentialIn:
+        if self.format == "sd-jwt" and self.cryptosuite is not None:
+            raise ValueError("an sd-jwt credential is signed EdDSA as a JWS: no cryptosuite")
+        return self
 
     @field_validator("validUntil")
     @classmethod

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, Dialect, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -50,6 +51,8 @@ class Issuer(SQLModel, table=True):
     homepage: str | None = Field(default=None, max_length=2048)
     #: whether issued credentials also carry a suspension status entry
     suspension_enabled: bool = False
+    #: SD-JWT VC claims a holder may leave out (``app.sdjwt.microcredential``); None: default
+    sd_jwt_selectable: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
@@ -140,13 +143,21 @@ class Credential(SQLModel, table=True):
 
 
 class StatusList(SQLModel, table=True):
-    """A Bitstring Status List of one issuer and purpose; its bits live in ``status_entries``."""
+    """A status list of one issuer; its entries live in ``status_entries``.
+
+    ``bitstring``: a W3C Bitstring Status List of one purpose. ``token``: an IETF Token Status
+    List (purpose ``revocation``) of ``bits`` per entry, 2 when it carries suspension too.
+    """
 
     __tablename__ = "status_lists"
 
     id: str = Field(primary_key=True, max_length=36)
     issuer_id: int = Field(foreign_key="issuers.id", index=True)
     purpose: str = Field(max_length=16)
+    kind: str = Field(
+        default="bitstring", max_length=16, sa_column_kwargs={"server_default": "bitstring"}
+    )
+    bits: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     size: int
     allocated: int = 0
     #: bumped by every status change; the published credential is re-signed when it moved on
@@ -170,6 +181,8 @@ class StatusEntry(SQLModel, table=True):
     is_set: bool = False
     #: the issuer's stated reason for the last change (not in the signed list: see README)
     reason: str | None = Field(default=None, max_length=500)
+    #: a token list's suspension (``is_set`` is its revocation)
+    suspended: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 

@@ -540,6 +540,17 @@ def microcredential_order(
 ) -> IssueOrder:
     """The order that issues ``mc`` as its format says; ``branding`` (:func:`branding_of`) gives
     its pages the issuer's colour and logo."""
+    if mc.format == "sd-jwt":
+        raise ValidationFailed(
+            "an SD-JWT VC is issued on its own",
+            errors=[
+                {
+                    "pointer": "/format",
+                    "detail": "sd-jwt is issued by POST /microcredentials or through OpenID4VCI, "
+                    "not in a batch or from a course",
+                }
+            ],
+        )
     now = utcnow()
     build, validate = microcredential_builder(mc, issuer, issuing, now, branding)
     return IssueOrder(

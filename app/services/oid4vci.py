@@ -58,7 +58,7 @@ from app.did.key import InvalidDid, did_key_from_public_key, public_key_from_did
 from app.errors import PROBLEMS, NotFound, Problem
 from app.jose import EDDSA, JoseError, parse_compact, public_key_from_jwk
 from app.jsonld import JsonLdProcessingError
-from app.services import audit, issuance
+from app.services import audit, issuance, sdjwt
 
 PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
 OFFER_SCHEME = "openid-credential-offer://"
@@ -76,6 +76,7 @@ CRYPTOSUITES = ["eddsa-rdfc-2022", "eddsa-jcs-2022"]
 CONFIGURATION_IDS = {
     "edc": "EuropeanDigitalCredential_ldp_vc",
     "obv3": "OpenBadgeCredential_ldp_vc",
+    "sd-jwt": sdjwt.CONFIGURATION_ID,
 }
 _DEFINITIONS: dict[str, dict[str, Any]] = {
     "edc": {
@@ -190,8 +191,13 @@ def issuer_metadata(issuer: Issuer, urls: IssuerUrls) -> dict[str, Any]:
         "nonce_endpoint": urls.nonce_endpoint,
         "display": [{"name": name, "locale": language} for language, name in issuer.name.items()],
         "credential_configurations_supported": {
-            CONFIGURATION_IDS[format]: credential_configuration(format)
-            for format in CONFIGURATION_IDS
+            **{
+                CONFIGURATION_IDS[format]: credential_configuration(format)
+                for format in _DEFINITIONS
+            },
+            sdjwt.CONFIGURATION_ID: sdjwt.oid4vci_configuration(
+                issuer, urls.identifier.removesuffix(f"/issuers/{issuer.slug}")
+            ),
         },
     }
 
@@ -645,8 +651,9 @@ async def redeem_offer(
     issuing: issuance.Issuing,
     *,
     now: datetime,
-) -> dict[str, Any]:
-    """Claim the offer (once, whatever races it) and issue its credential to ``holder_did``."""
+) -> dict[str, Any] | str:
+    """Claim the offer (once, whatever races it) and issue its credential to ``holder_did``
+    (an SD-JWT VC is its compact string)."""
     try:
         async with session.begin_nested():  # a failed issuance leaves the offer redeemable
             claimed = await session.exec(
@@ -662,17 +669,33 @@ async def redeem_offer(
                 raise invalid_token("the access token was used already")
             body = dict(offer.body)
             body["learner"] = {**body["learner"], "id": holder_did}
+            if body.get("format") == sdjwt.FORMAT:  # bound to the key proof's key (cnf)
+                body["holderJwk"] = sdjwt.holder_jwk_of(holder_did)
             mc = MicroCredentialIn.model_validate(body)
-            order = issuance.microcredential_order(
-                mc,
-                issuer,
-                issuing,
-                actor=f"oid4vci-offer:{offer.id}",
-                idempotency_key=None,
-                body_hash=issuance.request_hash(mc.model_dump(mode="json")),
-                branding=await issuance.branding_of(session, issuer),
-            )
-            issued = await issuance.issue_within(session, issuing, order)
+            actor = f"oid4vci-offer:{offer.id}"
+            body_hash = issuance.request_hash(mc.model_dump(mode="json"))
+            if mc.format == sdjwt.FORMAT:  # signed in this transaction too
+                issued = await sdjwt.issue(
+                    session,
+                    issuer,
+                    mc,
+                    issuing,
+                    holder_jwk=mc.holderJwk,
+                    actor=actor,
+                    idempotency_key=None,
+                    body_hash=body_hash,
+                )
+            else:
+                order = issuance.microcredential_order(
+                    mc,
+                    issuer,
+                    issuing,
+                    actor=actor,
+                    idempotency_key=None,
+                    body_hash=body_hash,
+                    branding=await issuance.branding_of(session, issuer),
+                )
+                issued = await issuance.issue_within(session, issuing, order)
             await session.exec(
                 update(CredentialOffer)
                 .where(col(CredentialOffer.id) == offer.id)
@@ -685,4 +708,4 @@ async def redeem_offer(
         else:
             detail = (exc.detail if isinstance(exc, Problem) else str(exc)) or "issuing failed"
         raise OAuthError("credential_request_denied", detail) from exc
-    return issued.document
+    return sdjwt.credential_of(issued.document) or issued.document

@@ -7,6 +7,10 @@ signed) and stored with the credential (:mod:`app.db.store`); if another request
 index meanwhile, the insert fails and the issuer draws again. A status change updates
 one row and bumps the list's ``version`` with an atomic ``UPDATE``, so concurrent changes lose
 nothing; the signed list credential is rebuilt from the set rows when ``version`` moved on.
+
+IETF Token Status Lists (kind ``token``, for SD-JWT VCs) live in the same tables with the same
+guarantees: one list of 1 or 2 bits per entry holds revocation (``is_set``) and, when the
+issuer suspends, suspension (``suspended``); it is published as a signed ``statuslist+jwt``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from sqlalchemy import Float, bindparam, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.crypto import jws
 from app.crypto.dataintegrity import DataIntegrity
 from app.crypto.errors import ProofError
 from app.db.engine import on_postgresql
@@ -34,9 +39,11 @@ from app.jsonld import JsonLdProcessingError
 from app.observability import STATUS_CHANGES, STATUS_LISTS_SIGNED
 from app.services import audit, issuers
 from app.services.keystore import KeyCache, KeyUnsealError
+from app.status import tokenstatus
 from app.status.bitstring import Bitstring, status_entry, status_list_credential
 
 REVOCATION, SUSPENSION = "revocation", "suspension"
+BITSTRING, TOKEN = "bitstring", "token"
 PURPOSES = (REVOCATION, SUSPENSION)
 #: Random indices tried per round (one query each) and rounds before a list counts as full.
 DRAWS_PER_ROUND, ROUNDS = 16, 4
@@ -78,10 +85,13 @@ class StatusPolicy:
     def list_url(self, list_id: str) -> str:
         return f"{self.public_url}/status-lists/{list_id}"
 
+    def token_list_url(self, list_id: str) -> str:
+        return f"{self.public_url}/token-status-lists/{list_id}"
 
-def _lock_key(issuer_id: int, purpose: str) -> int:
-    """A 64-bit advisory lock id for opening lists of one issuer and purpose."""
-    return (0x6D63 << 48) | (issuer_id << 2) | PURPOSES.index(purpose)
+
+def _lock_key(issuer_id: int, purpose: str, kind: str = BITSTRING) -> int:
+    """A 64-bit advisory lock id for opening lists of one issuer, purpose and kind."""
+    return (0x6D63 << 48) | (issuer_id << 3) | (4 if kind == TOKEN else 0) | PURPOSES.index(purpose)
 
 
 class OpenList(NamedTuple):
@@ -98,6 +108,8 @@ _OPEN_LIST = (
     .where(
         _LISTS.c.issuer_id == bindparam("issuer_id"),
         _LISTS.c.purpose == bindparam("purpose"),
+        _LISTS.c.kind == bindparam("kind"),
+        _LISTS.c.bits == bindparam("bits"),
         _LISTS.c.allocated < _LISTS.c.size * bindparam("fill_limit", type_=Float),
     )
     .order_by(_LISTS.c.created_at.desc())
@@ -109,12 +121,24 @@ _TAKEN = select(_ENTRIES.c.index).where(
 )
 
 
+def token_bits(issuer: Issuer) -> int:
+    """A token list carries suspension (2 bits) when the issuer suspends, else revocation only."""
+    return 2 if issuer.suspension_enabled else 1
+
+
 async def _open_list(
-    session: AsyncSession, issuer: Issuer, purpose: str, policy: StatusPolicy
+    session: AsyncSession, issuer: Issuer, purpose: str, policy: StatusPolicy, kind: str
 ) -> OpenList:
     """The issuer's newest list for ``purpose`` with room left; a new one opens before it fills."""
     assert issuer.id is not None
-    parameters = {"issuer_id": issuer.id, "purpose": purpose, "fill_limit": policy.fill_limit}
+    bits = token_bits(issuer) if kind == TOKEN else 1
+    parameters = {
+        "issuer_id": issuer.id,
+        "purpose": purpose,
+        "kind": kind,
+        "bits": bits,
+        "fill_limit": policy.fill_limit,
+    }
     found = (await session.exec(_OPEN_LIST, params=parameters)).first()
     if found is not None:
         return OpenList(*found)
@@ -122,6 +146,8 @@ async def _open_list(
         id=str(uuid.uuid4()),
         issuer_id=issuer.id,
         purpose=purpose,
+        kind=kind,
+        bits=bits,
         size=policy.size,
         created_at=utcnow(),
     )
@@ -129,7 +155,7 @@ async def _open_list(
         # Concurrent first issues must share one new list, not each open (and keep) their own:
         # one transaction at a time may open a list for this issuer and purpose. The lock lasts
         # until that transaction commits; the others then find its list (READ COMMITTED).
-        await session.exec(select(func.pg_advisory_xact_lock(_lock_key(issuer.id, purpose))))
+        await session.exec(select(func.pg_advisory_xact_lock(_lock_key(issuer.id, purpose, kind))))
         found = (await session.exec(_OPEN_LIST, params=parameters)).first()
         if found is not None:
             return OpenList(*found)
@@ -149,7 +175,11 @@ class Reservation:
 
 
 async def reserve(
-    session: AsyncSession, issuer: Issuer, purpose: str, policy: StatusPolicy
+    session: AsyncSession,
+    issuer: Issuer,
+    purpose: str,
+    policy: StatusPolicy,
+    kind: str = BITSTRING,
 ) -> Reservation:
     """Draw a random index of the issuer's open list for ``purpose`` that no row holds now.
 
@@ -158,7 +188,7 @@ async def reserve(
     meanwhile.
     """
     for _ in range(2):
-        status_list = await _open_list(session, issuer, purpose, policy)
+        status_list = await _open_list(session, issuer, purpose, policy, kind)
         for _ in range(ROUNDS):
             drawn = list(
                 dict.fromkeys(secrets.randbelow(status_list.size) for _ in range(DRAWS_PER_ROUND))
@@ -167,7 +197,10 @@ async def reserve(
             taken = set(await session.exec(_TAKEN, params=parameters))
             for index in drawn:
                 if index not in taken:
-                    entry = status_entry(policy.list_url(status_list.id), index, purpose)
+                    if kind == TOKEN:
+                        entry = tokenstatus.reference(policy.token_list_url(status_list.id), index)
+                    else:
+                        entry = status_entry(policy.list_url(status_list.id), index, purpose)
                     return Reservation(status_list.id, index, entry)
         # Far fuller than the fill limit says (counts lag under heavy concurrency): close it.
         await session.exec(
@@ -189,6 +222,7 @@ def entry_rows(
             "credential_id": credential_id,
             "is_set": False,
             "reason": None,
+            "suspended": False,
             "updated_at": now,
         }
         for reservation in reservations
@@ -226,6 +260,8 @@ async def current_status(session: AsyncSession, credential_id: str) -> dict[str,
     flags = {REVOCATION: False, SUSPENSION: False}
     for entry, status_list in await entries_of(session, credential_id):
         flags[status_list.purpose] = entry.is_set
+        if status_list.kind == TOKEN:
+            flags[SUSPENSION] = entry.suspended
     return {"revoked": flags[REVOCATION], "suspended": flags[SUSPENSION]}
 
 
@@ -238,23 +274,32 @@ async def set_status(
     actor: str,
     reason: str | None = None,
 ) -> dict[str, bool]:
-    """Set or clear one status bit; a set revocation bit is final."""
-    found = [(e, s) for e, s in await entries_of(session, credential.id) if s.purpose == purpose]
+    """Set or clear one status bit; a set revocation bit is final.
+
+    On a token list (SD-JWT VC) suspension is the entry's ``suspended`` flag of a 2-bit list.
+    """
+    entries = await entries_of(session, credential.id)
+    found = [(e, s) for e, s in entries if s.purpose == purpose]
+    flag = StatusEntry.is_set
+    if not found and purpose == SUSPENSION:
+        found = [(e, s) for e, s in entries if s.kind == TOKEN and s.bits == 2]
+        flag = StatusEntry.suspended
     if not found:
         raise PurposeNotEnabled(f"credential {credential.id} has no {purpose} status entry")
     entry, status_list = found[0]
+    current = entry.suspended if flag is StatusEntry.suspended else entry.is_set
     if purpose == REVOCATION and entry.is_set and not value:
         raise RevocationIsFinal(f"credential {credential.id} is revoked; that cannot be undone")
-    if entry.is_set != value:
+    if current != value:
         # A conditional UPDATE: of two concurrent identical changes only one counts.
         changed = await session.exec(
             update(StatusEntry)
             .where(
                 col(StatusEntry.list_id) == entry.list_id,
                 col(StatusEntry.index) == entry.index,
-                col(StatusEntry.is_set) == (not value),
+                col(flag) == (not value),
             )
-            .values(is_set=value, reason=reason, updated_at=utcnow())
+            .values({flag: value, StatusEntry.reason: reason, StatusEntry.updated_at: utcnow()})
         )
         if changed.rowcount:
             await session.exec(
@@ -287,11 +332,15 @@ class PublishedList:
     valid_until: datetime
 
 
+#: A published token list is kept as ``{TOKEN_KEY: "<statuslist+jwt>", "kid": "<key id>"}``.
+TOKEN_KEY = "statusListToken"
+
+
 def _etag(document: dict[str, Any]) -> str:
     """The signature covers every byte that matters (bits, validity, proof options), so it tells
     signed lists apart without re-serializing ~30 KB of JSON on every cached GET."""
     proof = document.get("proof")
-    tagged = proof.get("proofValue") if isinstance(proof, dict) else None
+    tagged = proof.get("proofValue") if isinstance(proof, dict) else document.get(TOKEN_KEY)
     if not isinstance(tagged, str):
         tagged = json.dumps(document, sort_keys=True, separators=(",", ":"))
     return '"' + hashlib.sha256(tagged.encode()).hexdigest()[:32] + '"'
@@ -305,6 +354,7 @@ async def published_list(
     data_integrity: DataIntegrity,
     key_cache: KeyCache,
     now: datetime | None = None,
+    kind: str = BITSTRING,
 ) -> PublishedList:
     """The signed list credential: cached, re-signed only after a change or when it expires.
 
@@ -316,7 +366,7 @@ async def published_list(
     """
     now = now or utcnow()
     status_list = await session.get(StatusList, list_id)
-    if status_list is None:
+    if status_list is None or status_list.kind != kind:
         raise StatusListNotFound(f"no status list {list_id}")
     cached = status_list.published
     cached_until = status_list.published_until
@@ -355,6 +405,9 @@ async def published_list(
 
 
 def _signer_of(document: dict[str, Any]) -> str | None:
+    if TOKEN_KEY in document:
+        kid = document.get("kid")
+        return kid if isinstance(kid, str) else None
     proof = document.get("proof")
     method = proof.get("verificationMethod") if isinstance(proof, dict) else None
     return method if isinstance(method, str) else None
@@ -428,6 +481,15 @@ async def _sign_list(
     """Sign the list as it is now and keep it as the published one."""
     list_id = status_list.id
     version = status_list.version
+    issuer = await session.get(Issuer, status_list.issuer_id)
+    assert issuer is not None
+    key = await issuers.active_key(session, issuer)
+    valid_until = now + policy.ttl
+    signed: dict[str, Any]
+    if status_list.kind == TOKEN:
+        signed = await _token_list(session, status_list, issuer, key, key_cache, policy, now)
+        await _keep_published(session, list_id, version, signed, valid_until)
+        return PublishedList(signed, _etag(signed), valid_until)
     indexes = (
         await session.exec(
             select(StatusEntry.index).where(
@@ -435,10 +497,6 @@ async def _sign_list(
             )
         )
     ).all()
-    issuer = await session.get(Issuer, status_list.issuer_id)
-    assert issuer is not None
-    key = await issuers.active_key(session, issuer)
-    valid_until = now + policy.ttl
     unsigned = status_list_credential(
         policy.list_url(list_id),
         issuer.did,
@@ -453,6 +511,17 @@ async def _sign_list(
         key.key_id,
         created=now,
     )
+    await _keep_published(session, list_id, version, signed, valid_until)
+    return PublishedList(signed, _etag(signed), valid_until)
+
+
+async def _keep_published(
+    session: AsyncSession,
+    list_id: str,
+    version: int,
+    signed: dict[str, Any],
+    valid_until: datetime,
+) -> None:
     # Keep the newest: a slower request that read an older version does not overwrite.
     await session.exec(
         update(StatusList)
@@ -464,4 +533,41 @@ async def _sign_list(
         .values(published=signed, published_version=version, published_until=valid_until)
     )
     STATUS_LISTS_SIGNED.inc()
-    return PublishedList(signed, _etag(signed), valid_until)
+
+
+async def _token_list(
+    session: AsyncSession,
+    status_list: StatusList,
+    issuer: Issuer,
+    key: issuers.ActiveKey,
+    key_cache: KeyCache,
+    policy: StatusPolicy,
+    now: datetime,
+) -> dict[str, Any]:
+    """The Status List Token of a token list as it is now, signed by the issuer's active key."""
+    rows = (
+        await session.exec(
+            select(StatusEntry.index, StatusEntry.is_set, StatusEntry.suspended).where(
+                StatusEntry.list_id == status_list.id,
+                col(StatusEntry.is_set).is_(True) | col(StatusEntry.suspended).is_(True),
+            )
+        )
+    ).all()
+    values = {
+        index: tokenstatus.INVALID if revoked else tokenstatus.SUSPENDED
+        for index, revoked, _ in rows
+    }
+    encoded = tokenstatus.TokenStatusList.with_values(
+        values, size=status_list.size, bits=status_list.bits
+    )
+    claims = tokenstatus.status_list_token_claims(
+        policy.token_list_url(status_list.id),
+        encoded,
+        issuer=issuer.did,
+        issued_at=now,
+        expires_at=now + policy.ttl,
+        ttl=policy.ttl,
+    )
+    pair = key_cache.key_pair(key.key_id, key.encrypted_seed)
+    token = jws.sign({"typ": tokenstatus.TOKEN_TYPE, "kid": key.key_id}, claims, pair)
+    return {TOKEN_KEY: token, "kid": key.key_id}

@@ -394,6 +394,8 @@ async def test_metadata_describes_both_shapes(
     assert metadata["nonce_endpoint"].startswith(identifier + "/")
     assert {"name": "University of Zed", "locale": "en"} in metadata["display"]
     configurations = metadata["credential_configurations_supported"]
+    sd_jwt = configurations.pop("EuropeanMicroCredential_dc+sd-jwt")  # tests/api/test_sdjwt_oid4vci
+    assert sd_jwt["format"] == "dc+sd-jwt"
     assert set(configurations) == set(CONFIGURATION.values())
     edc = configurations[CONFIGURATION["edc"]]["credential_definition"]
     assert edc["@context"][:2] == [

@@ -61,6 +61,7 @@ from app.services.verification.results import (
     Verification,
     problem,
 )
+from app.services.verification.sdjwt import SdJwtVerifier
 from app.services.verification.status import StatusCheck
 from app.services.verification.trust import OwnList, TrustCheck, TrustSource, registry_source
 from app.services.verification.validity import check_validity
@@ -106,6 +107,15 @@ class Verifier:
             http_timeout=http_timeout,
             http_max_bytes=http_max_bytes,
             offload=self._offload,
+        )
+        self.sd_jwt = SdJwtVerifier(
+            controllers=self._controllers,
+            sessionmaker=sessionmaker,
+            client=client,
+            public_url=public_url,
+            allow_private_network=allow_private_network,
+            http_timeout=http_timeout,
+            http_max_bytes=http_max_bytes,
         )
         self._trust = TrustCheck(
             [OwnList(sessionmaker), *trust_registries], required=trust_required
