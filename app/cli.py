@@ -30,7 +30,7 @@ from app.config import (
     get_settings,
     load_development_settings,
 )
-from app.errors import Problem
+from app.problems import Problem
 from app.resources import MIGRATIONS_DIR, PackageDataError
 from app.services import audit
 from app.services.apikeys import SCOPES

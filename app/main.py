@@ -12,11 +12,11 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
 from app.api import admin, credentials, did, health, oid4vci, status, verify
+from app.api.problems import install_problem_handlers, unexpected_error_response
 from app.config import Settings, get_settings
 from app.crypto.dataintegrity import DataIntegrity
 from app.db.engine import create_engine, session_factory
 from app.docs import install_docs
-from app.errors import install_problem_handlers, unexpected_error_response
 from app.jsonld import (
     Canonicalizer,
     OfflineDocumentLoader,

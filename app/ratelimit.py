@@ -32,8 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.api.problems import send_problem
 from app.db.engine import create_engine
-from app.errors import PROBLEMS, Problem, send_problem
+from app.problems import RATE_LIMITED, Problem
 
 MAX_TRACKED = 100_000
 EXEMPT_PREFIXES = ("/health", "/ready", "/metrics", "/docs", "/redoc", "/openapi.json", "/admin")
@@ -48,7 +49,7 @@ log = logging.getLogger("microcred.ratelimit")
 
 
 class RateLimited(Problem):
-    type = PROBLEMS + "RATE_LIMITED"
+    type = RATE_LIMITED
     title, status = "Too many requests", 429
 
     @classmethod

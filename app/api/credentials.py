@@ -14,8 +14,8 @@ from app.api.deps import SessionDep
 from app.credentials.examples import example_request
 from app.credentials.microcredential import MicroCredentialIn
 from app.credentials.vcapi import check_issuable
-from app.errors import ValidationFailed
 from app.limits import LARGE_BODY, ParsedOnceRoute, pause_if_large
+from app.problems import ValidationFailed
 from app.services import issuance, status
 
 router = APIRouter(tags=["issuing"], route_class=ParsedOnceRoute)

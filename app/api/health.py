@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from app.errors import ServiceUnavailable
+from app.problems import ServiceUnavailable
 
 router = APIRouter(tags=["health"])
 

@@ -16,21 +16,21 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from app.api.auth import IssueCaller
 from app.api.deps import SessionDep, SettingsDep
+from app.api.problems import NO_STORE, MissingToken, OAuthErrorReply, oauth_error_response
 from app.config import Settings
 from app.credentials.microcredential import MicroCredentialIn
 from app.db.models import utcnow
-from app.errors import ValidationFailed
 from app.limits import unwritable_json_problem
+from app.problems import ValidationFailed
 from app.services import issuance, issuers, oid4vci
 from app.services.oid4vci import OAuthError
 
 router = APIRouter()
 WALLET = "wallet delivery (OpenID4VCI)"
-NO_STORE = {"Cache-Control": "no-store"}
 MAX_FORM_FIELDS = 32
 
 
@@ -113,40 +113,15 @@ class WalletCredentialReply(BaseModel):
     credentials: list[IssuedCredential]
 
 
-class OAuthErrorReply(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"example": {"error": "invalid_proof"}})
-
-    error: str
-    error_description: str | None = None
-
-
-class _NoToken(OAuthError):
-    def __init__(self) -> None:
-        super().__init__(
-            "invalid_token", "an access token is required (Authorization: Bearer)", 401
-        )
-
-
-def _oauth_error(exc: OAuthError, *, realm: str | None = None) -> JSONResponse:
-    headers = dict(NO_STORE)
-    if exc.status in (401, 403) and realm is not None:
-        challenge = f'Bearer realm="{realm}"'
-        if not isinstance(exc, _NoToken):  # RFC 6750 3: no error code when none was sent
-            challenge += f', error="{exc.error}", error_description="{exc.description}"'
-        headers["WWW-Authenticate"] = challenge
-    body = {"error": exc.error, "error_description": exc.description}
-    return JSONResponse(body, status_code=exc.status, headers=headers)
-
-
 def _bearer_token(request: Request) -> str:
-    """The access token; :class:`_NoToken` when the request carries none: no header, an empty
+    """The access token; :class:`MissingToken` when the request carries none: no header, an empty
     Bearer, or another scheme, which RFC 6750 section 3.1 counts as no authentication
     information (the challenge then names no error code)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        raise _NoToken()
+        raise MissingToken()
     return token
 
 
@@ -348,7 +323,7 @@ async def token(slug: str, request: Request, session: SessionDep, policy: Policy
             session, issuer, params, policy, now=utcnow()
         )
     except OAuthError as exc:
-        return _oauth_error(exc)
+        return oauth_error_response(exc)
     reply: dict[str, Any] = {
         "access_token": grant.access_token,
         "token_type": "Bearer",
@@ -443,5 +418,5 @@ async def credential(slug: str, request: Request, session: SessionDep, policy: P
             session, issuer, offer, proof.holder_did, _issuing(request), now=now
         )
     except OAuthError as exc:
-        return _oauth_error(exc, realm=urls.identifier)
+        return oauth_error_response(exc, realm=urls.identifier)
     return JSONResponse({"credentials": [{"credential": document}]}, headers=NO_STORE)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.api.auth import StatusCaller
 from app.api.deps import SessionDep
+from app.problems import ValidationFailed
 from app.services import issuance, status
 
 router = APIRouter()
@@ -67,8 +68,6 @@ async def update_status(
     body: StatusUpdate, session: SessionDep, caller: StatusCaller
 ) -> StatusReply:
     """Revoke (final), suspend or unsuspend a credential of the calling issuer."""
-    from app.errors import ValidationFailed
-
     if isinstance(body.credentialStatus, StatusPurposeRef):
         if body.status is None:
             raise ValidationFailed(

@@ -18,9 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.api.deps import SessionDep, SettingsDep
 from app.db.models import utcnow
-from app.errors import ParsingError, json_pointer
 from app.limits import NOT_I_JSON, PARSED_JSON, ParsedOnceRoute, i_json_problem, pause_if_large
 from app.observability import CREDENTIALS_VERIFIED
+from app.problems import ParsingError, json_pointer
 from app.services import challenges
 from app.services.verification import Verifier, challenge_ttl
 

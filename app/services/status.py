@@ -29,9 +29,17 @@ from app.crypto.dataintegrity import DataIntegrity
 from app.crypto.errors import ProofError
 from app.db.engine import on_postgresql
 from app.db.models import Credential, Issuer, SigningKey, StatusEntry, StatusList, utcnow
-from app.errors import PROBLEMS, Conflict, NotFound, ServiceUnavailable
 from app.jsonld import JsonLdProcessingError
 from app.observability import STATUS_CHANGES, STATUS_LISTS_SIGNED
+from app.problems import (
+    REVOCATION_IS_FINAL,
+    STATUS_LIST_NOT_FOUND,
+    STATUS_LIST_UNAVAILABLE,
+    STATUS_PURPOSE_NOT_AVAILABLE,
+    Conflict,
+    NotFound,
+    ServiceUnavailable,
+)
 from app.services import audit, issuers
 from app.services.keystore import KeyCache, KeyUnsealError
 from app.status.bitstring import Bitstring, status_entry, status_list_credential
@@ -49,22 +57,22 @@ log = logging.getLogger("microcred.status")
 
 
 class StatusListNotFound(NotFound):
-    type = PROBLEMS + "STATUS_LIST_NOT_FOUND"
+    type = STATUS_LIST_NOT_FOUND
     title = "Status list not found"
 
 
 class RevocationIsFinal(Conflict):
-    type = PROBLEMS + "REVOCATION_IS_FINAL"
+    type = REVOCATION_IS_FINAL
     title = "A revoked credential cannot be reinstated"
 
 
 class StatusListUnavailable(ServiceUnavailable):
-    type = PROBLEMS + "STATUS_LIST_UNAVAILABLE"
+    type = STATUS_LIST_UNAVAILABLE
     title = "The status list cannot be signed right now"
 
 
 class PurposeNotEnabled(Conflict):
-    type = PROBLEMS + "STATUS_PURPOSE_NOT_AVAILABLE"
+    type = STATUS_PURPOSE_NOT_AVAILABLE
     title = "The credential has no entry for this status purpose"
 
 

@@ -19,9 +19,9 @@ from starlette.datastructures import UploadFile
 
 from app.api.deps import SessionDep
 from app.db.models import utcnow
-from app.errors import ParsingError
 from app.limits import i_json_problem, parse_json_document
 from app.observability import CREDENTIALS_VERIFIED
+from app.problems import ParsingError
 from app.resources import package_path
 from app.services import issuance
 from app.services import issuers as issuer_service

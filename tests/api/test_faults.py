@@ -41,8 +41,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.config import Settings, new_master_key
 from app.credentials.vcapi import issuer_id
 from app.db.engine import create_engine
+from app.db.errors import database_refused_value, database_unreachable
 from app.db.models import AuditEvent, Credential, SigningKey, StatusEntry, StatusList
-from app.errors import database_refused_value, database_unreachable
 from app.main import create_app
 from app.status.bitstring import Bitstring
 from tests import processes

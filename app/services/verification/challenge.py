@@ -11,13 +11,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.crypto.dataintegrity import VerifyResult
 from app.crypto.errors import InvalidChallengeError
+from app.problems import CHALLENGE_NOT_CHECKED
 from app.services import challenges
-from app.services.verification.results import (
-    CHALLENGE_NOT_CHECKED,
-    Verification,
-    from_error,
-    problem,
-)
+from app.services.verification.results import Verification, from_error, problem
 
 
 async def check_challenge(

@@ -10,13 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from app.jsonld import Canonicalizer, JsonLdProcessingError, OfflineDocumentLoader
 from app.jsonld.values import as_list, types_of
-from app.services.verification.results import (
-    EU_MICROCREDENTIAL_INCOMPLETE,
-    SCHEMA_NOT_CHECKED,
-    Verification,
-    problem,
-)
-from app.status.bitstring import MALFORMED_VALUE_ERROR
+from app.problems import EU_MICROCREDENTIAL_INCOMPLETE, MALFORMED_VALUE_ERROR, SCHEMA_NOT_CHECKED
+from app.services.verification.results import Verification, problem
 
 if TYPE_CHECKING:  # imported when an EDC is validated (the shapes module loads rdflib)
     from app.credentials.shacl import ShaclReport

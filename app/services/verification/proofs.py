@@ -18,18 +18,14 @@ from app.crypto.errors import (
     ProofVerificationError,
 )
 from app.jsonld.values import as_list, node_id
+from app.problems import ISSUER_NOT_A_DID
 from app.services.verification.controllers import (
     MAX_PROOFS,
     Run,
     controller_did,
     method_resolver,
 )
-from app.services.verification.results import (
-    ISSUER_NOT_A_DID,
-    Verification,
-    from_error,
-    problem,
-)
+from app.services.verification.results import Verification, from_error, problem
 
 ASSERTION, AUTHENTICATION = "assertionMethod", "authentication"
 

@@ -8,27 +8,31 @@ Integrity, Bitstring Status List), our own URNs for outcomes no specification na
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from app.crypto.errors import ProofError
-from app.errors import PROBLEMS, VC_DM, ParsingError
-from app.status.bitstring import MALFORMED_VALUE_ERROR, RANGE_ERROR, StatusListError
-
-PARSING_ERROR = VC_DM + "PARSING_ERROR"
-CREDENTIAL_EXPIRED = PROBLEMS + "CREDENTIAL_EXPIRED"
-CREDENTIAL_NOT_YET_VALID = PROBLEMS + "CREDENTIAL_NOT_YET_VALID"
-CREDENTIAL_REVOKED = PROBLEMS + "CREDENTIAL_REVOKED"
-CREDENTIAL_SUSPENDED = PROBLEMS + "CREDENTIAL_SUSPENDED"
-CREDENTIAL_STATUS_SET = PROBLEMS + "CREDENTIAL_STATUS_SET"
-ISSUER_NOT_A_DID = PROBLEMS + "ISSUER_NOT_A_DID"
-SCHEMA_NOT_CHECKED = PROBLEMS + "CREDENTIAL_SCHEMA_NOT_CHECKED"
-EU_MICROCREDENTIAL_INCOMPLETE = PROBLEMS + "EU_MICROCREDENTIAL_INCOMPLETE"
-CHALLENGE_NOT_CHECKED = PROBLEMS + "CHALLENGE_NOT_CHECKED"
-NOT_PINNED_FORM = PROBLEMS + "NOT_PINNED_FORM"
-ISSUER_NOT_TRUSTED = PROBLEMS + "ISSUER_NOT_TRUSTED"
-ISSUER_NAME_MISMATCH = PROBLEMS + "ISSUER_NAME_MISMATCH"
-TRUST_SOURCE_UNAVAILABLE = PROBLEMS + "TRUST_SOURCE_UNAVAILABLE"
+from app.problems import (
+    CHALLENGE_NOT_CHECKED,
+    CREDENTIAL_EXPIRED,
+    CREDENTIAL_NOT_YET_VALID,
+    CREDENTIAL_REVOKED,
+    CREDENTIAL_STATUS_SET,
+    CREDENTIAL_SUSPENDED,
+    EU_MICROCREDENTIAL_INCOMPLETE,
+    ISSUER_NAME_MISMATCH,
+    ISSUER_NOT_A_DID,
+    ISSUER_NOT_TRUSTED,
+    MALFORMED_VALUE_ERROR,
+    NOT_PINNED_FORM,
+    PARSING_ERROR,
+    RANGE_ERROR,
+    SCHEMA_NOT_CHECKED,
+    TRUST_SOURCE_UNAVAILABLE,
+    ParsingError,
+    ProblemDetails,
+    SpecError,
+    details_of,
+)
 
 _TITLES = {
     PARSING_ERROR: "Parsing error",
@@ -58,47 +62,27 @@ class NotAPresentation(ParsingError):
     """The body's ``verifiablePresentation`` is not a presentation at all."""
 
 
-@dataclass(frozen=True)
-class ProblemDetail:
-    """An RFC 9457 problem detail; ``pointer`` is a JSON Pointer into the verified document."""
-
-    type: str
-    title: str
-    detail: str
-    pointer: str | None = None
-    errors: tuple[Mapping[str, str], ...] = ()
-
-    def under(self, prefix: str) -> ProblemDetail:
-        return replace(self, pointer=prefix + (self.pointer or ""))
-
-    def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"type": self.type, "title": self.title, "detail": self.detail}
-        if self.pointer is not None:
-            body["pointer"] = self.pointer
-        if self.errors:
-            body["errors"] = [dict(error) for error in self.errors]
-        return body
-
-
 def problem(
     type_: str,
     detail: str,
     pointer: str | None = None,
     errors: Iterable[Mapping[str, str]] = (),
-) -> ProblemDetail:
-    return ProblemDetail(type_, _TITLES[type_], detail, pointer, tuple(errors))
+) -> ProblemDetails:
+    return ProblemDetails(
+        type_, _TITLES[type_], detail=detail, pointer=pointer, errors=tuple(errors)
+    )
 
 
-def from_error(error: ProofError | StatusListError, pointer: str | None) -> ProblemDetail:
-    return ProblemDetail(error.type, error.title, error.detail, pointer)
+def from_error(error: SpecError, pointer: str | None) -> ProblemDetails:
+    return details_of(error, pointer=pointer)
 
 
 @dataclass
 class Verification:
     """One document's outcome: verified exactly when no error was found."""
 
-    errors: list[ProblemDetail] = field(default_factory=list)
-    warnings: list[ProblemDetail] = field(default_factory=list)
+    errors: list[ProblemDetails] = field(default_factory=list)
+    warnings: list[ProblemDetails] = field(default_factory=list)
     results: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -20,20 +20,18 @@ from app.jsonld import JsonLdProcessingError
 from app.jsonld.form import PinnedForm
 from app.jsonld.values import as_list
 from app.net import RemoteFetchError, fetch_json
-from app.services.offload import Offload
-from app.services.verification.controllers import Controllers, Run, controller_dids
-from app.services.verification.proofs import ASSERTION, controllers_of, verify_proofs
-from app.services.verification.results import (
+from app.problems import (
     CREDENTIAL_REVOKED,
     CREDENTIAL_STATUS_SET,
     CREDENTIAL_SUSPENDED,
-    Verification,
-    from_error,
-    problem,
+    RANGE_ERROR,
 )
+from app.services.offload import Offload
+from app.services.verification.controllers import Controllers, Run, controller_dids
+from app.services.verification.proofs import ASSERTION, controllers_of, verify_proofs
+from app.services.verification.results import Verification, from_error, problem
 from app.status.bitstring import (
     ENTRY_TYPE,
-    RANGE_ERROR,
     StatusListError,
     StatusRangeError,
     StatusRetrievalError,

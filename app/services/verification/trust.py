@@ -27,16 +27,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import TrustRegistry
 from app.net import RemoteFetchError, RemoteStatusError, fetch_response, parse_json
-from app.services import trust as own_list
-from app.services.verification.controllers import MAX_DID_LENGTH, Run
-from app.services.verification.results import (
+from app.problems import (
     ISSUER_NAME_MISMATCH,
     ISSUER_NOT_TRUSTED,
     TRUST_SOURCE_UNAVAILABLE,
-    ProblemDetail,
-    Verification,
-    problem,
+    ProblemDetails,
 )
+from app.services import trust as own_list
+from app.services.verification.controllers import MAX_DID_LENGTH, Run
+from app.services.verification.results import Verification, problem
 
 OWN_LIST = "microcred"
 #: a registry's own ``max-age`` is honoured up to a day
@@ -265,7 +264,7 @@ class TrustCheck:
         """``results.issuerTrust``; adds its warnings (and, when required, its error)."""
         vouches: list[Vouch] = []
         unknown: list[str] = []
-        found: list[ProblemDetail] = []
+        found: list[ProblemDetails] = []
         if issuer is not None and issuer.startswith("did:"):
             for source in self._sources:
                 try:
@@ -283,7 +282,7 @@ class TrustCheck:
                 if vouch is not None:
                     vouches.append(vouch)
         legal_name = next((v.legal_name for v in vouches if v.legal_name), None)
-        failed: ProblemDetail | None = None
+        failed: ProblemDetails | None = None
         if not vouches:
             failed = problem(
                 ISSUER_NOT_TRUSTED,

@@ -8,13 +8,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from app.services.verification.results import (
-    CREDENTIAL_EXPIRED,
-    CREDENTIAL_NOT_YET_VALID,
-    Verification,
-    problem,
-)
-from app.status.bitstring import MALFORMED_VALUE_ERROR
+from app.problems import CREDENTIAL_EXPIRED, CREDENTIAL_NOT_YET_VALID, MALFORMED_VALUE_ERROR
+from app.services.verification.results import Verification, problem
 
 _DATE_TIME = re.compile(
     r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})?", re.ASCII
