@@ -135,9 +135,9 @@ def _print_json(value: object) -> None:
 
 def cmd_issuer_create(args: argparse.Namespace) -> int:
     from app.api.admin import create_issuer_from
-    from app.api.schemas import IssuerCreate
+    from app.api.schemas.admin import IssuerCreateRequest
 
-    body = IssuerCreate.model_validate(
+    body = IssuerCreateRequest.model_validate(
         {
             "slug": args.slug,
             "name": dict(_lang_pair(n) for n in args.name),
@@ -210,10 +210,10 @@ def cmd_issuer_revoke_key(args: argparse.Namespace) -> int:
 
 
 def cmd_api_key_create(args: argparse.Namespace) -> int:
-    from app.api.schemas import ApiKeyCreate
+    from app.api.schemas.admin import ApiKeyCreateRequest
     from app.services import apikeys, issuers
 
-    body = ApiKeyCreate.model_validate({"name": args.name, "scopes": args.scope})
+    body = ApiKeyCreateRequest.model_validate({"name": args.name, "scopes": args.scope})
 
     async def work(session: AsyncSession, settings: Settings) -> object:
         issuer = await issuers.get_issuer(session, args.slug)
@@ -259,7 +259,7 @@ def cmd_credential_status(args: argparse.Namespace) -> int:
 
 def cmd_trust_put(args: argparse.Namespace) -> int:
     from app.api.admin import put_trusted_from
-    from app.api.schemas import Did, TrustEntryPut
+    from app.api.schemas.admin import Did, TrustEntryRequest
 
     did = TypeAdapter(Did).validate_python(args.did)
     try:
@@ -267,7 +267,7 @@ def cmd_trust_put(args: argparse.Namespace) -> int:
     except ValueError:
         print("microcred: --accreditation is not JSON", file=sys.stderr)
         return 2
-    body = TrustEntryPut.model_validate(
+    body = TrustEntryRequest.model_validate(
         {
             "legalName": args.legal_name,
             "country": args.country,

@@ -246,10 +246,10 @@ class RateLimit:
 
     def buckets(self, scope: Scope, limit: str) -> Buckets | None:
         """The buckets of ``limit`` (None when it is off): chosen at the first request, once the
-        application's lifespan has set ``app.state.rate_limit_engine`` (PostgreSQL only)."""
+        application's lifespan has set the state's ``rate_limit_engine`` (PostgreSQL only)."""
         if self._buckets is None:
             state = getattr(scope.get("app"), "state", None)
-            engine = getattr(state, "rate_limit_engine", None)
+            engine = getattr(getattr(state, "services", None), "rate_limit_engine", None)
             shared = isinstance(engine, AsyncEngine)
             prefixes = {"keys": "key:", "public": "ip:"}
             self._buckets = {

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel
 
 from app import jsontext
 from app.api.auth import IssueCaller, ReadCaller
-from app.api.deps import SessionDep
+from app.api.deps import IssuingDep, SessionDep
+from app.api.schemas.issuing import (
+    BatchReply,
+    BatchRequest,
+    CredentialStatusFlags,
+    IssuedReply,
+    IssueOptions,
+    IssueRequest,
+    StoredCredentialReply,
+)
 from app.credentials.examples import example_request
 from app.credentials.microcredential import MicroCredentialIn
-from app.credentials.vcapi import check_issuable
+from app.credentials.vcapi import check_issuable, issuable_document
 from app.limits import LARGE_BODY, ParsedOnceRoute, pause_if_large
 from app.problems import ValidationFailed
 from app.services import issuance, status
@@ -42,42 +51,6 @@ IdempotencyKey = Annotated[
 ]
 
 
-class IssueOptions(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    type: Literal["DataIntegrityProof"] | None = None
-    cryptosuite: Literal["eddsa-rdfc-2022", "eddsa-jcs-2022"] | None = None
-    credentialId: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
-
-
-class IssueRequest(BaseModel):
-    credential: dict[str, Any] = Field(
-        examples=[
-            {
-                "@context": ["https://www.w3.org/ns/credentials/v2"],
-                "type": ["VerifiableCredential"],
-                "issuer": "did:web:credentials.example.edu:issuers:uni-zed",
-                "credentialSubject": {"id": "did:example:learner", "name": "Aoife Murphy"},
-            }
-        ]
-    )
-    options: IssueOptions | None = None
-
-
-class IssuedReply(BaseModel):
-    verifiableCredential: dict[str, Any]
-
-
-class CredentialStatusFlags(BaseModel):
-    revoked: bool
-    suspended: bool
-
-
-class StoredCredentialReply(BaseModel):
-    verifiableCredential: dict[str, Any]
-    status: CredentialStatusFlags
-
-
 def _issued_reply(issued: issuance.Issued) -> Response:
     """201 with ``IssuedReply``'s JSON, written straight from the stored document: a response
     model would copy and re-check the ~47 KB of an EDC first."""
@@ -101,11 +74,6 @@ async def _request_hash(request: Request, issuing: issuance.Issuing, body: BaseM
     return issuance.request_hash(dumped)
 
 
-def _issuing(request: Request) -> issuance.Issuing:
-    issuing: issuance.Issuing = request.app.state.issuing
-    return issuing
-
-
 @router.post(
     "/credentials/issue",
     response_model=IssuedReply,
@@ -120,17 +88,17 @@ async def issue_credential(
     body: IssueRequest,
     request: Request,
     session: SessionDep,
+    issuing: IssuingDep,
     caller: IssueCaller,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """VC-API issue: sign a VC 1.1 or 2.0 credential whose issuer is the caller's DID."""
     credential = body.credential
-    errors = check_issuable(credential, caller.issuer.did, _issuing(request).loader.contents)
+    errors = check_issuable(credential, caller.issuer.did, issuing.loader.contents)
     if errors:
         raise ValidationFailed("the credential cannot be issued as given", errors=errors)
     options = body.options or IssueOptions()
     contexts = issuance.status_contexts_for(credential["@context"])
-    issuing = _issuing(request)
     await issuing.offload.run(
         partial(
             issuance.check_pinned_form,
@@ -142,17 +110,11 @@ async def issue_credential(
     await pause_if_large(request)
     body_hash = await _request_hash(request, issuing, body)
 
-    def build(uri: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
-        document = {**credential, "@context": contexts}
-        document.setdefault("id", uri)
-        document["credentialStatus"] = entries[0] if len(entries) == 1 else entries
-        return document
-
     issued = await issuance.issue(
         session,
         caller.issuer,
-        build,
-        _issuing(request),
+        partial(issuable_document, credential, contexts),
+        issuing,
         format="vc",
         cryptosuite=options.cryptosuite,
         body_hash=body_hash,
@@ -176,8 +138,8 @@ async def issue_credential(
 )
 async def issue_microcredential(
     body: Annotated[MicroCredentialIn, Body(openapi_examples=MICROCREDENTIAL_EXAMPLES)],
-    request: Request,
     session: SessionDep,
+    issuing: IssuingDep,
     caller: IssueCaller,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
@@ -186,7 +148,7 @@ async def issue_microcredential(
         session,
         caller.issuer,
         body,
-        _issuing(request),
+        issuing,
         actor=caller.actor,
         idempotency_key=idempotency_key,
         body_hash=issuance.request_hash(body.model_dump(mode="json")),
@@ -207,30 +169,11 @@ async def read_credential(
     )
 
 
-MAX_BATCH = 1000
-
-
-class BatchRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    items: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=MAX_BATCH)]
-
-
-class BatchItemResult(BaseModel):
-    index: int
-    status: int = Field(description="201 issued, 200 replayed, or the item's problem status")
-    verifiableCredential: dict[str, Any] | None = None
-    problem: dict[str, Any] | None = None
-
-
-class BatchReply(BaseModel):
-    results: list[BatchItemResult]
-
-
 @router.post("/microcredentials/batch", response_model=BatchReply, response_model_exclude_none=True)
 async def issue_microcredential_batch(
     body: BatchRequest,
-    request: Request,
     session: SessionDep,
+    issuing: IssuingDep,
     caller: IssueCaller,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
@@ -243,7 +186,7 @@ async def issue_microcredential_batch(
         session,
         caller.issuer,
         body.items,
-        _issuing(request),
+        issuing,
         actor=caller.actor,
         idempotency_key=idempotency_key,
     )

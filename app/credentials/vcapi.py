@@ -50,3 +50,17 @@ def check_issuable(
         if "issuanceDate" not in credential:
             fail("/issuanceDate", "a VC 1.1 credential needs issuanceDate")
     return errors
+
+
+def issuable_document(
+    credential: Mapping[str, Any],
+    contexts: list[Any],
+    uri: str,
+    entries: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The unsigned document of a VC-API issue request: the caller's credential under
+    ``contexts``, its ``id`` (``uri`` unless the caller gave one) and its status entries."""
+    document = {**credential, "@context": contexts}
+    document.setdefault("id", uri)
+    document["credentialStatus"] = entries[0] if len(entries) == 1 else entries
+    return document

@@ -39,6 +39,7 @@ from app.problems import (
     Conflict,
     NotFound,
     ServiceUnavailable,
+    ValidationFailed,
 )
 from app.services import audit, issuers
 from app.services.keystore import KeyCache, KeyUnsealError
@@ -226,6 +227,29 @@ async def claim(
 async def count_allocations(session: AsyncSession, list_ids: Sequence[str]) -> None:
     for list_id in sorted(list_ids):  # a fixed order: two transactions cannot deadlock here
         await session.exec(_COUNT, params={"list_id": list_id})
+
+
+#: The named changes of a status request's second form, as (purpose, value).
+NAMED_CHANGES: dict[str, tuple[str, bool]] = {
+    "revoked": (REVOCATION, True),
+    "suspended": (SUSPENSION, True),
+    "unsuspended": (SUSPENSION, False),
+}
+
+
+def requested_changes(
+    purpose: str | None, value: bool | None, named: Sequence[str] = ()
+) -> list[tuple[str, bool]]:
+    """The changes a status request asks for, in either form: VC-API's (one ``statusPurpose``
+    and a boolean ``status``, required with it) or a list of :data:`NAMED_CHANGES`."""
+    if purpose is None:
+        return [NAMED_CHANGES[name] for name in named]
+    if value is None:
+        raise ValidationFailed(
+            "status is required with a credentialStatus object",
+            errors=[{"pointer": "/status", "detail": "a boolean is required"}],
+        )
+    return [(purpose, value)]
 
 
 def purposes_for(issuer: Issuer, format: str = "vc") -> Sequence[str]:

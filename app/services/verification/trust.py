@@ -35,7 +35,7 @@ from app.problems import (
 )
 from app.services import trust as own_list
 from app.services.verification.controllers import MAX_DID_LENGTH, Run
-from app.services.verification.results import Verification, problem
+from app.services.verification.results import IssuerTrustResult, Verification, problem, problem_list
 
 OWN_LIST = "microcred"
 #: a registry's own ``max-age`` is honoured up to a day
@@ -260,7 +260,7 @@ class TrustCheck:
         report: Verification,
         *,
         required: bool | None = None,
-    ) -> dict[str, Any]:
+    ) -> IssuerTrustResult:
         """``results.issuerTrust``; adds its warnings (and, when required, its error)."""
         vouches: list[Vouch] = []
         unknown: list[str] = []
@@ -307,10 +307,10 @@ class TrustCheck:
             (report.errors if must else report.warnings).append(failed)
             found.insert(0, failed)
         report.warnings.extend(p for p in found if p is not failed)
-        result: dict[str, Any] = {
+        result: IssuerTrustResult = {
             "trusted": bool(vouches),
             "sources": [{"name": v.source, "entry": dict(v.entry)} for v in vouches],
-            "warnings": [replace(p, pointer=None).to_json() for p in found],
+            "warnings": problem_list(replace(p, pointer=None) for p in found),
         }
         if legal_name is not None:
             result["legalName"] = legal_name

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.problems import CREDENTIAL_EXPIRED, CREDENTIAL_NOT_YET_VALID, MALFORMED_VALUE_ERROR
-from app.services.verification.results import Verification, problem
+from app.services.verification.results import DateResult, Verification, problem
 
 _DATE_TIME = re.compile(
     r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})?", re.ASCII
@@ -40,7 +40,7 @@ def _format(moment: datetime) -> str:
 
 def check_validity(
     credential: Mapping[str, Any], version: int | None, now: datetime, report: Verification
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[DateResult, DateResult]:
     """``validFrom``/``validUntil`` (VC 1.1 also ``issuanceDate``/``expirationDate``) vs now."""
     starts = ["validFrom", *(["issuanceDate"] if version == 1 else [])]
     ends = ["validUntil", *(["expirationDate"] if version == 1 else [])]
@@ -58,7 +58,7 @@ def check_validity(
             report.warnings.append(problem(MALFORMED_VALUE_ERROR, detail, f"/{name}"))
         moments[name] = moment
 
-    def check(names: list[str], expired: bool) -> dict[str, Any]:
+    def check(names: list[str], expired: bool) -> DateResult:
         present = [name for name in names if name in credential]
         if not present:
             return {"verified": None, "value": None}

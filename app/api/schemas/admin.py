@@ -34,7 +34,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class IssuerCreate(Strict):
+class IssuerCreateRequest(Strict):
     slug: Slug = Field(examples=["uni-zed"])
     name: LanguageMap = Field(examples=[{"en": "University of Zed", "ga": "Ollscoil Zed"}])
     country: CountryCode = Field(examples=["IRL"])
@@ -50,7 +50,7 @@ class IssuerCreate(Strict):
     )
 
 
-class KeyOut(BaseModel):
+class KeyReply(BaseModel):
     id: str = Field(description="short key id used in admin paths (the method's fragment)")
     verificationMethod: str
     publicKeyMultibase: str
@@ -58,7 +58,7 @@ class KeyOut(BaseModel):
     created: datetime
 
 
-class IssuerOut(BaseModel):
+class IssuerReply(BaseModel):
     slug: str
     did: str
     name: dict[str, str]
@@ -67,36 +67,36 @@ class IssuerOut(BaseModel):
     homepage: str | None
     didMethod: str
     suspensionEnabled: bool
-    keys: list[KeyOut]
+    keys: list[KeyReply]
 
 
-class IssuerList(BaseModel):
-    issuers: list[IssuerOut]
+class IssuerListReply(BaseModel):
+    issuers: list[IssuerReply]
 
 
-class ApiKeyCreate(Strict):
+class ApiKeyCreateRequest(Strict):
     name: ShortText = Field(examples=["student records system"])
     scopes: Annotated[list[Scope], Field(min_length=1, max_length=3)] = Field(
         examples=[["credentials:issue", "credentials:status", "credentials:read"]]
     )
 
 
-class ApiKeyOut(BaseModel):
+class ApiKeyReply(BaseModel):
     id: str
     name: str
     scopes: list[str]
     created: datetime
 
 
-class ApiKeyCreated(ApiKeyOut):
+class ApiKeyCreatedReply(ApiKeyReply):
     key: str = Field(description="the secret: shown only in this reply")
 
 
-class ApiKeyList(BaseModel):
-    apiKeys: list[ApiKeyOut]
+class ApiKeyListReply(BaseModel):
+    apiKeys: list[ApiKeyReply]
 
 
-class AuditEventOut(BaseModel):
+class AuditEventReply(BaseModel):
     id: int
     at: datetime
     actor: str
@@ -106,8 +106,8 @@ class AuditEventOut(BaseModel):
     details: dict[str, object]
 
 
-class AuditList(BaseModel):
-    events: list[AuditEventOut]
+class AuditListReply(BaseModel):
+    events: list[AuditEventReply]
 
 
 Did = Annotated[
@@ -115,7 +115,7 @@ Did = Annotated[
 ]
 
 
-class TrustEntryPut(Strict):
+class TrustEntryRequest(Strict):
     legalName: ShortText = Field(examples=["University of Zed"])
     country: CountryCode = Field(examples=["IRL"])
     legalIdentifier: Annotated[
@@ -129,7 +129,7 @@ class TrustEntryPut(Strict):
     note: Annotated[str, StringConstraints(max_length=1000)] | None = None
 
 
-class TrustEntryOut(BaseModel):
+class TrustEntryReply(BaseModel):
     did: str
     legalName: str
     country: str
@@ -139,5 +139,5 @@ class TrustEntryOut(BaseModel):
     updated: datetime
 
 
-class TrustList(BaseModel):
-    entries: list[TrustEntryOut]
+class TrustListReply(BaseModel):
+    entries: list[TrustEntryReply]
