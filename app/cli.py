@@ -30,7 +30,7 @@ from app.config import (
     get_settings,
     load_development_settings,
 )
-from app.errors import Problem
+from app.problems import Problem
 from app.resources import MIGRATIONS_DIR, PackageDataError
 from app.services import audit
 from app.services.apikeys import SCOPES
@@ -117,6 +117,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import signal
 
     from app.main import create_app
+    from app.state import state_of
 
     settings = get_settings().model_copy(update={"jobs_runner": True})
     migrate(settings.database_url)
@@ -128,7 +129,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         async with app.router.lifespan_context(app):
-            print(f"microcred: worker {app.state.job_runner.owner} polling", file=sys.stderr)
+            runner = state_of(app).job_runner
+            assert runner is not None  # jobs_runner is on
+            print(f"microcred: worker {runner.owner} polling", file=sys.stderr)
             await stop.wait()
 
     with _database_errors():
@@ -159,10 +162,10 @@ def _print_json(value: object) -> None:
 
 
 def cmd_issuer_create(args: argparse.Namespace) -> int:
-    from app.schemas import IssuerCreate
+    from app.schemas import IssuerCreateRequest
     from app.services.admin import create_issuer_from
 
-    body = IssuerCreate.model_validate(
+    body = IssuerCreateRequest.model_validate(
         {
             "slug": args.slug,
             "name": dict(_lang_pair(n) for n in args.name),
@@ -235,10 +238,10 @@ def cmd_issuer_revoke_key(args: argparse.Namespace) -> int:
 
 
 def cmd_api_key_create(args: argparse.Namespace) -> int:
-    from app.schemas import ApiKeyCreate
+    from app.schemas import ApiKeyCreateRequest
     from app.services import apikeys, issuers
 
-    body = ApiKeyCreate.model_validate({"name": args.name, "scopes": args.scope})
+    body = ApiKeyCreateRequest.model_validate({"name": args.name, "scopes": args.scope})
 
     async def work(session: AsyncSession, settings: Settings) -> object:
         issuer = await issuers.get_issuer(session, args.slug)
@@ -321,7 +324,7 @@ def cmd_course(args: argparse.Namespace) -> int:
 
 
 def cmd_trust_put(args: argparse.Namespace) -> int:
-    from app.schemas import Did, TrustEntryPut
+    from app.schemas import Did, TrustEntryRequest
     from app.services.admin import put_trusted_from
 
     did = TypeAdapter(Did).validate_python(args.did)
@@ -330,7 +333,7 @@ def cmd_trust_put(args: argparse.Namespace) -> int:
     except ValueError:
         print("microcred: --accreditation is not JSON", file=sys.stderr)
         return 2
-    body = TrustEntryPut.model_validate(
+    body = TrustEntryRequest.model_validate(
         {
             "legalName": args.legal_name,
             "country": args.country,

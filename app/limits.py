@@ -27,7 +27,8 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import PROBLEMS, ParsingError, PayloadTooLarge, Problem, send_problem
+from app.api.problems import send_problem
+from app.problems import JSON_TOO_COMPLEX, ParsingError, PayloadTooLarge, Problem
 from app.services.offload import Offload
 
 #: scope keys: the JSON body as parsed here, and whether the body is large
@@ -42,7 +43,7 @@ _NON_FINITE_DETAIL = "the body holds a number that is not a finite double (I-JSO
 
 
 class JsonTooComplex(Problem):
-    type = PROBLEMS + "JSON_TOO_COMPLEX"
+    type = JSON_TOO_COMPLEX
     title, status = "JSON body beyond the limits", 422
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import timedelta
 
 import httpx
@@ -26,11 +27,11 @@ from app.api import (
     verify,
     vocabularies,
 )
+from app.api.problems import install_problem_handlers, unexpected_error_response
 from app.config import Settings, get_settings
 from app.crypto.dataintegrity import DataIntegrity
 from app.db.engine import create_engine, session_factory
 from app.docs import install_docs
-from app.errors import install_problem_handlers, unexpected_error_response
 from app.jsonld import (
     Canonicalizer,
     OfflineDocumentLoader,
@@ -53,6 +54,7 @@ from app.services.keystore import KeyCache
 from app.services.offload import offload_for
 from app.services.status import StatusPolicy
 from app.services.verification import build_verifier
+from app.state import AppState
 from app.web import branding, catalogue, pages, shares
 
 DESCRIPTION = """Issue EU micro-credentials as W3C Verifiable Credentials (Europass EDC / ELM v3
@@ -75,15 +77,14 @@ def _warm_up(di: DataIntegrity, form: PinnedForm) -> None:
         form.check(document)
 
 
-def start_job_runner(app: FastAPI, settings: Settings) -> RunningJobs:
-    """This process's job runner (``app.state.job_runner``), polling until the lifespan ends."""
+def start_job_runner(state: AppState, settings: Settings) -> RunningJobs:
+    """This process's job runner, polling until the lifespan ends (``AppState.job_runner``)."""
     runner = Runner(
-        app.state.sessionmaker,
-        services=app.state,
+        state.sessionmaker,
+        services=state,
         lease=timedelta(seconds=settings.jobs_lease_seconds),
         poll_seconds=settings.jobs_poll_seconds,
     )
-    app.state.job_runner = runner
     return RunningJobs.start(runner)
 
 
@@ -113,38 +114,70 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     data_integrity = DataIntegrity(canonicalizer)
 
+    schema = schema_head()
+    key_cache = KeyCache(settings.master_key_bytes if settings.master_key else None)
+    issuing = Issuing(
+        data_integrity=data_integrity,
+        key_cache=key_cache,
+        policy=StatusPolicy(
+            public_url=settings.public_url,
+            size=settings.status_list_size,
+            fill_limit=settings.status_list_fill_limit,
+            ttl=timedelta(seconds=settings.status_list_ttl_seconds),
+        ),
+        loader=loader,
+        form=PinnedForm(loader),
+        offload=offload_for(settings),
+    )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url)
-        app.state.engine = engine
-        app.state.sessionmaker = session_factory(engine)
+        sessionmaker = session_factory(engine)
         # Rate limits in Redis when configured, else on PostgreSQL in a pool of their own
         # (app/ratelimit.py).
         redis = redis_client(settings.redis_url.get_secret_value()) if settings.redis_url else None
-        app.state.rate_limit_redis = redis
-        app.state.rate_limit_redis_prefix = settings.redis_prefix + "ratelimit:"
         counters = None if redis is not None else counter_engine(settings.database_url)
-        app.state.rate_limit_engine = counters
         # One client for every remote fetch (did:web, status lists); no proxies from the
         # environment, so the fetch guard's address checks hold (app/net.py).
         http_client = httpx.AsyncClient(trust_env=False)
-        app.state.http_client = http_client
-        app.state.verifier = build_verifier(
+        verifier = build_verifier(
             settings,
             data_integrity=data_integrity,
             loader=loader,
-            sessionmaker=app.state.sessionmaker,
+            sessionmaker=sessionmaker,
             client=http_client,
-            form=app.state.issuing.form,
-            offload=app.state.issuing.offload,
+            form=issuing.form,
+            offload=issuing.offload,
         )
-        _warm_up(data_integrity, app.state.issuing.form)
-        runner = start_job_runner(app, settings) if settings.jobs_runner else None
+        # One typed state (app/state.py), reached by routes through app/api/deps.py. It is kept
+        # on app.state rather than yielded as Starlette lifespan state: tests and tools that
+        # run the app in process (httpx's ASGI transport) send no lifespan state with requests.
+        state = AppState(
+            settings=settings,
+            schema_head=schema,
+            document_loader=loader,
+            data_integrity=data_integrity,
+            key_cache=key_cache,
+            issuing=issuing,
+            engine=engine,
+            sessionmaker=sessionmaker,
+            http_client=http_client,
+            verifier=verifier,
+            rate_limit_engine=counters,
+            rate_limit_redis=redis,
+            rate_limit_redis_prefix=settings.redis_prefix + "ratelimit:",
+        )
+        running = start_job_runner(state, settings) if settings.jobs_runner else None
+        app.state.services = (
+            replace(state, job_runner=running.runner) if running is not None else state
+        )
+        _warm_up(data_integrity, issuing.form)
         try:
             yield
         finally:
-            if runner is not None:
-                await runner.close()
+            if running is not None:
+                await running.close()
             await http_client.aclose()
             await engine.dispose()
             if counters is not None:
@@ -161,29 +194,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         dependencies=[Depends(charge_routes_without_api_keys)],
     )
-    app.state.settings = settings
-    app.state.schema_head = schema_head()
-    app.state.document_loader = loader
-    app.state.data_integrity = data_integrity
-    key_cache = KeyCache(settings.master_key_bytes if settings.master_key else None)
-    app.state.key_cache = key_cache
-    app.state.issuing = Issuing(
-        data_integrity=data_integrity,
-        key_cache=key_cache,
-        policy=StatusPolicy(
-            public_url=settings.public_url,
-            size=settings.status_list_size,
-            fill_limit=settings.status_list_fill_limit,
-            ttl=timedelta(seconds=settings.status_list_ttl_seconds),
-        ),
-        loader=loader,
-        form=PinnedForm(loader),
-        offload=offload_for(settings),
-    )
     install_problem_handlers(app)
-    app.add_middleware(
-        RequestLimits, max_bytes=settings.max_body_bytes, offload=app.state.issuing.offload
-    )
+    app.add_middleware(RequestLimits, max_bytes=settings.max_body_bytes, offload=issuing.offload)
     app.add_middleware(
         RateLimit,
         per_key_per_minute=settings.rate_limit_per_key_per_minute,

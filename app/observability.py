@@ -138,7 +138,7 @@ def loggable_path(path: str) -> str:
     return _OFFER_ID.sub(r"\1{offer_id}", path)
 
 
-#: Answers an exception no handler took (app.errors.unexpected_error_response).
+#: Answers an exception no handler took (app.api.problems.unexpected_error_response).
 ErrorReply = Callable[[Request, Exception], Response]
 
 

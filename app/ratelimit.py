@@ -40,8 +40,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.api.problems import send_problem
 from app.db.engine import create_engine
-from app.errors import PROBLEMS, Problem, send_problem
+from app.problems import RATE_LIMITED, Problem
 
 MAX_TRACKED = 100_000
 EXEMPT_PREFIXES = ("/health", "/ready", "/metrics", "/docs", "/redoc", "/openapi.json", "/admin")
@@ -56,7 +57,7 @@ log = logging.getLogger("microcred.ratelimit")
 
 
 class RateLimited(Problem):
-    type = PROBLEMS + "RATE_LIMITED"
+    type = RATE_LIMITED
     title, status = "Too many requests", 429
 
     @classmethod
@@ -329,10 +330,11 @@ class RateLimit:
 
     def buckets(self, scope: Scope, limit: str) -> Buckets | None:
         """The buckets of ``limit`` (None when it is off): chosen at the first request, once the
-        application's lifespan has set ``app.state.rate_limit_redis`` (Redis configured) or
-        ``app.state.rate_limit_engine`` (PostgreSQL)."""
+        application's lifespan has set the state's ``rate_limit_redis`` (Redis configured) or
+        ``rate_limit_engine`` (PostgreSQL)."""
         if self._buckets is None:
-            state = getattr(scope.get("app"), "state", None)
+            app_state = getattr(scope.get("app"), "state", None)
+            state = getattr(app_state, "services", None)
             redis = getattr(state, "rate_limit_redis", None)
             engine = getattr(state, "rate_limit_engine", None)
             prefixes = {"keys": "key:", "public": "ip:"}

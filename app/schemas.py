@@ -37,7 +37,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class IssuerCreate(Strict):
+class IssuerCreateRequest(Strict):
     slug: Slug = Field(
         examples=["uni-zed"],
         description="A short name for the institution in URLs and in its DID "
@@ -80,7 +80,7 @@ class IssuerCreate(Strict):
     )
 
 
-class KeyOut(BaseModel):
+class KeyReply(BaseModel):
     id: str = Field(description="short key id used in admin paths (the method's fragment)")
     verificationMethod: str
     publicKeyMultibase: str
@@ -88,7 +88,7 @@ class KeyOut(BaseModel):
     created: datetime
 
 
-class IssuerOut(BaseModel):
+class IssuerReply(BaseModel):
     slug: str
     did: str
     name: dict[str, str]
@@ -97,14 +97,14 @@ class IssuerOut(BaseModel):
     homepage: str | None
     didMethod: str
     suspensionEnabled: bool
-    keys: list[KeyOut]
+    keys: list[KeyReply]
 
 
-class IssuerList(BaseModel):
-    issuers: list[IssuerOut]
+class IssuerListReply(BaseModel):
+    issuers: list[IssuerReply]
 
 
-class ApiKeyCreate(Strict):
+class ApiKeyCreateRequest(Strict):
     name: ShortText = Field(
         examples=["student records system"],
         description="What the key is for, to recognise it in lists and audit records.",
@@ -117,22 +117,22 @@ class ApiKeyCreate(Strict):
     )
 
 
-class ApiKeyOut(BaseModel):
+class ApiKeyReply(BaseModel):
     id: str
     name: str
     scopes: list[str]
     created: datetime
 
 
-class ApiKeyCreated(ApiKeyOut):
+class ApiKeyCreatedReply(ApiKeyReply):
     key: str = Field(description="the secret: shown only in this reply")
 
 
-class ApiKeyList(BaseModel):
-    apiKeys: list[ApiKeyOut]
+class ApiKeyListReply(BaseModel):
+    apiKeys: list[ApiKeyReply]
 
 
-class AuditEventOut(BaseModel):
+class AuditEventReply(BaseModel):
     id: int
     at: datetime
     actor: str
@@ -142,8 +142,8 @@ class AuditEventOut(BaseModel):
     details: dict[str, object]
 
 
-class AuditList(BaseModel):
-    events: list[AuditEventOut]
+class AuditListReply(BaseModel):
+    events: list[AuditEventReply]
 
 
 Did = Annotated[
@@ -151,7 +151,7 @@ Did = Annotated[
 ]
 
 
-class TrustEntryPut(Strict):
+class TrustEntryRequest(Strict):
     legalName: ShortText = Field(
         examples=["University of Zed"], description="The issuer's registered legal name."
     )
@@ -175,7 +175,7 @@ class TrustEntryPut(Strict):
     )
 
 
-class TrustEntryOut(BaseModel):
+class TrustEntryReply(BaseModel):
     did: str
     legalName: str
     country: str
@@ -185,5 +185,5 @@ class TrustEntryOut(BaseModel):
     updated: datetime
 
 
-class TrustList(BaseModel):
-    entries: list[TrustEntryOut]
+class TrustListReply(BaseModel):
+    entries: list[TrustEntryReply]

@@ -73,7 +73,7 @@ class _TunedAfterStartup:
             if message["type"] == "lifespan.startup.complete":
                 tune_gc()
                 # before the first request: starting one takes half a second of a core
-                await self.app.state.issuing.offload.prestart()
+                await self.app.state.services.issuing.offload.prestart()
             await send(message)
 
         await self.app(scope, receive, sent)

@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.api.deps import SessionDep, SettingsDep
-from app.errors import Forbidden, Unauthorized
+from app.problems import Forbidden, Unauthorized
 from app.ratelimit import authenticates_api_key, charge_api_key, charge_unauthenticated
 from app.services.apikeys import Caller, authenticate
 

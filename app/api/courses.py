@@ -9,8 +9,9 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.auth import CoursesReadCaller, CoursesWriteCaller, IssueCaller
-from app.api.credentials import IdempotencyKey, IssuedReply, issued_reply
-from app.api.deps import SessionDep
+from app.api.credentials import IdempotencyKey, issued_reply
+from app.api.deps import SessionDep, services_of
+from app.api.schemas.issuing import IssuedReply
 from app.credentials.course import LEARNER_FIELDS, CourseIn, LearnerFactsIn
 from app.credentials.examples import example_request
 from app.limits import ParsedOnceRoute
@@ -48,7 +49,7 @@ class CourseList(BaseModel):
 
 
 def _reply(request: Request, state: courses.CourseState) -> CourseReply:
-    issuing: issuance.Issuing = request.app.state.issuing
+    issuing: issuance.Issuing = services_of(request).issuing
     issuer = request.state.caller.issuer
     return CourseReply(**courses.describe(state, issuer, issuing.policy.public_url))
 
@@ -142,7 +143,7 @@ async def issue_from_course(
     """Issue one learner's micro-credential from the course's current version (`format`,
     `cryptosuite`, `learner`, `awardedOn`, `grade`, `validUntil`, and `supervision` to
     override the course's); the credential links to that version's public page."""
-    issuing: issuance.Issuing = request.app.state.issuing
+    issuing: issuance.Issuing = services_of(request).issuing
     issued, _ = await courses.issue_from_course(
         session,
         caller.issuer,

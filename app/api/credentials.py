@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import partial
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel
 
 from app import jsontext
 from app.api.auth import IssueCaller, ReadCaller
-from app.api.deps import SessionDep
+from app.api.deps import IssuingDep, SessionDep
+from app.api.schemas.issuing import (
+    BatchReply,
+    BatchRequest,
+    CredentialStatusFlags,
+    IssuedReply,
+    IssueOptions,
+    IssueRequest,
+    StoredCredentialReply,
+)
 from app.credentials.examples import example_request
 from app.credentials.microcredential import MicroCredentialIn
-from app.credentials.vcapi import check_issuable
-from app.errors import ValidationFailed
-from app.jsonld.values import as_list
+from app.credentials.vcapi import check_issuable, issuable_document
 from app.limits import LARGE_BODY, ParsedOnceRoute, pause_if_large
+from app.problems import ValidationFailed
 from app.services import issuance, sdjwt, status
 
 router = APIRouter(tags=["issuing"], route_class=ParsedOnceRoute)
@@ -42,86 +49,6 @@ IdempotencyKey = Annotated[
         description="Retries with the same key and body replay the first reply",
     ),
 ]
-
-
-class StatusOption(BaseModel):
-    """A status entry the service is to add (VC-API ``options.credentialStatus``)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    type: Literal["BitstringStatusListEntry"] = Field(
-        description="The only status type this service adds"
-    )
-    statusPurpose: Literal["revocation", "suspension"] | None = Field(
-        default=None,
-        description="The purpose of the entry; without it, the issuer's default purposes "
-        "(revocation, and suspension when the issuer enables it)",
-    )
-
-
-class IssueOptions(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    type: Literal["DataIntegrityProof"] | None = None
-    cryptosuite: Literal["eddsa-rdfc-2022", "eddsa-jcs-2022"] | None = None
-    credentialId: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
-    credentialStatus: StatusOption | Annotated[list[StatusOption], Field(max_length=2)] | None = (
-        Field(
-            default=None,
-            description="The status entries the service adds: one `{type, statusPurpose?}`, "
-            "or a list of them (one entry per purpose), or `[]` for none. Without it: a "
-            "revocation entry (and a suspension entry when the issuer enables it). Entries "
-            "the credential brings itself are kept either way. A VC 1.1 credential gets the "
-            "context `https://www.w3.org/ns/credentials/status/v1` only when an entry is added.",
-            examples=[{"type": "BitstringStatusListEntry", "statusPurpose": "revocation"}, []],
-        )
-    )
-
-    def status_purposes(self, defaults: Sequence[str]) -> list[str]:
-        """The purposes of the entries to add, in order and each once."""
-        if self.credentialStatus is None:
-            return list(defaults)
-        chosen = (
-            self.credentialStatus
-            if isinstance(self.credentialStatus, list)
-            else [self.credentialStatus]
-        )
-        purposes: list[str] = []
-        for option in chosen:
-            for purpose in [option.statusPurpose] if option.statusPurpose else defaults:
-                if purpose not in purposes:
-                    purposes.append(purpose)
-        return purposes
-
-
-class IssueRequest(BaseModel):
-    credential: dict[str, Any] = Field(
-        examples=[
-            {
-                "@context": ["https://www.w3.org/ns/credentials/v2"],
-                "type": ["VerifiableCredential"],
-                "issuer": "did:web:credentials.example.edu:issuers:uni-zed",
-                "credentialSubject": {"id": "did:example:learner", "name": "Aoife Murphy"},
-            }
-        ]
-    )
-    options: IssueOptions | None = None
-
-
-class IssuedReply(BaseModel):
-    verifiableCredential: dict[str, Any] | str = Field(
-        description="the signed credential; an SD-JWT VC (format sd-jwt) is its compact string"
-    )
-
-
-class CredentialStatusFlags(BaseModel):
-    revoked: bool
-    suspended: bool
-
-
-class StoredCredentialReply(BaseModel):
-    verifiableCredential: dict[str, Any] | str
-    status: CredentialStatusFlags
 
 
 def credential_json(issued: issuance.Issued) -> bytes:
@@ -153,11 +80,6 @@ async def _request_hash(request: Request, issuing: issuance.Issuing, body: BaseM
     return issuance.request_hash(dumped)
 
 
-def _issuing(request: Request) -> issuance.Issuing:
-    issuing: issuance.Issuing = request.app.state.issuing
-    return issuing
-
-
 @router.post(
     "/credentials/issue",
     response_model=IssuedReply,
@@ -172,18 +94,18 @@ async def issue_credential(
     body: IssueRequest,
     request: Request,
     session: SessionDep,
+    issuing: IssuingDep,
     caller: IssueCaller,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """VC-API issue: sign a VC 1.1 or 2.0 credential whose issuer is the caller's DID."""
     credential = body.credential
-    errors = check_issuable(credential, caller.issuer.did, _issuing(request).loader.contents)
+    errors = check_issuable(credential, caller.issuer.did, issuing.loader.contents)
     if errors:
         raise ValidationFailed("the credential cannot be issued as given", errors=errors)
     options = body.options or IssueOptions()
     purposes = options.status_purposes(status.purposes_for(caller.issuer, "vc"))
     contexts = issuance.status_contexts_for(credential["@context"], adding_status=bool(purposes))
-    issuing = _issuing(request)
     await issuing.offload.run(
         partial(
             issuance.check_pinned_form,
@@ -195,19 +117,9 @@ async def issue_credential(
     await pause_if_large(request)
     body_hash = await _request_hash(request, issuing, body)
 
-    def build(uri: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
-        document = {**credential, "@context": contexts}
-        document.setdefault("id", uri)
-        if entries:
-            # The caller's own entries (of any type) stay, before the service's.
-            kept = as_list(credential.get("credentialStatus"))
-            every = [*kept, *entries]
-            document["credentialStatus"] = every[0] if len(every) == 1 else every
-        return document
-
     order = issuance.IssueOrder(
         caller.issuer,
-        build,
+        partial(issuable_document, credential, contexts),
         "vc",
         body_hash,
         caller.actor,
@@ -232,15 +144,14 @@ async def issue_credential(
 )
 async def issue_microcredential(
     body: Annotated[MicroCredentialIn, Body(openapi_examples=MICROCREDENTIAL_EXAMPLES)],
-    request: Request,
     session: SessionDep,
+    issuing: IssuingDep,
     caller: IssueCaller,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Issue an EU micro-credential as a Europass EDC (`edc`), an Open Badge 3.0 (`obv3`) or an
     SD-JWT VC (`sd-jwt`, bound to `holderJwk` when given; the main path for wallets is
     OpenID4VCI)."""
-    issuing = _issuing(request)
     body_hash = issuance.request_hash(body.model_dump(mode="json"))
     if body.format == "sd-jwt":  # not a JSON-LD document: signed in the request's transaction
         sd_jwt = await sdjwt.issue(
@@ -280,30 +191,11 @@ async def read_credential(
     )
 
 
-MAX_BATCH = 1000
-
-
-class BatchRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    items: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=MAX_BATCH)]
-
-
-class BatchItemResult(BaseModel):
-    index: int
-    status: int = Field(description="201 issued, 200 replayed, or the item's problem status")
-    verifiableCredential: dict[str, Any] | None = None
-    problem: dict[str, Any] | None = None
-
-
-class BatchReply(BaseModel):
-    results: list[BatchItemResult]
-
-
 @router.post("/microcredentials/batch", response_model=BatchReply, response_model_exclude_none=True)
 async def issue_microcredential_batch(
     body: BatchRequest,
-    request: Request,
     session: SessionDep,
+    issuing: IssuingDep,
     caller: IssueCaller,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
@@ -316,7 +208,7 @@ async def issue_microcredential_batch(
         session,
         caller.issuer,
         body.items,
-        _issuing(request),
+        issuing,
         actor=caller.actor,
         idempotency_key=idempotency_key,
     )

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from fastapi import APIRouter
 from sqlalchemy import text
 
-from app.errors import ServiceUnavailable
+from app.api.deps import ServicesDep
+from app.api.schemas.health import HealthReply
+from app.problems import ServiceUnavailable
 
 router = APIRouter(tags=["health"])
-
-
-class HealthReply(BaseModel):
-    status: str
 
 
 @router.get("/health")
@@ -25,10 +22,10 @@ async def health() -> HealthReply:
     "/ready",
     responses={503: {"description": "The database cannot be reached or is not migrated"}},
 )
-async def ready(request: Request) -> HealthReply:
+async def ready(services: ServicesDep) -> HealthReply:
     """Readiness: the database answers and its schema is at the latest migration."""
     try:
-        async with request.app.state.engine.connect() as connection:
+        async with services.engine.connect() as connection:
             version = (
                 await connection.execute(text("SELECT version_num FROM alembic_version"))
             ).scalar()
@@ -37,7 +34,7 @@ async def ready(request: Request) -> HealthReply:
             "the database is not reachable (or was never migrated: run `microcred migrate`)",
             headers={"Retry-After": "5"},
         ) from exc
-    if version != request.app.state.schema_head:
+    if version != services.schema_head:
         raise ServiceUnavailable(
             f"the database schema is at {version!r}, not the latest migration: "
             "run `microcred migrate`",

@@ -10,27 +10,33 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from datetime import timedelta
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.auth import IssueCaller
-from app.api.deps import SessionDep, SettingsDep
+from app.api.deps import IssuingDep, SessionDep, SettingsDep
+from app.api.problems import NO_STORE, MissingToken, OAuthErrorReply, oauth_error_response
+from app.api.schemas.wallet import (
+    CredentialOfferDocument,
+    NonceReply,
+    OfferReply,
+    TokenReply,
+    WalletCredentialReply,
+)
 from app.config import Settings
 from app.credentials.microcredential import MicroCredentialIn
 from app.db.models import utcnow
-from app.errors import ValidationFailed
 from app.limits import unwritable_json_problem
-from app.services import issuance, issuers, oid4vci
+from app.problems import ValidationFailed
+from app.services import issuers, oid4vci
 from app.services.oid4vci import OAuthError
 
 router = APIRouter()
 WALLET = "wallet delivery (OpenID4VCI)"
-NO_STORE = {"Cache-Control": "no-store"}
 MAX_FORM_FIELDS = 32
 
 
@@ -52,101 +58,15 @@ async def get_policy(settings: SettingsDep) -> oid4vci.Policy:
 PolicyDep = Annotated[oid4vci.Policy, Depends(get_policy)]
 
 
-# --- reply models (for the OpenAPI document; wallet replies are built as plain JSON) ----------
-
-
-class TxCodeSpec(BaseModel):
-    input_mode: Literal["numeric", "text"]
-    length: int
-    description: str
-
-
-class PreAuthorizedCodeGrant(BaseModel):
-    pre_authorized_code: str = Field(alias="pre-authorized_code")
-    tx_code: TxCodeSpec | None = None
-
-
-class OfferGrants(BaseModel):
-    pre_authorized_code: PreAuthorizedCodeGrant = Field(alias=oid4vci.PRE_AUTHORIZED_GRANT)
-
-
-class CredentialOfferDocument(BaseModel):
-    """The Credential Offer object (OpenID4VCI section 4.1.1)."""
-
-    credential_issuer: str
-    credential_configuration_ids: list[str]
-    grants: OfferGrants
-
-
-class OfferReply(BaseModel):
-    id: str = Field(description="The offer's id")
-    credential_offer_uri: str = Field(
-        description="`openid-credential-offer://?credential_offer_uri=…`: the link (and QR "
-        "content) a wallet opens; it references the offer by URL"
-    )
-    credential_offer: CredentialOfferDocument = Field(description="The same offer by value")
-    qr_png_base64: str = Field(description="A PNG QR code of `credential_offer_uri`, base64")
-    tx_code: str | None = Field(
-        default=None,
-        description="The PIN the learner must enter in the wallet (only with `txCode=true`); "
-        "send it by another channel than the offer",
-    )
-    expires_at: datetime = Field(description="The pre-authorized code works until then")
-
-
-class TokenReply(BaseModel):
-    access_token: str
-    token_type: Literal["Bearer"]
-    expires_in: int
-    authorization_details: list[dict[str, Any]] | None = None
-
-
-class NonceReply(BaseModel):
-    c_nonce: str
-
-
-class IssuedCredential(BaseModel):
-    credential: dict[str, Any]
-
-
-class WalletCredentialReply(BaseModel):
-    credentials: list[IssuedCredential]
-
-
-class OAuthErrorReply(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"example": {"error": "invalid_proof"}})
-
-    error: str
-    error_description: str | None = None
-
-
-class _NoToken(OAuthError):
-    def __init__(self) -> None:
-        super().__init__(
-            "invalid_token", "an access token is required (Authorization: Bearer)", 401
-        )
-
-
-def _oauth_error(exc: OAuthError, *, realm: str | None = None) -> JSONResponse:
-    headers = dict(NO_STORE)
-    if exc.status in (401, 403) and realm is not None:
-        challenge = f'Bearer realm="{realm}"'
-        if not isinstance(exc, _NoToken):  # RFC 6750 3: no error code when none was sent
-            challenge += f', error="{exc.error}", error_description="{exc.description}"'
-        headers["WWW-Authenticate"] = challenge
-    body = {"error": exc.error, "error_description": exc.description}
-    return JSONResponse(body, status_code=exc.status, headers=headers)
-
-
 def _bearer_token(request: Request) -> str:
-    """The access token; :class:`_NoToken` when the request carries none: no header, an empty
+    """The access token; :class:`MissingToken` when the request carries none: no header, an empty
     Bearer, or another scheme, which RFC 6750 section 3.1 counts as no authentication
     information (the challenge then names no error code)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        raise _NoToken()
+        raise MissingToken()
     return token
 
 
@@ -184,11 +104,6 @@ async def _json_body(request: Request) -> Any:
     if unwritable is not None:
         raise OAuthError("invalid_credential_request", unwritable)
     return body
-
-
-def _issuing(request: Request) -> issuance.Issuing:
-    issuing: issuance.Issuing = request.app.state.issuing
-    return issuing
 
 
 _OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -376,7 +291,7 @@ async def token(slug: str, request: Request, session: SessionDep, policy: Policy
             session, issuer, params, policy, now=utcnow()
         )
     except OAuthError as exc:
-        return _oauth_error(exc)
+        return oauth_error_response(exc)
     reply: dict[str, Any] = {
         "access_token": grant.access_token,
         "token_type": "Bearer",
@@ -459,7 +374,9 @@ _CREDENTIAL_BODY = {
     },
     openapi_extra=_CREDENTIAL_BODY,
 )
-async def credential(slug: str, request: Request, session: SessionDep, policy: PolicyDep) -> Any:
+async def credential(
+    slug: str, request: Request, session: SessionDep, policy: PolicyDep, issuing: IssuingDep
+) -> Any:
     """Credential endpoint (section 8): the offered credential, bound to the proof's key.
 
     Errors: 401 `invalid_token`; 403 `insufficient_scope`; 400 `invalid_credential_request`,
@@ -479,8 +396,8 @@ async def credential(slug: str, request: Request, session: SessionDep, policy: P
         )
         await oid4vci.spend_c_nonce(session, proof.nonce, now=now)
         document = await oid4vci.redeem_offer(
-            session, issuer, offer, proof.holder_did, _issuing(request), now=now
+            session, issuer, offer, proof.holder_did, issuing, now=now
         )
     except OAuthError as exc:
-        return _oauth_error(exc, realm=urls.identifier)
+        return oauth_error_response(exc, realm=urls.identifier)
     return JSONResponse({"credentials": [{"credential": document}]}, headers=NO_STORE)

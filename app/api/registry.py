@@ -11,9 +11,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 from starlette.background import BackgroundTask
 
 from app.api.auth import ReadCaller, StatusCaller
-from app.api.deps import SessionDep
-from app.errors import ValidationFailed
+from app.api.deps import SessionDep, services_of
 from app.limits import ParsedOnceRoute
+from app.problems import ValidationFailed
 from app.services import bulk_status, credential_search
 from app.services.credential_search import CredentialFilter
 
@@ -225,7 +225,7 @@ async def change_status_in_bulk(
                 actor=caller.actor,
                 reason=body.reason,
             )
-            runner = getattr(request.app.state, "job_runner", None)
+            runner = services_of(request).job_runner
             return JSONResponse(
                 JobAccepted(id=job.id, state=job.state).model_dump(),
                 status_code=202,

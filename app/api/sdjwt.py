@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.api.auth import AdminDep
-from app.api.deps import SessionDep
+from app.api.deps import SessionDep, services_of
 from app.sdjwt.microcredential import CLAIM_ORDER, DisclosurePolicy
 from app.services import issuance, issuers, sdjwt, status
 from app.status.tokenstatus import MEDIA_TYPE
@@ -81,7 +81,7 @@ async def get_type_metadata(
     issuer_slug: str, kind: str, request: Request, session: SessionDep
 ) -> JSONResponse:
     """The Type Metadata of an issuer's SD-JWT VC type (display names, claim metadata)."""
-    issuing: issuance.Issuing = request.app.state.issuing
+    issuing: issuance.Issuing = services_of(request).issuing
     document = await sdjwt.metadata(session, issuer_slug, kind, issuing.policy.public_url)
     return JSONResponse(document, headers={"Cache-Control": "public, max-age=3600"})
 
@@ -104,7 +104,7 @@ async def get_token_status_list(
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
 ) -> Response:
     """A ``statuslist+jwt`` of 1 or 2 bits per entry (0 valid, 1 revoked, 2 suspended)."""
-    issuing: issuance.Issuing = request.app.state.issuing
+    issuing: issuance.Issuing = services_of(request).issuing
     published = await status.published_list(
         session,
         list_id,

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from app.api.auth import AdminDep, IssueCaller, ReadCaller
 from app.api.deps import SessionDep, SettingsDep
 from app.credentials.logos import MAX_LOGO_BYTES, SVG, LogoRefused, check_logo
-from app.errors import NotFound, ValidationFailed
+from app.problems import NotFound, ValidationFailed
 from app.services import issuance, sharing
 from app.services import issuers as issuer_service
 

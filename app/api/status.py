@@ -2,78 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.api.auth import StatusCaller
-from app.api.deps import SessionDep
+from app.api.deps import IssuingDep, SessionDep
+from app.api.schemas.issuing import StatusPurposeRef, StatusReply, StatusUpdateRequest
 from app.services import issuance, status
 
 router = APIRouter()
-
-EntryType = Literal["BitstringStatusListEntry"]
-Reason = Annotated[str, StringConstraints(max_length=500)]
-
-
-class StatusPurposeRef(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    type: EntryType = Field(
-        default="BitstringStatusListEntry", description="The status entry type; the only one."
-    )
-    statusPurpose: Literal["revocation", "suspension"] = Field(
-        description="Which status to set: `revocation` (final) or `suspension` (reversible)."
-    )
-
-
-class StatusChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    type: EntryType = Field(
-        default="BitstringStatusListEntry", description="The status entry type; the only one."
-    )
-    status: Literal["revoked", "suspended", "unsuspended"] = Field(
-        description="The change: `revoked` (final), `suspended`, or `unsuspended` (reinstated)."
-    )
-
-
-class StatusUpdate(BaseModel):
-    """VC-API form (``credentialStatus`` object + ``status`` boolean) or the named-change form."""
-
-    model_config = ConfigDict(extra="forbid")
-    credentialId: Annotated[str, StringConstraints(min_length=1, max_length=2048)] = Field(
-        description="Which credential: its `id` as issued (`urn:uuid:…`), the id this service "
-        "gave it, or the `credentialId` your system chose when issuing."
-    )
-    credentialStatus: (
-        StatusPurposeRef | Annotated[list[StatusChange], Field(min_length=1, max_length=3)]
-    ) = Field(
-        description="Either the status to set (an object with `statusPurpose`, with `status` "
-        "true or false), or a list of named changes applied in order."
-    )
-    status: bool | None = Field(
-        default=None,
-        description="With a `credentialStatus` object: true sets the status (revokes or "
-        "suspends), false clears it (a revocation cannot be cleared).",
-    )
-    reason: Reason | None = Field(
-        default=None,
-        description="Why, in a few words; kept in the audit log, not published.",
-    )
-
-
-class StatusReply(BaseModel):
-    credentialId: str
-    revoked: bool
-    suspended: bool
-
-
-CHANGES: dict[str, tuple[str, bool]] = {
-    "revoked": (status.REVOCATION, True),
-    "suspended": (status.SUSPENSION, True),
-    "unsuspended": (status.SUSPENSION, False),
-}
 
 
 @router.post(
@@ -85,20 +24,14 @@ CHANGES: dict[str, tuple[str, bool]] = {
     },
 )
 async def update_status(
-    body: StatusUpdate, session: SessionDep, caller: StatusCaller
+    body: StatusUpdateRequest, session: SessionDep, caller: StatusCaller
 ) -> StatusReply:
     """Revoke (final), suspend or unsuspend a credential of the calling issuer."""
-    from app.errors import ValidationFailed
-
     if isinstance(body.credentialStatus, StatusPurposeRef):
-        if body.status is None:
-            raise ValidationFailed(
-                "status is required with a credentialStatus object",
-                errors=[{"pointer": "/status", "detail": "a boolean is required"}],
-            )
-        changes: list[tuple[str, bool]] = [(body.credentialStatus.statusPurpose, body.status)]
+        changes = status.requested_changes(body.credentialStatus.statusPurpose, body.status)
     else:
-        changes = [CHANGES[change.status] for change in body.credentialStatus]
+        named = [change.status for change in body.credentialStatus]
+        changes = status.requested_changes(None, None, named)
     credential = await issuance.find_credential(session, caller.issuer, body.credentialId)
     flags = await status.current_status(session, credential.id)
     for purpose, value in changes:
@@ -122,12 +55,11 @@ async def update_status(
 )
 async def get_status_list(
     list_id: str,
-    request: Request,
     session: SessionDep,
+    issuing: IssuingDep,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
 ) -> Response:
     """A signed ``BitstringStatusListCredential`` (VC 2.0) of at least 131,072 entries."""
-    issuing: issuance.Issuing = request.app.state.issuing
     published = await status.published_list(
         session,
         list_id,

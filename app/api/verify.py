@@ -8,23 +8,30 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Coroutine, Mapping
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import orjson
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel
 
-from app.api.deps import SessionDep, SettingsDep
+from app.api.deps import SessionDep, SettingsDep, VerifierDep
+from app.api.schemas.verify import (
+    ChallengeReply,
+    VerifyCredentialRequest,
+    VerifyOptions,
+    VerifyPresentationRequest,
+)
 from app.db.models import utcnow
-from app.errors import ParsingError, json_pointer
 from app.limits import NOT_I_JSON, PARSED_JSON, ParsedOnceRoute, i_json_problem, pause_if_large
 from app.observability import CREDENTIALS_VERIFIED
+from app.problems import ParsingError, json_pointer
 from app.services import challenges
-from app.services.verification import Verifier, challenge_ttl
-
-Text = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+from app.services.verification import challenge_ttl
+from app.services.verification.results import (
+    CredentialVerificationResult,
+    PresentationVerificationResult,
+)
 
 
 def refuse_unwritable_json(request: Request, body: BaseModel) -> None:
@@ -68,251 +75,6 @@ class _NotADocumentIs400(ParsedOnceRoute):
 router = APIRouter(tags=["verification"], route_class=_NotADocumentIs400)
 
 
-async def get_verifier(request: Request) -> Verifier:
-    verifier: Verifier = request.app.state.verifier
-    return verifier
-
-
-VerifierDep = Annotated[Verifier, Depends(get_verifier)]
-
-
-# -- requests -----------------------------------------------------------------------------------
-
-
-class VerifyOptions(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    challenge: Text | None = Field(
-        default=None, description="the challenge the proof must carry (from POST /challenges)"
-    )
-    domain: Text | None = Field(default=None, description="the domain the proof must carry")
-    trust: Literal["required", "optional"] | None = Field(
-        default=None,
-        description="required: an issuer no trust source vouches for fails verification; "
-        "optional: it is a warning (default: the deployment's MICROCRED_TRUST_REQUIRED)",
-    )
-
-    @property
-    def trust_required(self) -> bool | None:
-        return None if self.trust is None else self.trust == "required"
-
-
-class VerifyCredentialRequest(BaseModel):
-    # The string's length is bounded by the body limit and by the SD-JWT parser (a 400).
-    verifiableCredential: dict[str, Any] | str = Field(
-        description="a VC 1.1 or 2.0 credential with a Data Integrity proof, or an SD-JWT VC "
-        "presentation (a string; its key-binding JWT's aud is options.domain and its nonce "
-        "options.challenge)"
-    )
-    options: VerifyOptions | None = None
-
-
-class VerifyPresentationRequest(BaseModel):
-    verifiablePresentation: dict[str, Any] = Field(
-        description="a VC 1.1 or 2.0 presentation with an authentication proof"
-    )
-    options: VerifyOptions | None = None
-
-
-# -- replies (documentation; tests check every reply against them) ------------------------------
-
-
-class _Closed(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-class FieldError(_Closed):
-    pointer: str
-    detail: str
-
-
-class ProblemDetailOut(_Closed):
-    type: str = Field(description="a VC Data Model, Data Integrity or Bitstring Status List URL")
-    title: str
-    detail: str
-    pointer: str | None = Field(default=None, description="JSON Pointer into the request body")
-    errors: list[FieldError] | None = None
-
-
-class ProofOut(_Closed):
-    type: Any = None
-    cryptosuite: Any = None
-    verificationMethod: Any = None
-    proofPurpose: Any = None
-    created: Any = None
-    controller: str | None = None
-    resolvedFrom: Literal["database", "did:key", "did:web", "unsupported"] | None = Field(
-        default=None, description="where the controller document came from"
-    )
-    verified: bool
-
-
-class IssuerCheck(_Closed):
-    id: str | None
-    controllers: list[str]
-    matches: bool | None = Field(description="null when the issuer is not a DID")
-
-
-class ProofResults(_Closed):
-    verified: bool
-    proofs: list[ProofOut]
-    issuer: IssuerCheck | None = None
-
-
-class DateResult(_Closed):
-    verified: bool | None = Field(description="null when the credential has no such date")
-    value: Any = None
-
-
-class StatusEntryResult(_Closed):
-    statusPurpose: Any = None
-    statusListIndex: Any = None
-    statusListCredential: Any = None
-    source: Literal["database", "remote"] | None = None
-    is_set: bool | None = Field(alias="set", description="the entry's bit; null if not read")
-    verified: bool
-
-
-class StatusResults(_Closed):
-    verified: bool | None = Field(description="null when the credential has no credentialStatus")
-    revoked: bool
-    suspended: bool
-    entries: list[StatusEntryResult]
-
-
-class SchemaRef(_Closed):
-    id: Any = None
-    type: Any = None
-    checked: bool
-
-
-class Violation(_Closed):
-    focusNode: str
-    path: str | None
-    message: str
-    value: str | None
-
-
-class SchemaResults(_Closed):
-    verified: bool | None = Field(description="null when no schema this service checks applies")
-    schemas: list[SchemaRef]
-    violations: list[Violation]
-
-
-class EuMicroCredentialResult(_Closed):
-    complete: bool
-    profile: Literal["edc", "obv3"] | None
-    missing: list[str]
-
-
-class FormResult(_Closed):
-    verified: bool | None = Field(
-        description="whether the document is in the compact form of its signed data under "
-        "contexts this service holds (one JSON reading); no other check runs on one that is "
-        "not; null when a context is not one this service holds (the proof check decides)"
-    )
-
-
-class TrustSourceOut(_Closed):
-    name: str = Field(description="the trust source (the service's own list, a registry)")
-    entry: dict[str, Any] = Field(description="the source's entry for the issuer")
-
-
-class IssuerTrustResult(_Closed):
-    trusted: bool = Field(description="whether a trust source vouches for the issuer")
-    sources: list[TrustSourceOut]
-    legalName: str | None = Field(default=None, description="the registered legal name")
-    warnings: list[ProblemDetailOut]
-    unknown: list[str] | None = Field(
-        default=None, description="sources that could not be asked (never counted as trust)"
-    )
-
-
-class KeyBindingResult(_Closed):
-    verified: bool | None = Field(description="null when the SD-JWT is not holder-bound")
-    bound: bool = Field(description="whether the SD-JWT names a holder key (cnf)")
-
-
-class DisclosuresResult(_Closed):
-    verified: bool
-
-
-class SdJwtResult(_Closed):
-    vct: Any = None
-    disclosed: list[str] = Field(description="the selectively disclosable claims presented")
-    disclosures: DisclosuresResult
-    keyBinding: KeyBindingResult
-
-
-class CredentialResults(_Closed):
-    form: FormResult
-    proof: ProofResults | None = None
-    validFrom: DateResult | None = None
-    validUntil: DateResult | None = None
-    credentialStatus: StatusResults | None = None
-    credentialSchema: SchemaResults | None = None
-    euMicroCredential: EuMicroCredentialResult | None = None
-    issuerTrust: IssuerTrustResult | None = None
-    sdJwt: SdJwtResult | None = Field(default=None, description="SD-JWT VC presentations only")
-
-
-class CredentialVerification(_Closed):
-    verified: bool
-    credential: dict[str, Any] | None = None
-    problemDetails: list[ProblemDetailOut]
-    results: CredentialResults
-    errors: list[ProblemDetailOut]
-    warnings: list[ProblemDetailOut]
-    checks: list[str]
-
-
-class CredentialInPresentation(_Closed):
-    verified: bool
-    problemDetails: list[ProblemDetailOut]
-    results: CredentialResults | None = Field(description="null for an item that is no credential")
-    errors: list[ProblemDetailOut]
-    warnings: list[ProblemDetailOut]
-    checks: list[str]
-
-
-class HolderCheck(_Closed):
-    id: str | None
-    controllers: list[str]
-    bound: bool | None
-
-
-class ChallengeCheck(_Closed):
-    verified: bool | None
-    state: Literal["accepted", "used", "expired", "unknown"] | None
-
-
-class PresentationResult(_Closed):
-    verified: bool
-    form: FormResult
-    proof: ProofResults | None = None
-    holder: HolderCheck | None = None
-    challenge: ChallengeCheck | None = None
-
-
-class PresentationResults(_Closed):
-    presentation: PresentationResult
-    credentials: list[CredentialInPresentation]
-
-
-class PresentationVerification(_Closed):
-    verified: bool
-    problemDetails: list[ProblemDetailOut]
-    results: PresentationResults
-    errors: list[ProblemDetailOut]
-    warnings: list[ProblemDetailOut]
-    checks: list[str]
-
-
-class ChallengeOut(BaseModel):
-    challenge: str = Field(description="put it in the presentation's proof; it works once")
-    expires: datetime
-
-
 def _reply(body: Mapping[str, Any], verified: bool) -> Response:
     """The result as JSON, written by orjson (a large credential is echoed back)."""
     try:  # no NaN or infinity here (refused above), for which orjson would write null
@@ -334,11 +96,14 @@ _TOO_LARGE = {"description": "The body is larger than the service accepts"}
 
 @router.post(
     "/credentials/verify",
-    response_model=CredentialVerification,
+    response_model=CredentialVerificationResult,
     responses={
         400: _NOT_A_DOCUMENT,
         413: _TOO_LARGE,
-        422: {"model": CredentialVerification, "description": "Not verified: the full result"},
+        422: {
+            "model": CredentialVerificationResult,
+            "description": "Not verified: the full result",
+        },
     },
 )
 async def verify_credential(
@@ -357,7 +122,7 @@ async def verify_credential(
             nonce=options.challenge,
             now=utcnow(),
         )
-        sd_reply = report.to_json("")
+        sd_reply: dict[str, Any] = dict(report.to_json(""))
         sd_verified = sd_reply.pop("verified")
         CREDENTIALS_VERIFIED.labels("sd-jwt", str(bool(sd_verified)).lower()).inc()
         return _reply({"verified": sd_verified, "credential": claims, **sd_reply}, sd_verified)
@@ -368,22 +133,19 @@ async def verify_credential(
         now=utcnow(),
         trust_required=options.trust_required,
     )
-    reply = result.to_json("/verifiableCredential")
-    verified = reply.pop("verified")
-    CREDENTIALS_VERIFIED.labels("credential", str(bool(verified)).lower()).inc()
-    return _reply(
-        {"verified": verified, "credential": body.verifiableCredential, **reply}, verified
-    )
+    reply = result.credential_reply(body.verifiableCredential, "/verifiableCredential")
+    CREDENTIALS_VERIFIED.labels("credential", str(reply["verified"]).lower()).inc()
+    return _reply(reply, reply["verified"])
 
 
 @router.post(
     "/presentations/verify",
-    response_model=PresentationVerification,
+    response_model=PresentationVerificationResult,
     responses={
         400: _NOT_A_DOCUMENT,
         413: _TOO_LARGE,
         422: {
-            "model": PresentationVerification,
+            "model": PresentationVerificationResult,
             "description": "Not verified: the full result, per credential too",
         },
     },
@@ -409,8 +171,8 @@ async def verify_presentation(
 @router.post("/challenges", status_code=201)
 async def create_challenge(
     response: Response, session: SessionDep, settings: SettingsDep
-) -> ChallengeOut:
+) -> ChallengeReply:
     """A single-use challenge for a presentation's proof; it expires after a few minutes."""
     nonce = await challenges.create_challenge(session, ttl=challenge_ttl(settings), now=utcnow())
     response.headers["Cache-Control"] = "no-store"
-    return ChallengeOut(challenge=nonce.value, expires=nonce.expires_at)
+    return ChallengeReply(challenge=nonce.value, expires=nonce.expires_at)

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Header, Response
 from pydantic import BaseModel, Field
 
 from app.credentials.vocabularies import SchemeKey, vocabularies
-from app.errors import PROBLEMS, Problem
+from app.problems import VOCABULARY_NOT_FOUND, Problem
 
 router = APIRouter(tags=["public"])
 
@@ -27,7 +27,7 @@ MAX_AGE = 86_400
 
 
 class VocabularyNotFound(Problem):
-    type = PROBLEMS + "VOCABULARY_NOT_FOUND"
+    type = VOCABULARY_NOT_FOUND
     title, status = "Unknown vocabulary", 404
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from app.credentials.datamodel import HeldBytes, data_model_breaches, version_of
 from app.credentials.statusentries import status_entry_breaches
 from app.datetimes import parse_datetime_stamp
-from app.jsonld.values import node_id
+from app.jsonld.values import as_list, node_id
 
 FieldError = dict[str, str]
 
@@ -55,3 +55,21 @@ def check_issuable(
         if "issuanceDate" not in credential:
             fail("/issuanceDate", "a VC 1.1 credential needs issuanceDate")
     return errors
+
+
+def issuable_document(
+    credential: Mapping[str, Any],
+    contexts: list[Any],
+    uri: str,
+    entries: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The unsigned document of a VC-API issue request: the caller's credential under
+    ``contexts``, its ``id`` (``uri`` unless the caller gave one) and its status entries: the
+    caller's own (of any type) first, then the service's ``entries``."""
+    document = {**credential, "@context": contexts}
+    document.setdefault("id", uri)
+    if entries:
+        # The caller's own entries (of any type) stay, before the service's.
+        every = [*as_list(credential.get("credentialStatus")), *entries]
+        document["credentialStatus"] = every[0] if len(every) == 1 else every
+    return document

@@ -9,12 +9,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
 from app.db.models import Issuer, SigningKey, TrustedIssuer
-from app.schemas import IssuerCreate, IssuerOut, KeyOut, TrustEntryOut, TrustEntryPut
+from app.schemas import (
+    IssuerCreateRequest,
+    IssuerReply,
+    KeyReply,
+    TrustEntryReply,
+    TrustEntryRequest,
+)
 from app.services import issuers, trust
 
 
-def key_out(key: SigningKey) -> KeyOut:
-    return KeyOut(
+def key_out(key: SigningKey) -> KeyReply:
+    return KeyReply(
         id=issuers.fragment(key),
         verificationMethod=key.key_id,
         publicKeyMultibase=key.public_key_multibase,
@@ -23,8 +29,8 @@ def key_out(key: SigningKey) -> KeyOut:
     )
 
 
-def issuer_out(issuer: Issuer, keys: Sequence[SigningKey]) -> IssuerOut:
-    return IssuerOut(
+def issuer_out(issuer: Issuer, keys: Sequence[SigningKey]) -> IssuerReply:
+    return IssuerReply(
         slug=issuer.slug,
         did=issuer.did,
         name=issuer.name,
@@ -38,8 +44,8 @@ def issuer_out(issuer: Issuer, keys: Sequence[SigningKey]) -> IssuerOut:
 
 
 async def create_issuer_from(
-    session: AsyncSession, body: IssuerCreate, settings: Settings
-) -> IssuerOut:
+    session: AsyncSession, body: IssuerCreateRequest, settings: Settings
+) -> IssuerReply:
     """Create an issuer from an admin request ."""
     issuer, keys = await issuers.create_issuer(
         session,
@@ -56,8 +62,8 @@ async def create_issuer_from(
     return issuer_out(issuer, keys)
 
 
-def trust_entry_out(entry: TrustedIssuer) -> TrustEntryOut:
-    return TrustEntryOut(
+def trust_entry_out(entry: TrustedIssuer) -> TrustEntryReply:
+    return TrustEntryReply(
         did=entry.did,
         legalName=entry.legal_name,
         country=entry.country,
@@ -68,8 +74,10 @@ def trust_entry_out(entry: TrustedIssuer) -> TrustEntryOut:
     )
 
 
-async def put_trusted_from(session: AsyncSession, did: str, body: TrustEntryPut) -> TrustEntryOut:
-    """Put ``did`` on the trust list from an admin request ."""
+async def put_trusted_from(
+    session: AsyncSession, did: str, body: TrustEntryRequest
+) -> TrustEntryReply:
+    """Put ``did`` on the trust list from an admin request."""
     entry = await trust.put_entry(
         session,
         did,

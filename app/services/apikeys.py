@@ -17,7 +17,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.models import ApiKey, Issuer, utcnow
-from app.errors import PROBLEMS, NotFound
+from app.problems import API_KEY_NOT_FOUND, NotFound
 from app.services import audit
 
 SCOPES = (
@@ -31,7 +31,7 @@ PREFIX = "mck"
 
 
 class ApiKeyNotFound(NotFound):
-    type = PROBLEMS + "API_KEY_NOT_FOUND"
+    type = API_KEY_NOT_FOUND
     title = "API key not found"
 
 

@@ -27,7 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.credentials.course import CourseIn, content, link_to_course, merge
 from app.db.models import Course, CourseVersion, Credential, Issuer, utcnow
-from app.errors import PROBLEMS, NotFound
+from app.problems import COURSE_NOT_FOUND, NotFound
 from app.services import audit, issuance
 
 #: A course lists at most this many courses per request.
@@ -37,7 +37,7 @@ PREPARED_CACHE_SIZE = 256
 
 
 class CourseNotFound(NotFound):
-    type = PROBLEMS + "COURSE_NOT_FOUND"
+    type = COURSE_NOT_FOUND
     title = "Course not found"
 
 

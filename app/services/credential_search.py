@@ -24,7 +24,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.models import Credential, Issuer, StatusEntry, StatusList
-from app.errors import ValidationFailed
+from app.problems import ValidationFailed
 from app.services.issuance import fold_name
 from app.services.status import REVOCATION, SUSPENSION
 

@@ -12,7 +12,7 @@ import json
 import unicodedata
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -30,8 +30,15 @@ from app.crypto.errors import ProofError
 from app.db import store
 from app.db.models import Credential, Issuer, IssuerBranding, utcnow
 from app.db.store import IssuedRows
-from app.errors import (
-    PROBLEMS,
+from app.jsonld import JsonLdProcessingError, OfflineDocumentLoader
+from app.jsonld.form import NotPinnedForm, PinnedForm
+from app.observability import CREDENTIALS_ISSUED
+from app.problems import (
+    CREDENTIAL_NOT_FOUND,
+    EDC_SHAPE_VIOLATION,
+    IDEMPOTENCY_KEY_REUSED,
+    ISSUING_CONTENDED,
+    NOT_PINNED_FORM,
     Conflict,
     MalformedValue,
     NotFound,
@@ -40,9 +47,6 @@ from app.errors import (
     ValidationFailed,
     json_pointer,
 )
-from app.jsonld import JsonLdProcessingError, OfflineDocumentLoader
-from app.jsonld.form import NotPinnedForm, PinnedForm
-from app.observability import CREDENTIALS_ISSUED
 from app.services import audit, issuers, status
 from app.services.keystore import KeyCache
 from app.services.offload import Offload
@@ -54,24 +58,24 @@ Validator = Callable[[dict[str, Any]], None]
 
 
 class CredentialNotFound(NotFound):
-    type = PROBLEMS + "CREDENTIAL_NOT_FOUND"
+    type = CREDENTIAL_NOT_FOUND
     title = "Credential not found"
 
 
 class IdempotencyConflict(Conflict):
-    type = PROBLEMS + "IDEMPOTENCY_KEY_REUSED"
+    type = IDEMPOTENCY_KEY_REUSED
     title = "This idempotency key was used with another request body"
 
 
 class IssuingContended(ServiceUnavailable):
-    type = PROBLEMS + "ISSUING_CONTENDED"
+    type = ISSUING_CONTENDED
     title = "Other requests kept taking the status indices drawn: try again"
 
 
 class NotInPinnedForm(ValidationFailed):
     """What would be signed has more than one JSON reading (:mod:`app.jsonld.form`)."""
 
-    type = PROBLEMS + "NOT_PINNED_FORM"
+    type = NOT_PINNED_FORM
     title = "Not in the expected JSON-LD form"
 
     @classmethod
@@ -91,7 +95,7 @@ def check_pinned_form(issuing: Issuing, document: Mapping[str, Any], prefix: str
 
 
 class EdcShapeViolation(ValidationFailed):
-    type = PROBLEMS + "EDC_SHAPE_VIOLATION"
+    type = EDC_SHAPE_VIOLATION
     title = "The credential does not conform to the EDC application profile"
 
 
@@ -590,14 +594,12 @@ class BatchResult:
 
 
 def _item_problem(problem: Problem, index: int) -> dict[str, Any]:
-    body: dict[str, Any] = {"type": problem.type, "title": problem.title, "status": problem.status}
-    if problem.detail:
-        body["detail"] = problem.detail
-    if problem.errors:
-        body["errors"] = [
-            {**error, "pointer": f"/items/{index}{error['pointer']}"} for error in problem.errors
-        ]
-    return body
+    """The item's problem, its field pointers into the batch body."""
+    details = problem.details()
+    moved = tuple(
+        {**error, "pointer": f"/items/{index}{error['pointer']}"} for error in details.errors
+    )
+    return replace(details, errors=moved).to_json()
 
 
 def _validation_problem(exc: ValidationError) -> ValidationFailed:

@@ -19,7 +19,15 @@ from app.did.key import (
     did_key_verification_method_id,
 )
 from app.did.web import did_web_for
-from app.errors import PROBLEMS, Conflict, NotFound
+from app.problems import (
+    ISSUER_EXISTS,
+    ISSUER_NOT_FOUND,
+    KEY_NOT_FOUND,
+    KEY_ROTATION_REFUSED,
+    NO_ACTIVE_KEY,
+    Conflict,
+    NotFound,
+)
 from app.services import audit
 from app.services.keystore import KeyCache, seal_seed
 
@@ -27,27 +35,27 @@ ACTIVE, RETIRED, REVOKED = "active", "retired", "revoked"
 
 
 class IssuerNotFound(NotFound):
-    type = PROBLEMS + "ISSUER_NOT_FOUND"
+    type = ISSUER_NOT_FOUND
     title = "Issuer not found"
 
 
 class IssuerExists(Conflict):
-    type = PROBLEMS + "ISSUER_EXISTS"
+    type = ISSUER_EXISTS
     title = "An issuer with this slug exists"
 
 
 class KeyNotFound(NotFound):
-    type = PROBLEMS + "KEY_NOT_FOUND"
+    type = KEY_NOT_FOUND
     title = "Signing key not found"
 
 
 class KeyRotationRefused(Conflict):
-    type = PROBLEMS + "KEY_ROTATION_REFUSED"
+    type = KEY_ROTATION_REFUSED
     title = "This issuer's key cannot rotate"
 
 
 class NoActiveKey(Conflict):
-    type = PROBLEMS + "NO_ACTIVE_KEY"
+    type = NO_ACTIVE_KEY
     title = "The issuer has no key that may sign"
 
 

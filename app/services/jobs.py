@@ -45,7 +45,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.engine import on_postgresql
 from app.db.models import Issuer, Job, JobRow, utcnow
-from app.errors import PROBLEMS, NotFound
+from app.problems import JOB_NOT_FOUND, NotFound
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 PENDING = "pending"
@@ -61,7 +61,7 @@ log = logging.getLogger("microcred.jobs")
 
 
 class JobNotFound(NotFound):
-    type = PROBLEMS + "JOB_NOT_FOUND"
+    type = JOB_NOT_FOUND
     title = "Job not found"
 
 

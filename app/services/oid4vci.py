@@ -55,9 +55,9 @@ from app.crypto.errors import ProofError
 from app.crypto.keys import PublicKey
 from app.db.models import CredentialOffer, Issuer, Nonce
 from app.did.key import InvalidDid, did_key_from_public_key, public_key_from_did_key
-from app.errors import PROBLEMS, NotFound, Problem
 from app.jose import EDDSA, JoseError, parse_compact, public_key_from_jwk
 from app.jsonld import JsonLdProcessingError
+from app.problems import CREDENTIAL_OFFER_NOT_FOUND, WALLET_DELIVERY_UNAVAILABLE, NotFound, Problem
 from app.services import audit, issuance, sdjwt
 
 PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
@@ -112,12 +112,12 @@ def invalid_token(description: str) -> OAuthError:
 
 
 class OfferNotFound(NotFound):
-    type = PROBLEMS + "CREDENTIAL_OFFER_NOT_FOUND"
+    type = CREDENTIAL_OFFER_NOT_FOUND
     title = "Credential offer not found"
 
 
 class WalletDeliveryUnavailable(Problem):
-    type = PROBLEMS + "WALLET_DELIVERY_UNAVAILABLE"
+    type = WALLET_DELIVERY_UNAVAILABLE
     title, status = "Wallet delivery is not configured", 503
 
 

@@ -25,8 +25,13 @@ from app.crypto import jws
 from app.db import store
 from app.db.models import Credential, Issuer, utcnow
 from app.did.key import public_key_from_did_key
-from app.errors import PROBLEMS, NotFound, ValidationFailed
 from app.observability import CREDENTIALS_ISSUED
+from app.problems import (
+    INVALID_DISCLOSURE_POLICY,
+    TYPE_METADATA_NOT_FOUND,
+    NotFound,
+    ValidationFailed,
+)
 from app.sdjwt import core
 from app.sdjwt.microcredential import (
     KINDS,
@@ -57,12 +62,12 @@ STORE_ATTEMPTS = 4
 
 
 class TypeMetadataNotFound(NotFound):
-    type = PROBLEMS + "TYPE_METADATA_NOT_FOUND"
+    type = TYPE_METADATA_NOT_FOUND
     title = "No such credential type"
 
 
 class InvalidDisclosurePolicy(ValidationFailed):
-    type = PROBLEMS + "INVALID_DISCLOSURE_POLICY"
+    type = INVALID_DISCLOSURE_POLICY
     title = "The disclosure policy names claims that cannot be selectable"
 
 

@@ -33,7 +33,7 @@ from app.db.models import (
     IssuerBranding,
     utcnow,
 )
-from app.errors import PROBLEMS, NotFound, Problem
+from app.problems import SHARE_ENDED, SHARE_NOT_FOUND, NotFound, Problem
 from app.services import audit
 
 MAX_SHARE_DAYS = 365
@@ -41,12 +41,12 @@ DEFAULT_SHARE_DAYS = 30
 
 
 class ShareNotFound(NotFound):
-    type = PROBLEMS + "SHARE_NOT_FOUND"
+    type = SHARE_NOT_FOUND
     title = "Share link not found"
 
 
 class ShareGone(Problem):
-    type = PROBLEMS + "SHARE_ENDED"
+    type = SHARE_ENDED
     title, status = "This share link has ended or expired", 410
 
 

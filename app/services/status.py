@@ -34,9 +34,18 @@ from app.crypto.dataintegrity import DataIntegrity
 from app.crypto.errors import ProofError
 from app.db.engine import on_postgresql
 from app.db.models import Credential, Issuer, SigningKey, StatusEntry, StatusList, utcnow
-from app.errors import PROBLEMS, Conflict, NotFound, ServiceUnavailable
 from app.jsonld import JsonLdProcessingError
 from app.observability import STATUS_CHANGES, STATUS_LISTS_SIGNED
+from app.problems import (
+    REVOCATION_IS_FINAL,
+    STATUS_LIST_NOT_FOUND,
+    STATUS_LIST_UNAVAILABLE,
+    STATUS_PURPOSE_NOT_AVAILABLE,
+    Conflict,
+    NotFound,
+    ServiceUnavailable,
+    ValidationFailed,
+)
 from app.services import audit, issuers
 from app.services.keystore import KeyCache, KeyUnsealError
 from app.status import tokenstatus
@@ -56,22 +65,22 @@ log = logging.getLogger("microcred.status")
 
 
 class StatusListNotFound(NotFound):
-    type = PROBLEMS + "STATUS_LIST_NOT_FOUND"
+    type = STATUS_LIST_NOT_FOUND
     title = "Status list not found"
 
 
 class RevocationIsFinal(Conflict):
-    type = PROBLEMS + "REVOCATION_IS_FINAL"
+    type = REVOCATION_IS_FINAL
     title = "A revoked credential cannot be reinstated"
 
 
 class StatusListUnavailable(ServiceUnavailable):
-    type = PROBLEMS + "STATUS_LIST_UNAVAILABLE"
+    type = STATUS_LIST_UNAVAILABLE
     title = "The status list cannot be signed right now"
 
 
 class PurposeNotEnabled(Conflict):
-    type = PROBLEMS + "STATUS_PURPOSE_NOT_AVAILABLE"
+    type = STATUS_PURPOSE_NOT_AVAILABLE
     title = "The credential has no entry for this status purpose"
 
 
@@ -227,6 +236,29 @@ def entry_rows(
         }
         for reservation in reservations
     ]
+
+
+#: The named changes of a status request's second form, as (purpose, value).
+NAMED_CHANGES: dict[str, tuple[str, bool]] = {
+    "revoked": (REVOCATION, True),
+    "suspended": (SUSPENSION, True),
+    "unsuspended": (SUSPENSION, False),
+}
+
+
+def requested_changes(
+    purpose: str | None, value: bool | None, named: Sequence[str] = ()
+) -> list[tuple[str, bool]]:
+    """The changes a status request asks for, in either form: VC-API's (one ``statusPurpose``
+    and a boolean ``status``, required with it) or a list of :data:`NAMED_CHANGES`."""
+    if purpose is None:
+        return [NAMED_CHANGES[name] for name in named]
+    if value is None:
+        raise ValidationFailed(
+            "status is required with a credentialStatus object",
+            errors=[{"pointer": "/status", "detail": "a boolean is required"}],
+        )
+    return [(purpose, value)]
 
 
 def purposes_for(issuer: Issuer, format: str = "vc") -> Sequence[str]:

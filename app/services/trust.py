@@ -13,12 +13,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.models import TrustedIssuer, utcnow
-from app.errors import PROBLEMS, NotFound
+from app.problems import TRUST_ENTRY_NOT_FOUND, NotFound
 from app.services import audit
 
 
 class TrustEntryNotFound(NotFound):
-    type = PROBLEMS + "TRUST_ENTRY_NOT_FOUND"
+    type = TRUST_ENTRY_NOT_FOUND
     title = "Not on the trust list"
 
 

@@ -1,9 +1,8 @@
 """Bitstring Status List v1.0 (https://www.w3.org/TR/vc-bitstring-status-list/)."""
 
+from app.problems import MALFORMED_VALUE_ERROR, RANGE_ERROR
 from app.status.bitstring import (
-    MALFORMED_VALUE_ERROR,
     MIN_BITS,
-    RANGE_ERROR,
     STATUS_LIST_LENGTH_ERROR,
     STATUS_RETRIEVAL_ERROR,
     STATUS_VERIFICATION_ERROR,

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from app.datetimes import format_datetime
 from app.jsonld.values import as_list
+from app.problems import MALFORMED_VALUE_ERROR, RANGE_ERROR
 
 #: https://www.w3.org/TR/vc-bitstring-status-list/#processing-errors — the ``type`` of an RFC 9457
 #: error object "MUST be a URL that starts with the value
@@ -29,10 +30,8 @@ STATUS_VERIFICATION_ERROR = STATUS_LIST_PROBLEMS + "STATUS_VERIFICATION_ERROR"
 STATUS_LIST_LENGTH_ERROR = STATUS_LIST_PROBLEMS + "STATUS_LIST_LENGTH_ERROR"
 #: The algorithms also raise two types defined by VC Data Model 2.0 §7.2 Problem Details
 #: (https://www.w3.org/TR/vc-data-model-2.0/#problem-details): MALFORMED_VALUE_ERROR for a value
-#: that breaks a MUST of the data model, RANGE_ERROR for an index outside the bitstring.
-VC_DATA_MODEL_PROBLEMS = "https://www.w3.org/TR/vc-data-model#"
-MALFORMED_VALUE_ERROR = VC_DATA_MODEL_PROBLEMS + "MALFORMED_VALUE_ERROR"
-RANGE_ERROR = VC_DATA_MODEL_PROBLEMS + "RANGE_ERROR"
+#: that breaks a MUST of the data model, RANGE_ERROR for an index outside the bitstring
+#: (both in the one catalogue, :mod:`app.problems`).
 
 VC_V2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 ENTRY_TYPE = "BitstringStatusListEntry"

@@ -16,12 +16,12 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from app import jsontext
-from app.api.deps import SessionDep
+from app.api.deps import SessionDep, services_of
 from app.credentials.catalogue import catalogue, catalogue_entry
 from app.credentials.fieldtypes import MAX_ECTS
 from app.credentials.microcredential import format_decimal
 from app.credentials.vocabularies import UnknownConceptError, vocabularies
-from app.errors import MalformedValue, NotFound
+from app.problems import MalformedValue, NotFound
 from app.services import catalogue as catalogue_service
 from app.services.issuance import Issuing, issuer_profile
 from app.web.i18n import negotiate
@@ -43,7 +43,7 @@ def _wants_json_ld(request: Request) -> bool:
 
 
 def _base_url(request: Request) -> str:
-    issuing: Issuing = request.app.state.issuing
+    issuing: Issuing = services_of(request).issuing
     return issuing.policy.public_url
 
 

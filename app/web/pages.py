@@ -3,7 +3,7 @@
 ``GET /`` says what the service is and who issues here; ``GET /verify`` is a form (a file or
 pasted JSON, no JavaScript) and ``POST /verify`` answers with the verdict, each check in plain
 words and the credential as a person reads it, in the viewer's language (``Accept-Language``).
-The verification is the one ``POST /credentials/verify`` runs (``app.state.verifier``).
+The verification is the one ``POST /credentials/verify`` runs (the service's one verifier).
 """
 
 from __future__ import annotations
@@ -19,16 +19,16 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.datastructures import UploadFile
 
-from app.api.deps import SessionDep
+from app.api.deps import ServicesDep, SessionDep, VerifierDep
 from app.credentials import pdf
 from app.db.models import utcnow
-from app.errors import ParsingError
 from app.limits import i_json_problem, parse_json_document
 from app.observability import CREDENTIALS_VERIFIED
+from app.problems import ParsingError
 from app.resources import package_path
 from app.services import issuance, sharing
 from app.services import issuers as issuer_service
-from app.services.verification import NotACredential, Verifier
+from app.services.verification import NotACredential
 from app.services.verification.results import Verification
 from app.web import branding, reading
 from app.web.i18n import messages, negotiate
@@ -90,7 +90,7 @@ async def verify_form(request: Request) -> HTMLResponse:
 
 
 @router.post("/verify", response_class=HTMLResponse)
-async def verify_submitted(request: Request) -> HTMLResponse:
+async def verify_submitted(request: Request, verifier: VerifierDep) -> HTMLResponse:
     text: bytes | str = b""
     async with request.form(max_files=1, max_fields=4) as form:
         upload, pasted = form.get("file"), form.get("json")
@@ -108,7 +108,6 @@ async def verify_submitted(request: Request) -> HTMLResponse:
             raise ParsingError(not_i_json)
         if not isinstance(credential, dict):
             raise ValueError("not a JSON object")
-        verifier: Verifier = request.app.state.verifier
         result = await verifier.verify_credential(credential, now=utcnow())
     except (ValueError, ParsingError, NotACredential) as exc:
         return page(request, "verify.html", status=400, unreadable=str(exc))
@@ -135,13 +134,15 @@ def verdict(result: Verification, credential: Mapping[str, Any], language: str) 
 
 
 @router.get("/v/{credential_uuid}", response_class=HTMLResponse)
-async def public_page(request: Request, credential_uuid: str) -> HTMLResponse:
+async def public_page(
+    request: Request, credential_uuid: str, services: ServicesDep
+) -> HTMLResponse:
     """A credential's public page (its certificate's QR code): what the certificate shows and
     its status now; never indexed. The credential is read in a short session of its own, ended
     before the verification (which reads the status lists in its own sessions)."""
     found = brand = None
     if _UUID.fullmatch(credential_uuid):
-        async with request.app.state.sessionmaker() as session:
+        async with services.sessionmaker() as session:
             found = await issuance.public_credential(session, credential_uuid)
             if found is not None and not await sharing.public_page_enabled(session, found):
                 found = None  # switched off by its issuer: as if there were none
@@ -151,8 +152,7 @@ async def public_page(request: Request, credential_uuid: str) -> HTMLResponse:
         response = page(request, "not_found.html", status=404)
     else:
         language = negotiate(request.headers.get("accept-language"))
-        verifier: Verifier = request.app.state.verifier
-        result = await verifier.verify_credential(found.document, now=utcnow())
+        result = await services.verifier.verify_credential(found.document, now=utcnow())
         response = page(
             request,
             "public.html",

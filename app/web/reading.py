@@ -217,6 +217,6 @@ def reasons(result: Verification, catalogue: Mapping[str, str]) -> list[Reason]:
             name = problem.type.rsplit("#", 1)[-1].rsplit(":", 1)[-1].lower()
             key = f"reason_{name}"
             shown.append(
-                Reason(key if key in catalogue else "reason_other", severity, problem.detail)
+                Reason(key if key in catalogue else "reason_other", severity, problem.detail or "")
             )
     return shown

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app import jsontext
+from app.api.deps import services_of
 from app.api.sharing import pdf_response
 from app.db.models import utcnow
 from app.services import sharing
@@ -45,7 +46,7 @@ def _private(response: Response) -> Response:
 
 @router.get("/s/{token}", response_class=HTMLResponse)
 async def share_page(request: Request, token: str) -> Response:
-    async with request.app.state.sessionmaker() as session:
+    async with services_of(request).sessionmaker() as session:
         try:
             _, credential = await sharing.shared_credential(session, token)
         except sharing.ShareGone:
@@ -54,9 +55,9 @@ async def share_page(request: Request, token: str) -> Response:
             return _private(page(request, "not_found.html", status=404))
         brand = await branding.brand_of(session, credential.issuer_id)
     language = negotiate(request.headers.get("accept-language"))
-    verifier: Verifier = request.app.state.verifier
+    verifier: Verifier = services_of(request).verifier
     result = await verifier.verify_credential(credential.document, now=utcnow())
-    share_url = f"{request.app.state.settings.public_url}/s/{token}"
+    share_url = f"{services_of(request).settings.public_url}/s/{token}"
     return _private(
         page(
             request,
@@ -73,7 +74,7 @@ async def share_page(request: Request, token: str) -> Response:
 
 @router.get("/s/{token}/credential.json")
 async def shared_json(request: Request, token: str) -> Response:
-    async with request.app.state.sessionmaker() as session:
+    async with services_of(request).sessionmaker() as session:
         _, credential = await sharing.shared_credential(session, token)
     return _private(
         Response(
@@ -90,12 +91,12 @@ async def shared_pdf(
     token: str,
     lang: str | None = Query(None, max_length=8, pattern=r"^[A-Za-z]{2}$"),
 ) -> Response:
-    async with request.app.state.sessionmaker() as session:
+    async with services_of(request).sessionmaker() as session:
         _, credential = await sharing.shared_credential(session, token)
         data = await sharing.credential_pdf(
             session,
             credential,
             language=sharing.pdf_language(credential, lang),
-            public_url=request.app.state.settings.public_url,
+            public_url=services_of(request).settings.public_url,
         )
     return _private(pdf_response(data, "credential"))

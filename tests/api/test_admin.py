@@ -18,7 +18,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def count_rows(app: FastAPI, model: type[Any]) -> int:
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         return len((await session.exec(select(model))).all())
 
 
@@ -173,9 +173,9 @@ async def test_private_keys_are_stored_as_ciphertext_and_never_shown(
     app: FastAPI, client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
 ) -> None:
     issuer = await make_issuer(client, admin_headers, random_slug)
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         [row] = (await session.exec(select(SigningKey))).all()
-    seed = open_seed(app.state.settings.master_key_bytes, row.encrypted_seed, row.key_id)
+    seed = open_seed(app.state.services.settings.master_key_bytes, row.encrypted_seed, row.key_id)
     assert len(seed) == 32
     assert seed not in row.encrypted_seed  # the stored bytes are not the seed
     from app.crypto.keys import KeyPair
@@ -198,10 +198,12 @@ async def test_a_sealed_key_does_not_open_under_another_key_id(
     from app.services.keystore import KeyUnsealError
 
     await make_issuer(client, admin_headers, random_slug)
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         [row] = (await session.exec(select(SigningKey))).all()
     with pytest.raises(KeyUnsealError):
-        open_seed(app.state.settings.master_key_bytes, row.encrypted_seed, row.key_id + "x")
+        open_seed(
+            app.state.services.settings.master_key_bytes, row.encrypted_seed, row.key_id + "x"
+        )
     with pytest.raises(KeyUnsealError):
         open_seed(bytes(32), row.encrypted_seed, row.key_id)
 
@@ -262,7 +264,7 @@ async def test_api_key_is_shown_once_and_stored_hashed(
     listing = await client.get(f"/admin/issuers/{random_slug}/api-keys", headers=admin_headers)
     [shown] = listing.json()["apiKeys"]
     assert "key" not in shown and shown["id"] == created["id"]
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         [row] = (await session.exec(select(ApiKey))).all()
     secret = created["key"].split("_", 2)[2]
     assert secret not in row.secret_hash and len(row.secret_hash) == 64

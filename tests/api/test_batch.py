@@ -17,7 +17,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def rows(app: FastAPI, model: type[Any]) -> list[Any]:
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         return list((await session.exec(select(model))).all())
 
 

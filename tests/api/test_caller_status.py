@@ -64,7 +64,7 @@ async def test_a_caller_entry_of_an_unknown_type_is_kept_and_signed(
     kept, added = entries(vc)
     assert kept == UNKNOWN_ENTRY
     assert added["type"] == "BitstringStatusListEntry" and added["statusPurpose"] == "revocation"
-    di: DataIntegrity = app.state.data_integrity
+    di: DataIntegrity = app.state.services.data_integrity
     resolve = await resolver_for(client, random_slug)
     assert di.verify(vc, resolve).verified
     # The entry is under the signature: changed, the proof fails.

@@ -28,9 +28,9 @@ async def test_a_challenge_is_random_stored_and_expires(
     assert body["challenge"] != second.json()["challenge"]
     assert body["challenge"].startswith("mcc_") and len(body["challenge"]) >= 40
     expires = datetime.fromisoformat(body["expires"].replace("Z", "+00:00"))
-    ttl = timedelta(seconds=app.state.settings.challenge_ttl_seconds)
+    ttl = timedelta(seconds=app.state.services.settings.challenge_ttl_seconds)
     assert before + ttl <= expires <= datetime.now(UTC) + ttl
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         row = await session.get(Nonce, body["challenge"])
     assert row is not None
     assert row.purpose == "challenge" and row.used_at is None
@@ -40,10 +40,10 @@ async def test_a_challenge_is_random_stored_and_expires(
 async def test_a_challenge_is_accepted_once(app: FastAPI, client: httpx.AsyncClient) -> None:
     value = (await client.post("/challenges")).json()["challenge"]
     now = datetime.now(UTC)
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         assert await challenges.consume(session, value, now=now) == "accepted"
         await session.commit()
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         assert await challenges.consume(session, value, now=now) == "used"
         row = await session.get(Nonce, value)
         assert row is not None and row.used_at == now
@@ -51,8 +51,10 @@ async def test_a_challenge_is_accepted_once(app: FastAPI, client: httpx.AsyncCli
 
 async def test_an_expired_challenge_is_refused(app: FastAPI, client: httpx.AsyncClient) -> None:
     value = (await client.post("/challenges")).json()["challenge"]
-    later = datetime.now(UTC) + timedelta(seconds=app.state.settings.challenge_ttl_seconds + 1)
-    async with app.state.sessionmaker() as session:
+    later = datetime.now(UTC) + timedelta(
+        seconds=app.state.services.settings.challenge_ttl_seconds + 1
+    )
+    async with app.state.services.sessionmaker() as session:
         assert await challenges.consume(session, value, now=later) == "expired"
         row = await session.get(Nonce, value)
         assert row is not None and row.used_at is None
@@ -60,7 +62,7 @@ async def test_an_expired_challenge_is_refused(app: FastAPI, client: httpx.Async
 
 async def test_unknown_challenges_are_told_apart_from_ours(app: FastAPI) -> None:
     now = datetime.now(UTC)
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         assert await challenges.consume(session, "chosen-by-the-caller", now=now) == "unknown"
         # Our form without a row: never issued, or removed long after it expired.
         assert await challenges.consume(session, "mcc_gone", now=now) == "expired"
@@ -68,7 +70,7 @@ async def test_unknown_challenges_are_told_apart_from_ours(app: FastAPI) -> None
 
 async def test_a_nonce_of_another_purpose_is_not_a_challenge(app: FastAPI) -> None:
     now = datetime.now(UTC)
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         session.add(
             Nonce(
                 value="c-nonce-1",
@@ -78,7 +80,7 @@ async def test_a_nonce_of_another_purpose_is_not_a_challenge(app: FastAPI) -> No
             )
         )
         await session.commit()
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         assert await challenges.consume(session, "c-nonce-1", now=now) == "unknown"
         row = await session.get(Nonce, "c-nonce-1")
         assert row is not None and row.used_at is None
@@ -93,7 +95,7 @@ async def test_long_expired_challenges_are_cleaned_up(
         "mcc_recent": ("challenge", now - timedelta(hours=1)),
         "c-nonce-old": ("c_nonce", now - timedelta(days=2)),
     }
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         for value, (purpose, expires) in rows.items():
             session.add(
                 Nonce(
@@ -105,7 +107,7 @@ async def test_long_expired_challenges_are_cleaned_up(
             )
         await session.commit()
     assert (await client.post("/challenges")).status_code == 201
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         left = set((await session.exec(select(Nonce.value))).all())
     assert "mcc_old" not in left
     assert {"mcc_recent", "c-nonce-old"} <= left

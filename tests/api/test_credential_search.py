@@ -95,7 +95,7 @@ async def test_list_filters_pages_and_stays_within_the_issuer(
     assert seen == newest_first
 
     # Dates: issuedFrom inclusive, issuedTo exclusive.
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         third = await session.get(Credential, ids[2])
         assert third is not None
         at = third.created_at.isoformat()
@@ -103,7 +103,7 @@ async def test_list_filters_pages_and_stays_within_the_issuer(
     assert await listed(client, auth, issuedTo=at) == [ids[1], ids[0]]
 
     # A course version (filled by course issuing; set here directly).
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         await session.exec(
             update(Credential)
             .where(col(Credential.id) == ids[1])
@@ -168,7 +168,7 @@ async def test_bulk_status_by_ids_counts_each_credential_once_and_keeps_the_reas
         "revoked": False,
         "suspended": False,
     }
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         reasons = (
             await session.exec(
                 select(StatusEntry.credential_id, StatusEntry.reason).where(
@@ -238,7 +238,7 @@ async def test_concurrent_bulk_changes_count_each_change_once(
     changed = [name for reply in replies for name in reply.json()["changed"]]
     assert sorted(changed) == sorted(ids)
     assert await listed(client, auth, status="suspended") == ids[::-1]
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         events = (
             await session.exec(
                 select(AuditEvent).where(AuditEvent.action == "credential.suspended")

@@ -29,7 +29,7 @@ async def test_a_500_carries_the_request_id_and_security_headers_and_no_offer_id
     _, _, reply = await offered(client, admin_headers, random_slug)
     offer_id = reply["id"]
     # A stored offer of a format this version does not know: reading it fails (a real 500).
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         await session.exec(
             update(CredentialOffer).where(col(CredentialOffer.id) == offer_id).values(format="zzz")
         )

@@ -41,8 +41,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.config import Settings, new_master_key
 from app.credentials.vcapi import issuer_id
 from app.db.engine import create_engine
+from app.db.errors import database_refused_value, database_unreachable
 from app.db.models import AuditEvent, Credential, SigningKey, StatusEntry, StatusList
-from app.errors import database_refused_value, database_unreachable
 from app.main import create_app
 from app.status.bitstring import Bitstring
 from tests import processes
@@ -63,13 +63,13 @@ DRIVER_WORDS = ("asyncpg", "sqlite", "terminat", "i/o", "sql", "connection", "12
 
 
 async def count(app: FastAPI, model: type[SQLModel]) -> int:
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         found: int = (await session.exec(select(func.count()).select_from(model))).one()
         return found
 
 
 async def rows(app: FastAPI, model: type[Any]) -> list[Any]:
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         return list((await session.exec(select(model))).all())
 
 
@@ -104,7 +104,7 @@ def database_lost_before(
     app: FastAPI, database_url: str, statement: Callable[[str], bool]
 ) -> Iterator[list[str]]:
     """Lose the database just before the first statement matching ``statement`` runs."""
-    engine = app.state.engine.sync_engine
+    engine = app.state.services.engine.sync_engine
     seen: list[str] = []
 
     def before(
@@ -126,7 +126,7 @@ def database_lost_at_commit(
     app: FastAPI, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[list[str]]:
     """Lose the database when the next transaction commits, after all its statements ran."""
-    dialect = app.state.engine.sync_engine.dialect
+    dialect = app.state.services.engine.sync_engine.dialect
     real_commit = dialect.do_commit
     seen: list[str] = []
 
@@ -543,13 +543,13 @@ async def test_a_list_whose_sealed_key_does_not_open_is_served_as_last_signed(
     vc, path, before = await _issue_and_publish(client, auth, issuer["did"])
     await _revoke(client, auth, vc)
     [key] = await rows(app, SigningKey)
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         corrupted = bytes([key.encrypted_seed[0]]) + bytes(len(key.encrypted_seed) - 1)
         await session.exec(
             update(SigningKey).where(col(SigningKey.id) == key.id).values(encrypted_seed=corrupted)
         )
         await session.commit()
-    app.state.key_cache.forget(key.key_id)  # as in a process that has not opened it yet
+    app.state.services.key_cache.forget(key.key_id)  # as in a process that has not opened it yet
     assert_served_as_before(await client.get(path), before)
 
 

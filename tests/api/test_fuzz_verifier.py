@@ -20,6 +20,7 @@ issuer and lists are read from the database, never fetched).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -33,13 +34,16 @@ import pytest
 from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from pydantic import TypeAdapter
 
-from app.api.verify import CredentialVerification
 from app.config import Settings
 from app.crypto.dataintegrity import DataIntegrity
 from app.services.verification import build_verifier
+from app.services.verification.results import CredentialVerificationResult
 from tests.conftest import problem_of
 from tests.factories import issuer_with_key, microcredential_body, vc2_credential
+
+CREDENTIAL_VERIFICATION_REPLY = TypeAdapter(CredentialVerificationResult)
 
 pytestmark = pytest.mark.anyio
 
@@ -78,13 +82,15 @@ async def offline_verifier(app: FastAPI) -> AsyncIterator[list[httpx.Request]]:
         return httpx.Response(404)
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(nothing_out_there)) as offline:
-        app.state.verifier = build_verifier(
-            app.state.settings,
-            data_integrity=app.state.data_integrity,
-            loader=app.state.document_loader,
-            sessionmaker=app.state.sessionmaker,
+        services = app.state.services
+        verifier = build_verifier(
+            services.settings,
+            data_integrity=services.data_integrity,
+            loader=services.document_loader,
+            sessionmaker=services.sessionmaker,
             client=offline,
         )
+        app.state.services = dataclasses.replace(services, verifier=verifier)
         yield fetched
 
 
@@ -350,7 +356,7 @@ def check_reply(response: httpx.Response) -> dict[str, Any] | None:
         return None
     assert response.status_code in (200, 422), response.text
     reply: dict[str, Any] = response.json()
-    CredentialVerification.model_validate(reply)
+    CREDENTIAL_VERIFICATION_REPLY.validate_python(reply)
     assert reply["verified"] is (response.status_code == 200)
     return reply
 
@@ -376,7 +382,7 @@ async def test_a_mutated_credential_verifies_only_when_nothing_signed_changed(
     offline_verifier: list[httpx.Request],
 ) -> None:
     originals = await _issued(client, admin_headers, random_slug)
-    di: DataIntegrity = app.state.data_integrity
+    di: DataIntegrity = app.state.services.data_integrity
     signed = [signed_content(di, original) for original in originals]
     assert all(signed)
     post = _poster(client)

@@ -49,7 +49,7 @@ async def resolver_for(client: httpx.AsyncClient, slug: str) -> Any:
 
 
 async def rows(app: FastAPI, model: type[Any]) -> list[Any]:
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         return list((await session.exec(select(model))).all())
 
 
@@ -85,7 +85,7 @@ async def test_vc_api_issue_signs_with_status_and_verifies(
     assert entry["type"] == "BitstringStatusListEntry" and entry["statusPurpose"] == "revocation"
     assert entry["statusListCredential"].startswith("https://credentials.example.edu/status-lists/")
     assert 0 <= int(entry["statusListIndex"]) < 131072
-    di: DataIntegrity = app.state.data_integrity
+    di: DataIntegrity = app.state.services.data_integrity
     result = di.verify(vc, await resolver_for(client, random_slug))
     assert result.verified, result.errors
     tampered = {**vc, "credentialSubject": {**vc["credentialSubject"], "alumniOf": "Elsewhere"}}
@@ -113,7 +113,7 @@ async def test_vc_1_1_credential_gets_data_integrity_and_status_contexts(
         "https://www.w3.org/ns/credentials/status/v1",
         "https://w3id.org/security/data-integrity/v2",
     ]
-    di: DataIntegrity = app.state.data_integrity
+    di: DataIntegrity = app.state.services.data_integrity
     assert di.verify(vc, await resolver_for(client, random_slug)).verified
 
 
@@ -289,9 +289,9 @@ async def test_microcredential_is_issued_signed_and_stored(
     location = response.headers["location"]
     stored = await client.get(location, headers=auth)
     assert stored.json()["verifiableCredential"] == vc
-    di: DataIntegrity = app.state.data_integrity
+    di: DataIntegrity = app.state.services.data_integrity
     assert di.verify(vc, await resolver_for(client, random_slug)).verified
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         [row] = (await session.exec(select(Credential))).all()
         actions = [e.action for e in (await session.exec(select(AuditEvent))).all()]
     assert row.format == format and row.learner_ref == "student-number:S1234567"
@@ -304,13 +304,15 @@ async def test_an_edc_is_canonicalized_once_for_its_shapes_and_its_proof(
     # The SHACL check runs on the unsigned EDC; the rdfc signer then finds those N-Quads in the
     # canonicalizer's memory instead of canonicalizing the 50 KB document a second time.
     _, auth = await issuer_with_key(client, admin_headers, random_slug)
-    canonicalizer = app.state.data_integrity.canonicalizer
+    canonicalizer = app.state.services.data_integrity.canonicalizer
     before = canonicalizer.reused
     response = await client.post("/microcredentials", json=microcredential_body(), headers=auth)
     assert response.status_code == 201, response.text
     assert canonicalizer.reused == before + 1
     vc = response.json()["verifiableCredential"]
-    assert app.state.data_integrity.verify(vc, await resolver_for(client, random_slug)).verified
+    assert app.state.services.data_integrity.verify(
+        vc, await resolver_for(client, random_slug)
+    ).verified
 
 
 def open_transactions(database_url: str) -> int:
@@ -493,7 +495,7 @@ async def test_an_idempotency_key_used_while_signing_replays_the_other_credentia
     body_hash = issuance.request_hash(
         MicroCredentialIn.model_validate(body).model_dump(mode="json")
     )
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         found = await session.exec(select(Issuer.id).where(Issuer.slug == random_slug))
         issuer_id = found.one()
     other_rows: list[dict[str, Any]] = []
@@ -562,7 +564,7 @@ async def test_rotated_key_signs_new_credentials_and_old_ones_still_verify(
     old_vc, new_vc = old["verifiableCredential"], new["verifiableCredential"]
     assert old_vc["proof"]["verificationMethod"].endswith("#key-1")
     assert new_vc["proof"]["verificationMethod"].endswith("#key-2")
-    di: DataIntegrity = app.state.data_integrity
+    di: DataIntegrity = app.state.services.data_integrity
     resolve = await resolver_for(client, random_slug)
     assert di.verify(old_vc, resolve).verified and di.verify(new_vc, resolve).verified
 
@@ -586,7 +588,7 @@ async def test_a_credential_re_signed_by_another_key_does_not_verify(
             "/credentials/issue", json={"credential": vc2_credential(issuer["did"])}, headers=auth
         )
     ).json()["verifiableCredential"]
-    di: DataIntegrity = app.state.data_integrity
+    di: DataIntegrity = app.state.services.data_integrity
     unsigned = {k: v for k, v in vc.items() if k != "proof"}
     forged = di.add_proof(
         unsigned,
@@ -619,7 +621,7 @@ async def test_an_issue_makes_few_database_round_trips(
     def seen(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
         statements.append(sql.split(None, 1)[0].upper())
 
-    engine = app.state.engine.sync_engine
+    engine = app.state.services.engine.sync_engine
     event.listen(engine, "before_cursor_execute", seen)
     try:
         response = await client.post("/microcredentials", json=microcredential_body(), headers=auth)

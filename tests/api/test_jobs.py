@@ -32,12 +32,12 @@ def settings(settings: Settings) -> Settings:
 
 async def issuer_row(app: FastAPI, slug: str) -> Issuer:
     session: AsyncSession
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         return (await session.exec(select(Issuer).where(Issuer.slug == slug))).one()
 
 
 async def queue(app: FastAPI, issuer: Issuer, inputs: list[dict[str, Any]], **params: Any) -> str:
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         rows = [jobs.NewRow(n, value) for n, value in enumerate(inputs, start=2)]
         job = await jobs.create(session, issuer, jobkinds.RECORD, rows, params=params)
         await session.commit()
@@ -46,7 +46,7 @@ async def queue(app: FastAPI, issuer: Issuer, inputs: list[dict[str, Any]], **pa
 
 async def effects(app: FastAPI, job_id: str) -> dict[str, int]:
     """Row target -> how many times its effect was written."""
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         query = (
             select(AuditEvent.target, func.count())
             .where(AuditEvent.action == "test.row", col(AuditEvent.target).startswith(job_id))
@@ -56,7 +56,7 @@ async def effects(app: FastAPI, job_id: str) -> dict[str, int]:
 
 
 def runner(app: FastAPI, **options: Any) -> jobs.Runner:
-    return jobs.Runner(app.state.sessionmaker, services=app.state, **options)
+    return jobs.Runner(app.state.services.sessionmaker, services=app.state.services, **options)
 
 
 async def test_a_job_runs_each_row_once_and_reports_by_row(
@@ -127,7 +127,7 @@ async def test_a_lease_is_exclusive_until_it_expires_then_another_runner_resumes
     assert await effects(app, job_id) == {}
     await second.process(job_id)
     assert await effects(app, job_id) == {f"{job_id}:{n}": 1 for n in range(2, 7)}
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         job = await session.get(Job, job_id)
         assert job is not None
         assert (job.state, job.done, job.attempts, job.lease_owner) == ("done", 5, 2, None)
@@ -143,7 +143,7 @@ async def test_a_row_done_by_the_lease_holder_before_it_died_is_not_done_again(
     assert await first.claim() == job_id
     # Two rows done, then the process stops holding the lease (a stop gives it back).
     first.stop()
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         job = await session.get(Job, job_id)
         issuer_loaded = await session.get(Issuer, issuer.id)
         assert job is not None and issuer_loaded is not None
@@ -175,7 +175,7 @@ async def test_a_job_that_keeps_killing_its_runner_fails_and_an_unknown_kind_fai
     assert await effects(app, job_id) == {}
 
     unknown = await queue(app, issuer, [{"name": "y"}])
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         row = await session.get(Job, unknown)
         assert row is not None
         row.kind = "no.such.kind"
@@ -194,7 +194,7 @@ async def test_rows_already_failed_when_queued_are_never_processed(
 ) -> None:
     _, auth = await issuer_with_key(client, admin_headers, random_slug)
     issuer = await issuer_row(app, random_slug)
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         bad = [{"column": "awarded on", "message": "not a date"}]
         job = await jobs.create(
             session,
@@ -207,6 +207,6 @@ async def test_rows_already_failed_when_queued_are_never_processed(
     assert await effects(app, job.id) == {f"{job.id}:3": 1}
     reply = (await client.get(f"/jobs/{job.id}", headers=auth)).json()
     assert (reply["state"], reply["done"], reply["failed"]) == ("done", 1, 1)
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         rows = (await session.exec(select(JobRow).where(JobRow.job_id == job.id))).all()
         assert {row.number: row.state for row in rows} == {2: "failed", 3: "done"}

@@ -62,7 +62,7 @@ def start_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
 
 async def job_state(app: FastAPI, job_id: str) -> Job:
     session: AsyncSession
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         job = await session.get(Job, job_id)
         assert job is not None
         return job
@@ -92,7 +92,7 @@ async def test_a_killed_worker_s_job_is_resumed_by_another_each_row_once(
 ) -> None:
     await issuer_with_key(client, admin_headers, random_slug)
     issuer = await issuer_row(app, random_slug)
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         rows = [jobs.NewRow(n, {"name": f"row {n}"}) for n in range(1, ROWS + 1)]
         job = await jobs.create(session, issuer, jobkinds.RECORD, rows, params={"delay": DELAY})
         await session.commit()
@@ -126,7 +126,7 @@ async def test_a_killed_worker_s_job_is_resumed_by_another_each_row_once(
         await asyncio.sleep(0.05)
     assert (finished.state, finished.done, finished.failed) == ("done", ROWS, 0)
     assert finished.attempts == 2  # the killed worker's claim and one resumption
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         query = (
             select(AuditEvent.target, func.count())
             .where(AuditEvent.action == "test.row", col(AuditEvent.target).startswith(job.id))

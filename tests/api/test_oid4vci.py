@@ -218,7 +218,7 @@ async def offered(
 
 async def set_offer(app: FastAPI, offer_id: str, **values: Any) -> None:
     """Move an offer's clock (expiry) directly in the database."""
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         await session.exec(
             update(CredentialOffer).where(col(CredentialOffer.id) == offer_id).values(**values)
         )
@@ -226,7 +226,7 @@ async def set_offer(app: FastAPI, offer_id: str, **values: Any) -> None:
 
 
 async def stored_offer(app: FastAPI, offer_id: str) -> CredentialOffer:
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         query = select(CredentialOffer).where(CredentialOffer.id == offer_id)
         offer: CredentialOffer = (await session.exec(query)).one()
         return offer
@@ -432,7 +432,7 @@ async def test_offer_needs_an_issue_key_and_refuses_a_learner_id(
     invalid = await client.post("/microcredentials/offers", json=incomplete, headers=auth)
     assert invalid.status_code == 422
     assert "/assessment" in [e["pointer"] for e in problem_of(invalid)["errors"]]
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         assert (await session.exec(select(CredentialOffer))).all() == []
         assert (await session.exec(select(Credential))).all() == []
 

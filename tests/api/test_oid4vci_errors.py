@@ -77,7 +77,7 @@ async def credential_request(
 
 
 async def credentials_issued(app: FastAPI) -> int:
-    async with app.state.sessionmaker() as db:
+    async with app.state.services.sessionmaker() as db:
         return len((await db.exec(select(Credential))).all())
 
 
@@ -434,7 +434,7 @@ async def test_a_stale_nonce_is_invalid_nonce_and_stays_spent(
     wallet = Wallet(client)
     session = await start(wallet, reply)
     nonce = await wallet.nonce(session.issuer_metadata["nonce_endpoint"])
-    async with app.state.sessionmaker() as db:
+    async with app.state.services.sessionmaker() as db:
         row = (await db.exec(select(Nonce).where(Nonce.value == nonce))).one()
         assert row.purpose == "c_nonce" and row.used_at is None
         assert 299 <= (row.expires_at - row.created_at).total_seconds() <= 300
@@ -448,7 +448,7 @@ async def test_a_stale_nonce_is_invalid_nonce_and_stays_spent(
     oauth_error(stale, 400, "invalid_nonce")
     # Asking for another nonce clears expired ones.
     await wallet.nonce(session.issuer_metadata["nonce_endpoint"])
-    async with app.state.sessionmaker() as db:
+    async with app.state.services.sessionmaker() as db:
         assert (await db.exec(select(Nonce).where(Nonce.value == nonce))).first() is None
 
 
@@ -572,6 +572,6 @@ async def test_an_issuer_without_a_signing_key_denies_the_request_and_keeps_the_
     oauth_error(denied, 400, "credential_request_denied")
     assert (await stored_offer(app, reply["id"])).state == "token_issued"
     assert await credentials_issued(app) == 0
-    async with app.state.sessionmaker() as db:
+    async with app.state.services.sessionmaker() as db:
         offers = (await db.exec(select(CredentialOffer))).all()
     assert [o.credential_id for o in offers] == [None]

@@ -211,7 +211,7 @@ async def test_duplicate_member_names_are_refused(client: httpx.AsyncClient) -> 
 
 def _term_iris(app: FastAPI, document: dict[str, Any]) -> dict[str, str]:
     """The top-level terms of the document's contexts and their IRIs (a pinned reading)."""
-    form = PinnedForm(app.state.document_loader)
+    form = PinnedForm(app.state.services.document_loader)
     urls = [url for url in document["@context"] if isinstance(url, str)]
     iris: dict[str, str] = {}
     for url in urls:
@@ -410,8 +410,8 @@ async def test_no_respelling_changes_a_verdict_or_a_claim(
     await _revoke(client, suspending_auth, suspended, "suspension")
     originals.append(suspended)
 
-    verifier: Verifier = app.state.verifier
-    di: DataIntegrity = app.state.data_integrity
+    verifier: Verifier = app.state.services.verifier
+    di: DataIntegrity = app.state.services.data_integrity
     now = datetime.now(UTC)
 
     def verify(document: dict[str, Any], within: str | None) -> Verification | None:

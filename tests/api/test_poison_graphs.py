@@ -19,7 +19,7 @@ from app.credentials.microcredential import (
 )
 from app.crypto.keys import KeyPair
 from app.jsonld.poison import DEFAULT_MAX_WORK, WORK_PER_QUAD
-from app.status.bitstring import MALFORMED_VALUE_ERROR
+from app.problems import MALFORMED_VALUE_ERROR
 from tests.api.test_verify import did_key_method, sign, verify, verify_presentation
 from tests.conftest import problem_of
 from tests.factories import (

@@ -11,13 +11,14 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import TypeAdapter
 from sqlalchemy import update
 from sqlmodel import col
 
-from app.api.verify import PresentationVerification
 from app.config import Settings
 from app.crypto.keys import KeyPair
 from app.db.models import Nonce
+from app.services.verification.results import PresentationVerificationResult
 from tests.api.test_verify import (
     INVALID_VERIFICATION_METHOD,
     ISSUER_NOT_A_DID,
@@ -39,6 +40,8 @@ from tests.api.test_verify import (
 from tests.api.test_verify_issued import REVOKED, change_status, issue
 from tests.conftest import problem_of
 from tests.factories import issuer_with_key, vc2_credential
+
+PRESENTATION_VERIFICATION_REPLY = TypeAdapter(PresentationVerificationResult)
 
 pytestmark = pytest.mark.anyio
 
@@ -168,7 +171,7 @@ async def test_of_concurrent_uses_of_a_challenge_only_one_succeeds(
 
 async def test_an_expired_challenge_fails(app: FastAPI, client: httpx.AsyncClient) -> None:
     challenge = await new_challenge(client)
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         await session.exec(
             update(Nonce)
             .where(col(Nonce.value) == challenge)
@@ -374,4 +377,4 @@ async def test_odd_values_in_a_presentation_give_a_result_never_a_500(
                     if response.status_code == 400:
                         problem_of(response)
                     else:
-                        PresentationVerification.model_validate(response.json())
+                        PRESENTATION_VERIFICATION_REPLY.validate_python(response.json())

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from app.config import Settings
 from app.main import create_app
 from app.openapi import openapi_document
+from app.state import state_of
 from tests.conftest import problem_of
 
 pytestmark = pytest.mark.anyio
@@ -64,7 +65,7 @@ async def test_wrong_method_is_a_405_problem(client: httpx.AsyncClient) -> None:
 
 
 async def test_oversized_body_is_a_413_problem(app: FastAPI, client: httpx.AsyncClient) -> None:
-    limit = app.state.settings.max_body_bytes
+    limit = app.state.services.settings.max_body_bytes
     response = await client.post("/health", content=b"x" * (limit + 1))
     assert response.status_code == 413
     assert problem_of(response)["title"] == "Request body too large"
@@ -111,7 +112,7 @@ async def test_huge_json_arrays_are_refused(client: httpx.AsyncClient) -> None:
 
 
 async def test_streamed_body_over_the_limit_is_413(app: FastAPI, client: httpx.AsyncClient) -> None:
-    limit = app.state.settings.max_body_bytes
+    limit = app.state.services.settings.max_body_bytes
 
     async def chunks() -> Any:
         for _ in range(limit // 65536 + 2):
@@ -125,11 +126,12 @@ async def test_streamed_body_over_the_limit_is_413(app: FastAPI, client: httpx.A
 
 
 @pytest.mark.parametrize("name", ["pyld", "oxigraph"])
-def test_the_canonicalizer_setting_picks_the_implementation(name: str) -> None:
+async def test_the_canonicalizer_setting_picks_the_implementation(name: str) -> None:
     from app.jsonld import OxigraphCanonicalizer, PyldCanonicalizer
 
     app = create_app(Settings.model_validate({"env": "development", "canonicalizer": name}))
-    chosen = app.state.data_integrity.suites["eddsa-rdfc-2022"].canonicalizer
+    async with app.router.lifespan_context(app):  # connects to no database
+        chosen = state_of(app).data_integrity.suites["eddsa-rdfc-2022"].canonicalizer
     expected = OxigraphCanonicalizer if name == "oxigraph" else PyldCanonicalizer
     assert type(chosen) is expected
 

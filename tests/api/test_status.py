@@ -93,7 +93,7 @@ async def test_published_list_shows_exactly_the_revoked_and_suspended_bits(
     }
     shown = await client.get(f"/credentials/{revoked[0]['id']}", headers=auth)
     assert shown.json()["status"] == {"revoked": True, "suspended": False}
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         actions = [e.action for e in (await session.exec(select(AuditEvent))).all()]
     assert actions.count("credential.revoked") == 2
     assert actions.count("credential.suspended") == 3
@@ -184,7 +184,7 @@ async def test_status_list_credential_is_signed_cached_and_conditional(
     assert (valid_until - valid_from).total_seconds() == 300
 
     did_document = (await client.get(f"/issuers/{random_slug}/did.json")).json()
-    di: DataIntegrity = app.state.data_integrity
+    di: DataIntegrity = app.state.services.data_integrity
     result = di.verify(published, lambda m, p: method_from_document(did_document, m, p))
     assert result.verified, result.errors
 

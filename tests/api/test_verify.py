@@ -17,14 +17,21 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import TypeAdapter
 
-from app.api.verify import CredentialVerification, PresentationVerification
 from app.config import Settings
 from app.crypto.dataintegrity import DataIntegrity
 from app.crypto.keys import KeyPair
 from app.did.key import did_key_from_public_key, did_key_verification_method_id
 from app.main import create_app
+from app.services.verification.results import (
+    CredentialVerificationResult,
+    PresentationVerificationResult,
+)
 from tests.conftest import _empty_tables, problem_of
+
+CREDENTIAL_VERIFICATION_REPLY = TypeAdapter(CredentialVerificationResult)
+PRESENTATION_VERIFICATION_REPLY = TypeAdapter(PresentationVerificationResult)
 
 pytestmark = pytest.mark.anyio
 
@@ -86,7 +93,7 @@ def sign(
     **options: Any,
 ) -> dict[str, Any]:
     """Sign ``document`` with real Ed25519 and the service's own Data Integrity code."""
-    di: DataIntegrity = app.state.data_integrity
+    di: DataIntegrity = app.state.services.data_integrity
     unsigned = {k: v for k, v in document.items() if k != "proof"} if replace_proof else document
     created = options.pop("created", datetime(2026, 1, 1, tzinfo=UTC))
     return di.add_proof(
@@ -119,7 +126,7 @@ async def verify(
     assert response.status_code in (200, 422), response.text
     assert response.headers["content-type"] == "application/json"
     reply: dict[str, Any] = response.json()
-    CredentialVerification.model_validate(reply)
+    CREDENTIAL_VERIFICATION_REPLY.validate_python(reply)
     assert reply["verified"] is (response.status_code == 200)
     assert reply["problemDetails"] == reply["errors"]
     assert reply["verified"] is (not reply["errors"])
@@ -135,7 +142,7 @@ async def verify_presentation(
     response = await client.post("/presentations/verify", json=body)
     assert response.status_code in (200, 422), response.text
     reply: dict[str, Any] = response.json()
-    PresentationVerification.model_validate(reply)
+    PRESENTATION_VERIFICATION_REPLY.validate_python(reply)
     assert reply["verified"] is (response.status_code == 200)
     assert reply["problemDetails"] == reply["errors"]
     return response.status_code, reply
@@ -492,7 +499,7 @@ async def test_json_that_cannot_be_written_back_is_400(
 
 async def test_an_oversized_body_is_413(app: FastAPI, client: httpx.AsyncClient) -> None:
     credential = vector("eddsa-rdfc-2022/signedDataInt.json")
-    credential["credentialSubject"]["padding"] = "x" * app.state.settings.max_body_bytes
+    credential["credentialSubject"]["padding"] = "x" * app.state.services.settings.max_body_bytes
     response = await client.post("/credentials/verify", json={"verifiableCredential": credential})
     assert response.status_code == 413
     problem_of(response)
@@ -590,7 +597,7 @@ async def _post_odd(client: httpx.AsyncClient, credential: Any, case: Any) -> No
     if response.status_code == 400:
         problem_of(response)
     else:
-        CredentialVerification.model_validate(response.json())
+        CREDENTIAL_VERIFICATION_REPLY.validate_python(response.json())
 
 
 # -- bounded work -------------------------------------------------------------------------------

@@ -76,10 +76,10 @@ async def change_status(
 
 async def issuer_key(app: FastAPI, did: str) -> tuple[KeyPair, str]:
     """The issuer's active key pair, as the service itself would sign with it."""
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         issuer = (await session.exec(select(Issuer).where(Issuer.did == did))).one()
         key = await issuers.active_key(session, issuer)
-    return app.state.key_cache.key_pair(key.key_id, key.encrypted_seed), key.key_id
+    return app.state.services.key_cache.key_pair(key.key_id, key.encrypted_seed), key.key_id
 
 
 @pytest.mark.parametrize("cryptosuite", ["eddsa-rdfc-2022", "eddsa-jcs-2022"])

@@ -270,7 +270,7 @@ async def test_a_did_document_that_cannot_be_used_is_refused(
     elif served == "other id":
         remote.serve_did_document({**remote.did_document(), "id": "did:web:elsewhere.example"})
     elif served == "too large":
-        padding = "x" * loopback_app.state.settings.http_max_bytes
+        padding = "x" * loopback_app.state.services.settings.http_max_bytes
         remote.serve_did_document({**remote.did_document(), "padding": padding})
     else:
         remote.site.delay(remote.did_path, SLOW_SERVER)
@@ -289,7 +289,7 @@ async def test_a_did_document_that_cannot_be_used_is_refused(
 async def test_by_default_a_did_web_on_a_private_address_is_not_fetched(
     app: FastAPI, client: httpx.AsyncClient, site: LoopbackServer
 ) -> None:
-    assert app.state.settings.allow_private_network is False
+    assert app.state.services.settings.allow_private_network is False
     remote = RemoteIssuer(site, app)
     status, reply = await verify(client, remote.credential())
     assert status == 422

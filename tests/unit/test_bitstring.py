@@ -13,10 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.problems import MALFORMED_VALUE_ERROR, RANGE_ERROR
 from app.status.bitstring import (
-    MALFORMED_VALUE_ERROR,
     MIN_BITS,
-    RANGE_ERROR,
     STATUS_LIST_LENGTH_ERROR,
     STATUS_RETRIEVAL_ERROR,
     STATUS_VERIFICATION_ERROR,

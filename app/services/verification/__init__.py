@@ -15,11 +15,11 @@ small unit of its own module, composed by :class:`~.verifier.Verifier`:
 * :mod:`.challenge`: a presentation's single-use challenge.
 """
 
+from app.problems import ProblemDetails
 from app.services.verification.results import (
     NotACredential,
     NotAPresentation,
     PresentationVerification,
-    ProblemDetail,
     Verification,
 )
 from app.services.verification.verifier import Verifier, build_verifier, challenge_ttl
@@ -28,7 +28,7 @@ __all__ = [
     "NotACredential",
     "NotAPresentation",
     "PresentationVerification",
-    "ProblemDetail",
+    "ProblemDetails",
     "Verification",
     "Verifier",
     "build_verifier",

@@ -4,20 +4,15 @@ carry it; one we did not issue is the caller's to judge (a warning)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.crypto.dataintegrity import VerifyResult
 from app.crypto.errors import InvalidChallengeError
+from app.problems import CHALLENGE_NOT_CHECKED
 from app.services import challenges
-from app.services.verification.results import (
-    CHALLENGE_NOT_CHECKED,
-    Verification,
-    from_error,
-    problem,
-)
+from app.services.verification.results import ChallengeCheck, Verification, from_error, problem
 
 
 async def check_challenge(
@@ -26,7 +21,7 @@ async def check_challenge(
     proofs: VerifyResult,
     now: datetime,
     report: Verification,
-) -> dict[str, Any]:
+) -> ChallengeCheck:
     """Consume our single-use challenge once the proof has been shown to carry it."""
     if challenge is None:
         report.warnings.append(

@@ -28,6 +28,7 @@ from app.did.web import DID_WEB_PREFIX, DidWebResolver, did_web_for
 from app.jsonld.values import as_list
 from app.net import RemoteFetchError
 from app.services import issuers
+from app.services.verification.results import ResolvedFrom
 from app.status.bitstring import StatusListError
 
 MAX_PROOFS = 10
@@ -44,7 +45,7 @@ class Controller:
     error: str | None = None
     revoked: frozenset[str] = frozenset()
     #: database (one of our issuers), did:key (offline), did:web (fetched), unsupported
-    source: str = "did:key"
+    source: ResolvedFrom = "did:key"
 
 
 @dataclass

@@ -19,14 +19,13 @@ from app.datetimes import parse_datetime
 from app.jsonld import JsonLdProcessingError, UnknownContextError
 from app.jsonld.form import NotPinnedForm, PinnedForm
 from app.jsonld.values import as_list, node_id, types_of
+from app.problems import MALFORMED_VALUE_ERROR, NOT_PINNED_FORM
 from app.services.verification.results import (
-    NOT_PINNED_FORM,
     NotACredential,
     NotAPresentation,
     Verification,
     problem,
 )
-from app.status.bitstring import MALFORMED_VALUE_ERROR
 
 _VC_CONTEXTS = (VC_V2_CONTEXT, VC_V1_CONTEXT)
 

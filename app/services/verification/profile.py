@@ -6,17 +6,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from app.jsonld import Canonicalizer, JsonLdProcessingError, OfflineDocumentLoader
 from app.jsonld.values import as_list, types_of
+from app.problems import EU_MICROCREDENTIAL_INCOMPLETE, MALFORMED_VALUE_ERROR, SCHEMA_NOT_CHECKED
 from app.services.verification.results import (
-    EU_MICROCREDENTIAL_INCOMPLETE,
-    SCHEMA_NOT_CHECKED,
+    EuMicroCredentialResult,
+    SchemaRef,
+    SchemaResults,
     Verification,
     problem,
 )
-from app.status.bitstring import MALFORMED_VALUE_ERROR
 
 if TYPE_CHECKING:  # imported when an EDC is validated (the shapes module loads rdflib)
     from app.credentials.shacl import ShaclReport
@@ -39,7 +40,7 @@ class WantedSchemas:
     """The credential's declared schemas (each with whether this service checks it), and
     whether it is to be validated against the EDC shapes."""
 
-    schemas: list[dict[str, Any]]
+    schemas: list[SchemaRef]
     edc: bool
     #: whether ``credentialSchema`` is an array (for the pointers)
     listed: bool
@@ -48,7 +49,7 @@ class WantedSchemas:
 def schemas_to_check(credential: Mapping[str, Any]) -> WantedSchemas:
     """An EDC is checked by its type or by a declared EDC ``ShaclValidator2017`` schema."""
     declared = as_list(credential.get("credentialSchema"))
-    schemas: list[dict[str, Any]] = []
+    schemas: list[SchemaRef] = []
     wants_edc = EDC_TYPE in types_of(credential)
     for schema in declared[:MAX_SCHEMAS]:
         schema_id = schema.get("id") if isinstance(schema, Mapping) else None
@@ -79,7 +80,7 @@ def edc_shapes(
 
 def check_schema(
     wanted: WantedSchemas, shacl: ShaclReport | Exception | None, report: Verification
-) -> dict[str, Any]:
+) -> SchemaResults:
     """The result for ``credentialSchema``: a warning per schema this service does not check,
     an error when the EDC shapes (``shacl``, from :func:`edc_shapes`) are not met."""
     for index, schema in enumerate(wanted.schemas):
@@ -90,7 +91,7 @@ def check_schema(
                 "service checks"
             )
             report.warnings.append(problem(SCHEMA_NOT_CHECKED, detail, pointer))
-    result: dict[str, Any] = {"verified": None, "schemas": wanted.schemas, "violations": []}
+    result: SchemaResults = {"verified": None, "schemas": wanted.schemas, "violations": []}
     if shacl is None:
         return result
     if isinstance(shacl, Exception):
@@ -124,12 +125,16 @@ def check_schema(
     return result
 
 
-def check_eu_profile(credential: Mapping[str, Any], report: Verification) -> dict[str, Any]:
+def check_eu_profile(
+    credential: Mapping[str, Any], report: Verification
+) -> EuMicroCredentialResult:
     """The mandatory EU micro-credential elements the credential lacks (informative)."""
     from app.credentials.profile import missing_eu_elements
 
     types = types_of(credential)
-    profile = "edc" if EDC_TYPE in types else "obv3" if types & OB_TYPES else None
+    profile: Literal["edc", "obv3"] | None = (
+        "edc" if EDC_TYPE in types else "obv3" if types & OB_TYPES else None
+    )
     missing = missing_eu_elements(credential)
     if profile is not None and missing:
         report.warnings.append(

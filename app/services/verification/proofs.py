@@ -18,6 +18,7 @@ from app.crypto.errors import (
     ProofVerificationError,
 )
 from app.jsonld.values import as_list, node_id
+from app.problems import ISSUER_NOT_A_DID
 from app.services.verification.controllers import (
     MAX_PROOFS,
     Run,
@@ -25,7 +26,11 @@ from app.services.verification.controllers import (
     method_resolver,
 )
 from app.services.verification.results import (
-    ISSUER_NOT_A_DID,
+    HolderCheck,
+    IssuerCheck,
+    ProofEntry,
+    ProofResults,
+    ResolvedFrom,
     Verification,
     from_error,
     problem,
@@ -64,9 +69,9 @@ def verify_proofs(
 
 def proof_results(
     run: Run, document: Mapping[str, Any], proofs: VerifyResult, report: Verification
-) -> dict[str, Any]:
+) -> ProofResults:
     raw = document.get("proof")
-    shown = []
+    shown: list[ProofEntry] = []
     for index, result in enumerate(proofs.proofs):
         pointer = f"/proof/{index}" if isinstance(raw, list) else "/proof"
         if result.error is not None:
@@ -90,7 +95,7 @@ def proof_results(
     return {"verified": proofs.verified, "proofs": shown}
 
 
-def _source(run: Run, method_id: Any) -> str | None:
+def _source(run: Run, method_id: Any) -> ResolvedFrom | None:
     """Where the method's controller document came from (database, did:key, did:web)."""
     if not isinstance(method_id, str):
         return None
@@ -104,10 +109,10 @@ def controllers_of(proofs: VerifyResult) -> list[str]:
     )
 
 
-def check_issuer(issuer: str | None, proofs: VerifyResult, report: Verification) -> dict[str, Any]:
+def check_issuer(issuer: str | None, proofs: VerifyResult, report: Verification) -> IssuerCheck:
     """The issuer must control a method that signed (NOTES: URL issuer → warning)."""
     controllers = controllers_of(proofs)
-    result: dict[str, Any] = {"id": issuer, "controllers": controllers, "matches": None}
+    result: IssuerCheck = {"id": issuer, "controllers": controllers, "matches": None}
     if issuer is None or not controllers:
         return result
     if not issuer.startswith("did:"):
@@ -132,10 +137,10 @@ def check_issuer(issuer: str | None, proofs: VerifyResult, report: Verification)
 
 def check_holder(
     presentation: Mapping[str, Any], proofs: VerifyResult, report: Verification
-) -> dict[str, Any]:
+) -> HolderCheck:
     holder = node_id(presentation.get("holder"))
     controllers = controllers_of(proofs)
-    result: dict[str, Any] = {"id": holder, "controllers": controllers, "bound": None}
+    result: HolderCheck = {"id": holder, "controllers": controllers, "bound": None}
     if holder is None or not controllers:
         return result
     result["bound"] = holder in controllers

@@ -27,25 +27,28 @@ from app.crypto.dataintegrity import VerifyResult
 from app.crypto.errors import InvalidVerificationMethodError
 from app.crypto.keys import PublicKey
 from app.db.models import Issuer, StatusEntry, StatusList
-from app.errors import PROBLEMS
 from app.net import RemoteFetchError, fetch_bytes
-from app.sdjwt import core
-from app.services.verification.challenge import check_challenge
-from app.services.verification.controllers import Controllers, Run, controller_did, method_resolver
-from app.services.verification.results import (
+from app.problems import (
     CREDENTIAL_EXPIRED,
     CREDENTIAL_NOT_YET_VALID,
     CREDENTIAL_REVOKED,
     CREDENTIAL_SUSPENDED,
+    SD_JWT_PROBLEMS,
+    TOKEN_STATUS_LIST_ERROR,
+    ProblemDetails,
+)
+from app.sdjwt import core
+from app.services.verification.challenge import check_challenge
+from app.services.verification.controllers import Controllers, Run, controller_did, method_resolver
+from app.services.verification.results import (
     NotACredential,
-    ProblemDetail,
     Verification,
     problem,
 )
 from app.status import tokenstatus
 
 SD_JWT_TYPES = ("dc+sd-jwt", "vc+sd-jwt")
-STATUS_ERROR = PROBLEMS + "TOKEN_STATUS_LIST_ERROR"
+STATUS_ERROR = TOKEN_STATUS_LIST_ERROR
 _TITLES = {
     core.MalformedSdJwt.code: "Malformed SD-JWT",
     core.InvalidIssuerSignature.code: "Issuer signature invalid",
@@ -54,12 +57,14 @@ _TITLES = {
 }
 
 
-def _named(error: core.SdJwtError, pointer: str = "") -> ProblemDetail:
-    return ProblemDetail(PROBLEMS + error.code, _TITLES[error.code], str(error), pointer)
+def _named(error: core.SdJwtError, pointer: str = "") -> ProblemDetails:
+    return ProblemDetails(
+        SD_JWT_PROBLEMS[error.code], _TITLES[error.code], detail=str(error), pointer=pointer
+    )
 
 
-def _status_problem(detail: str) -> ProblemDetail:
-    return ProblemDetail(STATUS_ERROR, "Token status list unusable", detail, "")
+def _status_problem(detail: str) -> ProblemDetails:
+    return ProblemDetails(STATUS_ERROR, "Token status list unusable", detail=detail, pointer="")
 
 
 def _moment(value: Any) -> str | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -20,20 +20,24 @@ from app.jsonld import JsonLdProcessingError
 from app.jsonld.form import PinnedForm
 from app.jsonld.values import as_list
 from app.net import RemoteFetchError, fetch_json
+from app.problems import (
+    CREDENTIAL_REVOKED,
+    CREDENTIAL_STATUS_SET,
+    CREDENTIAL_SUSPENDED,
+    RANGE_ERROR,
+)
 from app.services.offload import Offload
 from app.services.verification.controllers import Controllers, Run, controller_dids
 from app.services.verification.proofs import ASSERTION, controllers_of, verify_proofs
 from app.services.verification.results import (
-    CREDENTIAL_REVOKED,
-    CREDENTIAL_STATUS_SET,
-    CREDENTIAL_SUSPENDED,
+    StatusEntryResult,
+    StatusResults,
     Verification,
     from_error,
     problem,
 )
 from app.status.bitstring import (
     ENTRY_TYPE,
-    RANGE_ERROR,
     StatusListError,
     StatusRangeError,
     StatusRetrievalError,
@@ -80,10 +84,10 @@ class StatusCheck:
         credential: Mapping[str, Any],
         issuer: str | None,
         report: Verification,
-    ) -> dict[str, Any]:
+    ) -> StatusResults:
         """Bitstring Status List validation of every entry (the validate algorithm per entry)."""
         raw = credential.get("credentialStatus")
-        result: dict[str, Any] = {
+        result: StatusResults = {
             "verified": None,
             "revoked": False,
             "suspended": False,
@@ -129,14 +133,18 @@ class StatusCheck:
                     is_set = check_status(entry, listed, now=run.now)
             except StatusListError as exc:
                 report.errors.append(from_error(exc, pointer))
-                result["entries"].append({**shown, "set": None, "verified": False})
+                result["entries"].append(
+                    cast(StatusEntryResult, {**shown, "set": None, "verified": False})
+                )
                 continue
             fails = is_set and purpose in _FAILING_PURPOSES
             if is_set and reason:
                 # The issuer's reason, from the same row of this service's records as the bit
                 # itself (never from the presented document): README, "Status reasons".
                 shown["reason"] = reason
-            result["entries"].append({**shown, "set": is_set, "verified": not fails})
+            result["entries"].append(
+                cast(StatusEntryResult, {**shown, "set": is_set, "verified": not fails})
+            )
             if not is_set:
                 continue
             because = f" (the issuer's reason: {reason})" if reason else ""

@@ -27,16 +27,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import TrustRegistry
 from app.net import RemoteFetchError, RemoteStatusError, fetch_response, parse_json
-from app.services import trust as own_list
-from app.services.verification.controllers import MAX_DID_LENGTH, Run
-from app.services.verification.results import (
+from app.problems import (
     ISSUER_NAME_MISMATCH,
     ISSUER_NOT_TRUSTED,
     TRUST_SOURCE_UNAVAILABLE,
-    ProblemDetail,
-    Verification,
-    problem,
+    ProblemDetails,
 )
+from app.services import trust as own_list
+from app.services.verification.controllers import MAX_DID_LENGTH, Run
+from app.services.verification.results import IssuerTrustResult, Verification, problem, problem_list
 
 OWN_LIST = "microcred"
 #: a registry's own ``max-age`` is honoured up to a day
@@ -261,11 +260,11 @@ class TrustCheck:
         report: Verification,
         *,
         required: bool | None = None,
-    ) -> dict[str, Any]:
+    ) -> IssuerTrustResult:
         """``results.issuerTrust``; adds its warnings (and, when required, its error)."""
         vouches: list[Vouch] = []
         unknown: list[str] = []
-        found: list[ProblemDetail] = []
+        found: list[ProblemDetails] = []
         if issuer is not None and issuer.startswith("did:"):
             for source in self._sources:
                 try:
@@ -283,7 +282,7 @@ class TrustCheck:
                 if vouch is not None:
                     vouches.append(vouch)
         legal_name = next((v.legal_name for v in vouches if v.legal_name), None)
-        failed: ProblemDetail | None = None
+        failed: ProblemDetails | None = None
         if not vouches:
             failed = problem(
                 ISSUER_NOT_TRUSTED,
@@ -308,10 +307,10 @@ class TrustCheck:
             (report.errors if must else report.warnings).append(failed)
             found.insert(0, failed)
         report.warnings.extend(p for p in found if p is not failed)
-        result: dict[str, Any] = {
+        result: IssuerTrustResult = {
             "trusted": bool(vouches),
             "sources": [{"name": v.source, "entry": dict(v.entry)} for v in vouches],
-            "warnings": [replace(p, pointer=None).to_json() for p in found],
+            "warnings": problem_list(replace(p, pointer=None) for p in found),
         }
         if legal_name is not None:
             result["legalName"] = legal_name

@@ -8,18 +8,13 @@ from datetime import datetime
 from typing import Any
 
 from app.datetimes import format_instant, parse_datetime
-from app.services.verification.results import (
-    CREDENTIAL_EXPIRED,
-    CREDENTIAL_NOT_YET_VALID,
-    Verification,
-    problem,
-)
-from app.status.bitstring import MALFORMED_VALUE_ERROR
+from app.problems import CREDENTIAL_EXPIRED, CREDENTIAL_NOT_YET_VALID, MALFORMED_VALUE_ERROR
+from app.services.verification.results import DateResult, Verification, problem
 
 
 def check_validity(
     credential: Mapping[str, Any], version: int | None, now: datetime, report: Verification
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[DateResult, DateResult]:
     """``validFrom``/``validUntil`` (VC 1.1 also ``issuanceDate``/``expirationDate``) vs now."""
     starts = ["validFrom", *(["issuanceDate"] if version == 1 else [])]
     ends = ["validUntil", *(["expirationDate"] if version == 1 else [])]
@@ -37,7 +32,7 @@ def check_validity(
             report.warnings.append(problem(MALFORMED_VALUE_ERROR, detail, f"/{name}"))
         moments[name] = moment
 
-    def check(names: list[str], expired: bool) -> dict[str, Any]:
+    def check(names: list[str], expired: bool) -> DateResult:
         present = [name for name in names if name in credential]
         if not present:
             return {"verified": None, "value": None}

@@ -30,6 +30,7 @@ from app.did.web import DidWebResolver
 from app.jsonld import OfflineDocumentLoader
 from app.jsonld.form import PinnedForm
 from app.jsonld.values import as_list
+from app.problems import PARSING_ERROR, RANGE_ERROR
 from app.services.offload import Offload, WorkerSpec, offload_for
 from app.services.verification.challenge import check_challenge
 from app.services.verification.controllers import Controllers, Run, controller_dids
@@ -55,7 +56,6 @@ from app.services.verification.proofs import (
     verify_proofs,
 )
 from app.services.verification.results import (
-    PARSING_ERROR,
     NotACredential,
     PresentationVerification,
     Verification,
@@ -65,7 +65,6 @@ from app.services.verification.sdjwt import SdJwtVerifier
 from app.services.verification.status import StatusCheck
 from app.services.verification.trust import OwnList, TrustCheck, TrustSource, registry_source
 from app.services.verification.validity import check_validity
-from app.status.bitstring import RANGE_ERROR
 
 MAX_CREDENTIALS = 50
 

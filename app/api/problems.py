@@ -1,198 +1,65 @@
-"""RFC 9457 problem details: one base class, small subclasses beside their raisers, one renderer."""
+"""Problems over HTTP: the exception handlers, the ASGI reply of middleware, the OpenAPI
+document's error replies, and the OAuth error shape of the wallet endpoints.
+
+Every problem+json reply is a :class:`app.problems.ProblemDetails` written once here; problem
+types and the base exception are defined in :mod:`app.problems`, database errors are classified
+in :mod:`app.db.errors`.
+"""
 
 from __future__ import annotations
 
 import copy
 import json
 import logging
-import traceback
-from collections.abc import Sequence
 from http import HTTPStatus
-from typing import Any, ClassVar
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope, Send
 
 from app.crypto.errors import ProofError
+from app.db.errors import (
+    DATABASE_RETRY_AFTER,
+    database_refused_value,
+    database_unreachable,
+    driver_error,
+)
 from app.jsonld import JsonLdProcessingError
 from app.observability import loggable_path
-
-PROBLEM_JSON = "application/problem+json"
-#: Our own problem types (where no specification defines one): a stable URN per problem.
-PROBLEMS = "urn:microcred:problem:"
-VC_DM = "https://www.w3.org/TR/vc-data-model#"
+from app.problems import (
+    INTERNAL_ERROR,
+    PROBLEM_JSON,
+    MalformedValue,
+    ParsingError,
+    Problem,
+    ProblemDetails,
+    ServiceUnavailable,
+    UnstorableValue,
+    ValidationFailed,
+    json_pointer,
+)
+from app.services.oid4vci import OAuthError
 
 log = logging.getLogger("microcred.errors")
 
 
-class Problem(Exception):
-    type: ClassVar[str] = "about:blank"
-    title: ClassVar[str] = "Bad Request"
-    status: ClassVar[int] = 400
-
-    def __init__(
-        self,
-        detail: str | None = None,
-        *,
-        errors: Sequence[dict[str, str]] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(detail or self.title)
-        self.detail = detail
-        self.errors = list(errors) if errors else None
-        self.headers = headers
-
-
-class NotFound(Problem):
-    type = PROBLEMS + "NOT_FOUND"
-    title, status = "Not found", 404
-
-
-class Conflict(Problem):
-    type = PROBLEMS + "CONFLICT"
-    title, status = "Conflict", 409
-
-
-class Unauthorized(Problem):
-    type = PROBLEMS + "UNAUTHORIZED"
-    title, status = "Unauthorized", 401
-
-    def __init__(self, detail: str | None = None) -> None:
-        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
-
-
-class Forbidden(Problem):
-    type = PROBLEMS + "FORBIDDEN"
-    title, status = "Forbidden", 403
-
-
-class ValidationFailed(Problem):
-    type = PROBLEMS + "VALIDATION_ERROR"
-    title, status = "The request is not valid", 422
-
-
-class ParsingError(Problem):
-    """VC DM 2.0 PARSING_ERROR: the body is not the JSON-LD document expected."""
-
-    type = VC_DM + "PARSING_ERROR"
-    title, status = "Parsing error", 400
-
-
-class MalformedValue(Problem):
-    """VC DM 2.0 MALFORMED_VALUE_ERROR."""
-
-    type = VC_DM + "MALFORMED_VALUE_ERROR"
-    title, status = "Malformed value", 422
-
-
-class PayloadTooLarge(Problem):
-    type = PROBLEMS + "PAYLOAD_TOO_LARGE"
-    title, status = "Request body too large", 413
-
-
-class ServiceUnavailable(Problem):
-    type = PROBLEMS + "SERVICE_UNAVAILABLE"
-    title, status = "Service unavailable", 503
-
-
-class UnstorableValue(ValidationFailed):
-    type = PROBLEMS + "UNSTORABLE_VALUE"
-    title = "A value in the request cannot be stored"
-
-
-#: Seconds a client should wait before retrying after the database was unreachable.
-DATABASE_RETRY_AFTER = 5
-
-
-def _driver_error(exc: sa_exc.DBAPIError) -> BaseException | None:
-    """The driver's own exception (SQLAlchemy's asyncpg adapter wraps it once more)."""
-    orig = exc.orig
-    return orig.__cause__ if orig is not None and orig.__cause__ is not None else orig
-
-
-def database_refused_value(exc: BaseException) -> bool:
-    """Whether the database refused a value sent with the request, not the request's shape.
-
-    PostgreSQL text cannot hold U+0000 and its integers are bounded (SQLSTATE class 22, "data
-    exception"; asyncpg checks some arguments itself and raises a ``ValueError``). SQLite takes
-    both, so input that passed validation can still fail here, on one backend only.
-    """
-    if not isinstance(exc, sa_exc.DBAPIError):
-        return False
-    if isinstance(exc, sa_exc.DataError):
-        return True
-    driver = _driver_error(exc)
-    sqlstate = getattr(exc.orig, "sqlstate", None)
-    return isinstance(driver, ValueError) or (
-        isinstance(sqlstate, str) and sqlstate.startswith("22")
-    )
-
-
-def database_unreachable(exc: BaseException) -> bool:
-    """Whether ``exc`` says the database cannot be reached (or is too busy) right now.
-
-    Connection-level failures only: a lost or refused connection, no pooled connection free in
-    time, an operational error (SQLite "database is locked", a server shutting down). Errors in
-    what was asked (constraint violations, bad SQL, refused values) stay what they are.
-    """
-    if isinstance(exc, sa_exc.TimeoutError):  # the pool had no connection to give in time
-        return True
-    if isinstance(exc, sa_exc.DBAPIError):
-        if exc.connection_invalidated or isinstance(exc, sa_exc.OperationalError):
-            return True
-        return isinstance(exc, sa_exc.InterfaceError) and not database_refused_value(exc)
-    # A driver's connect failure (refused, unknown host, "too many clients") reaches us
-    # unwrapped; it is recognized by having been raised while the pool opened a connection.
-    return any(
-        str(frame.f_globals.get("__name__", "")).startswith("sqlalchemy.pool")
-        for frame, _ in traceback.walk_tb(exc.__traceback__)
-    )
-
-
-def json_pointer(location: Sequence[int | str]) -> str:
-    """A pydantic error location as an RFC 6901 JSON Pointer into the request body."""
-    parts = [part for part in location if part != "[key]"]  # pydantic marks dict-key errors
-    if parts and parts[0] == "body":
-        parts = parts[1:]
-    escaped = (str(part).replace("~", "~0").replace("/", "~1") for part in parts)
-    return "/" + "/".join(escaped) if parts else ""
-
-
 def problem_response(
-    *,
-    type_: str,
-    title: str,
-    status: int,
-    detail: str | None,
-    instance: str | None = None,
-    errors: Sequence[dict[str, str]] | None = None,
-    headers: dict[str, str] | None = None,
+    problem: ProblemDetails, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    body: dict[str, Any] = {"type": type_, "title": title, "status": status}
-    if detail:
-        body["detail"] = detail
-    if instance:
-        body["instance"] = instance
-    if errors:
-        body["errors"] = list(errors)
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    status = problem.status or 500
+    return JSONResponse(
+        problem.to_json(), status_code=status, media_type=PROBLEM_JSON, headers=headers
+    )
 
 
 async def send_problem(scope: Scope, send: Send, problem: Problem) -> None:
     """Answer with ``problem`` from ASGI middleware (before any route or handler runs)."""
-    body = json.dumps(
-        {
-            "type": problem.type,
-            "title": problem.title,
-            "status": problem.status,
-            "detail": problem.detail,
-            "instance": scope.get("path", ""),
-        }
-    ).encode()
+    body = json.dumps(problem.details(instance=scope.get("path", "")).to_json()).encode()
     headers = [
         (b"content-type", PROBLEM_JSON.encode()),
         (b"content-length", str(len(body)).encode()),
@@ -203,15 +70,7 @@ async def send_problem(scope: Scope, send: Send, problem: Problem) -> None:
 
 
 def _render(request: Request, problem: Problem) -> JSONResponse:
-    return problem_response(
-        type_=problem.type,
-        title=problem.title,
-        status=problem.status,
-        detail=problem.detail,
-        instance=request.url.path,
-        errors=problem.errors,
-        headers=problem.headers,
-    )
+    return problem_response(problem.details(instance=request.url.path), problem.headers)
 
 
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
@@ -225,7 +84,7 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
 def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     # Messages may carry SQL and its parameters: only the error classes are logged, and the
     # client learns nothing of the driver.
-    driver = _driver_error(exc) if isinstance(exc, sa_exc.DBAPIError) else None
+    driver = driver_error(exc) if isinstance(exc, sa_exc.DBAPIError) else None
     log.warning(
         "database unavailable on %s %s: %s%s",
         request.method,
@@ -243,11 +102,13 @@ def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
 def _internal_error(request: Request) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, loggable_path(request.url.path))
     return problem_response(
-        type_=PROBLEMS + "INTERNAL_ERROR",
-        title="Internal Server Error",
-        status=500,
-        detail="an unexpected error occurred; it has been logged",
-        instance=request.url.path,
+        ProblemDetails(
+            INTERNAL_ERROR,
+            "Internal Server Error",
+            status=500,
+            detail="an unexpected error occurred; it has been logged",
+            instance=request.url.path,
+        )
     )
 
 
@@ -344,14 +205,10 @@ def install_problem_handlers(app: FastAPI) -> None:
         status = exc.status_code
         phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
-        return problem_response(
-            type_="about:blank",
-            title=phrase,
-            status=status,
-            detail=detail,
-            instance=request.url.path,
-            headers=dict(exc.headers) if exc.headers else None,
+        problem = ProblemDetails(
+            "about:blank", phrase, status=status, detail=detail or None, instance=request.url.path
         )
+        return problem_response(problem, dict(exc.headers) if exc.headers else None)
 
     @app.exception_handler(JsonLdProcessingError)
     async def handle_jsonld(request: Request, exc: JsonLdProcessingError) -> JSONResponse:
@@ -359,13 +216,10 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ProofError)
     async def handle_proof(request: Request, exc: ProofError) -> JSONResponse:
-        return problem_response(
-            type_=exc.type,
-            title=exc.title,
-            status=422,
-            detail=exc.detail,
-            instance=request.url.path,
+        problem = ProblemDetails(
+            exc.type, exc.title, status=422, detail=exc.detail or None, instance=request.url.path
         )
+        return problem_response(problem)
 
     async def handle_database_error(request: Request, exc: Exception) -> JSONResponse:
         if database_refused_value(exc):
@@ -393,3 +247,35 @@ def unexpected_error_response(request: Request, exc: Exception) -> JSONResponse:
     if database_unreachable(exc):
         return _database_unavailable(request, exc)
     return _internal_error(request)
+
+
+# -- OAuth errors (wallet endpoints: OAuth clients read {error, error_description}) --------------
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+class OAuthErrorReply(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": {"error": "invalid_proof"}})
+
+    error: str
+    error_description: str | None = None
+
+
+class MissingToken(OAuthError):
+    """No access token at all: the challenge then names no error code (RFC 6750 section 3)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "invalid_token", "an access token is required (Authorization: Bearer)", 401
+        )
+
+
+def oauth_error_response(exc: OAuthError, *, realm: str | None = None) -> JSONResponse:
+    headers = dict(NO_STORE)
+    if exc.status in (401, 403) and realm is not None:
+        challenge = f'Bearer realm="{realm}"'
+        if not isinstance(exc, MissingToken):  # RFC 6750 3: no error code when none was sent
+            challenge += f', error="{exc.error}", error_description="{exc.description}"'
+        headers["WWW-Authenticate"] = challenge
+    body = {"error": exc.error, "error_description": exc.description}
+    return JSONResponse(body, status_code=exc.status, headers=headers)
