@@ -9,7 +9,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.api.auth import AdminDep
-from app.api.deps import SessionDep, services_of
+from app.api.deps import IssuingDep, SessionDep, services_of
+from app.api.status import not_modified, published_list
 from app.sdjwt.microcredential import CLAIM_ORDER, DisclosurePolicy
 from app.services import issuance, issuers, sdjwt, status
 from app.status.tokenstatus import MEDIA_TYPE
@@ -99,25 +100,13 @@ async def get_type_metadata(
 )
 async def get_token_status_list(
     list_id: str,
-    request: Request,
     session: SessionDep,
+    issuing: IssuingDep,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
 ) -> Response:
     """A ``statuslist+jwt`` of 1 or 2 bits per entry (0 valid, 1 revoked, 2 suspended)."""
-    issuing: issuance.Issuing = services_of(request).issuing
-    published = await status.published_list(
-        session,
-        list_id,
-        policy=issuing.policy,
-        data_integrity=issuing.data_integrity,
-        key_cache=issuing.key_cache,
-        kind=status.TOKEN,
-    )
-    max_age = int(issuing.policy.ttl.total_seconds())
-    headers = {"ETag": published.etag, "Cache-Control": f"public, max-age={max_age}"}
-    if if_none_match is not None and published.etag in {
-        tag.strip() for tag in if_none_match.split(",")
-    }:
+    published, headers = await published_list(session, issuing, list_id, kind=status.TOKEN)
+    if not_modified(published, if_none_match):
         return Response(status_code=304, headers=headers)
     token = published.document[status.TOKEN_KEY]
     return Response(token, headers=headers, media_type=MEDIA_TYPE)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Response
 from fastapi.responses import JSONResponse
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.api.auth import StatusCaller
 from app.api.deps import IssuingDep, SessionDep
@@ -60,17 +61,30 @@ async def get_status_list(
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
 ) -> Response:
     """A signed ``BitstringStatusListCredential`` (VC 2.0) of at least 131,072 entries."""
+    published, headers = await published_list(session, issuing, list_id)
+    if not_modified(published, if_none_match):
+        return Response(status_code=304, headers=headers)
+    return JSONResponse(published.document, headers=headers, media_type="application/vc+ld+json")
+
+
+async def published_list(
+    session: AsyncSession, issuing: issuance.Issuing, list_id: str, kind: str = status.BITSTRING
+) -> tuple[status.PublishedList, dict[str, str]]:
+    """A status list as served, with its caching headers (``ETag``, ``Cache-Control``)."""
     published = await status.published_list(
         session,
         list_id,
         policy=issuing.policy,
         data_integrity=issuing.data_integrity,
         key_cache=issuing.key_cache,
+        kind=kind,
     )
     max_age = int(issuing.policy.ttl.total_seconds())
-    headers = {"ETag": published.etag, "Cache-Control": f"public, max-age={max_age}"}
-    if if_none_match is not None and published.etag in {
+    return published, {"ETag": published.etag, "Cache-Control": f"public, max-age={max_age}"}
+
+
+def not_modified(published: status.PublishedList, if_none_match: str | None) -> bool:
+    """Whether ``If-None-Match`` names the list's current ETag (a 304)."""
+    return if_none_match is not None and published.etag in {
         tag.strip() for tag in if_none_match.split(",")
-    }:
-        return Response(status_code=304, headers=headers)
-    return JSONResponse(published.document, headers=headers, media_type="application/vc+ld+json")
+    }
