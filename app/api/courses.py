@@ -44,7 +44,7 @@ class CourseReply(BaseModel):
     updatedAt: datetime
 
 
-class CourseList(BaseModel):
+class CourseListReply(BaseModel):
     items: list[CourseReply]
 
 
@@ -75,13 +75,13 @@ async def create_course(
     return _reply(request, state)
 
 
-@router.get("/courses", response_model=CourseList)
+@router.get("/courses", response_model=CourseListReply)
 async def list_courses(
     request: Request, session: SessionDep, caller: CoursesReadCaller
-) -> CourseList:
+) -> CourseListReply:
     """The caller's courses, each at its current version."""
     states = await courses.list_courses(session, caller.issuer)
-    return CourseList(items=[_reply(request, state) for state in states])
+    return CourseListReply(items=[_reply(request, state) for state in states])
 
 
 @router.get(

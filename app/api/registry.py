@@ -45,14 +45,14 @@ class ListedCredential(BaseModel):
     suspended: bool
 
 
-class CredentialPage(BaseModel):
+class CredentialListReply(BaseModel):
     items: list[ListedCredential]
     next: str | None = Field(
         description="The cursor of the next page (pass it as `cursor`); null on the last page"
     )
 
 
-class FilterBody(BaseModel):
+class CredentialQuery(BaseModel):
     """The filters of `GET /credentials`, as an object."""
 
     model_config = ConfigDict(extra="forbid")
@@ -77,7 +77,7 @@ class FilterBody(BaseModel):
         )
 
 
-@router.get("/credentials", response_model=CredentialPage)
+@router.get("/credentials", response_model=CredentialListReply)
 async def list_credentials(
     session: SessionDep,
     caller: ReadCaller,
@@ -103,12 +103,12 @@ async def list_credentials(
         str | None, Query(max_length=200, description="`next` of the previous page")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=credential_search.MAX_PAGE)] = 50,
-) -> CredentialPage:
+) -> CredentialListReply:
     """The calling issuer's credentials, newest first, filtered; a page at a time."""
     page = await credential_search.search(
         session,
         caller.issuer,
-        FilterBody(
+        CredentialQuery(
             learner=learner,
             name=name,
             course=course,
@@ -120,7 +120,7 @@ async def list_credentials(
         cursor=cursor,
         limit=limit,
     )
-    return CredentialPage(
+    return CredentialListReply(
         items=[
             ListedCredential(
                 id=item.credential.id,
@@ -158,7 +158,7 @@ class BulkStatusRequest(BaseModel):
         description="Our ids, the credentials' `id`s or your `credentialId`s "
         f"(at most {bulk_status.MAX_IDS})",
     )
-    filter: FilterBody | None = Field(
+    filter: CredentialQuery | None = Field(
         default=None,
         description=f"The filters of GET /credentials; above {bulk_status.MAX_IDS} matches the "
         "change runs as a job (202)",
@@ -179,7 +179,7 @@ class BulkStatusReply(BaseModel):
     notApplicable: list[str] = Field(description="Issued without an entry for this status purpose")
 
 
-class JobAccepted(BaseModel):
+class JobAcceptedReply(BaseModel):
     id: str
     state: str
 
@@ -188,7 +188,10 @@ class JobAccepted(BaseModel):
     "/credentials/status/bulk",
     response_model=BulkStatusReply,
     responses={
-        202: {"model": JobAccepted, "description": "A filter matched many: the change is a job"},
+        202: {
+            "model": JobAcceptedReply,
+            "description": "A filter matched many: the change is a job",
+        },
         409: {"description": "Revocation cannot be undone"},
     },
 )
@@ -227,7 +230,7 @@ async def change_status_in_bulk(
             )
             runner = services_of(request).job_runner
             return JSONResponse(
-                JobAccepted(id=job.id, state=job.state).model_dump(),
+                JobAcceptedReply(id=job.id, state=job.state).model_dump(),
                 status_code=202,
                 headers={"Location": f"/jobs/{job.id}"},
                 # After the request's transaction committed: the job is there to claim.

@@ -19,7 +19,7 @@ router = APIRouter(tags=["public"])
 admin_router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminDep])
 
 
-class DisclosurePolicyIn(BaseModel):
+class DisclosurePolicyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     selectable: (
         Annotated[list[Annotated[str, StringConstraints(max_length=64)]], Field(max_length=64)]
@@ -30,15 +30,15 @@ class DisclosurePolicyIn(BaseModel):
     )
 
 
-class DisclosurePolicyOut(BaseModel):
+class DisclosurePolicyReply(BaseModel):
     selectable: list[str]
     default: bool = Field(description="whether this is the service's default policy")
     always: list[str] = Field(description="claims always disclosed")
 
 
-def _policy_out(selectable: list[str] | None) -> DisclosurePolicyOut:
+def _policy_out(selectable: list[str] | None) -> DisclosurePolicyReply:
     policy = DisclosurePolicy.of(selectable)
-    return DisclosurePolicyOut(
+    return DisclosurePolicyReply(
         selectable=sorted(policy.selectable),
         default=selectable is None,
         always=[claim for claim in CLAIM_ORDER if claim not in policy.selectable],
@@ -48,7 +48,7 @@ def _policy_out(selectable: list[str] | None) -> DisclosurePolicyOut:
 @admin_router.get(
     "/issuers/{slug}/sd-jwt-policy", responses={404: {"description": "No such issuer"}}
 )
-async def get_disclosure_policy(slug: str, session: SessionDep) -> DisclosurePolicyOut:
+async def get_disclosure_policy(slug: str, session: SessionDep) -> DisclosurePolicyReply:
     """The issuer's SD-JWT VC disclosure policy."""
     issuer = await issuers.get_issuer(session, slug)
     return _policy_out(issuer.sd_jwt_selectable)
@@ -62,8 +62,8 @@ async def get_disclosure_policy(slug: str, session: SessionDep) -> DisclosurePol
     },
 )
 async def set_disclosure_policy(
-    slug: str, body: DisclosurePolicyIn, session: SessionDep
-) -> DisclosurePolicyOut:
+    slug: str, body: DisclosurePolicyRequest, session: SessionDep
+) -> DisclosurePolicyReply:
     """Which claims of the issuer's SD-JWT VCs a holder may leave out (issuer, title, level,
     workload and award date are always disclosed); applies to credentials issued from now on."""
     issuer = await issuers.get_issuer(session, slug)

@@ -71,7 +71,7 @@ class ShareCreate(BaseModel):
     )
 
 
-class ShareCreated(BaseModel):
+class ShareReply(BaseModel):
     id: str
     url: str
     expiresAt: datetime
@@ -88,14 +88,14 @@ async def create_share(
     settings: SettingsDep,
     caller: ReadCaller,
     body: ShareCreate | None = None,
-) -> ShareCreated:
+) -> ShareReply:
     """A learner's share link: a page with the certificate, its live status, the JSON and PDF
     downloads and an add-to-wallet QR code. The URL is shown only here."""
     credential = await issuance.find_credential(session, caller.issuer, credential_id)
     made = await sharing.create_share(
         session, credential, days=(body or ShareCreate()).days, actor=caller.actor
     )
-    return ShareCreated(
+    return ShareReply(
         id=made.share.id,
         url=f"{settings.public_url}/s/{made.token}",
         expiresAt=made.share.expires_at,
@@ -134,7 +134,7 @@ async def set_public_page(
     return PublicPage(enabled=await sharing.public_page_enabled(session, credential))
 
 
-class BrandingOut(BaseModel):
+class BrandingReply(BaseModel):
     colour: str | None
     logo: str | None = Field(description="Where the logo is served, when there is one")
     publicPages: bool
@@ -148,7 +148,7 @@ async def put_branding(
     colour: Annotated[str | None, Form(pattern=r"^#[0-9a-fA-F]{6}$")] = None,
     publicPages: Annotated[bool | None, Form()] = None,  # noqa: N803 (the API's field name)
     removeLogo: Annotated[bool, Form()] = False,  # noqa: N803
-) -> BrandingOut:
+) -> BrandingReply:
     """The issuer's logo and colour on its certificates, PDFs and pages, and whether its
     credentials have public pages (`publicPages=false` switches them all off). Give only what
     changes."""
@@ -174,7 +174,7 @@ async def put_branding(
         public_pages=publicPages,
         actor="admin",
     )
-    return BrandingOut(
+    return BrandingReply(
         colour=branding.colour,
         logo=f"/issuers/{slug}/logo" if branding.logo else None,
         publicPages=branding.public_pages,

@@ -31,7 +31,7 @@ class VocabularyNotFound(Problem):
     title, status = "Unknown vocabulary", 404
 
 
-class ConceptOut(BaseModel):
+class VocabularyConcept(BaseModel):
     id: str = Field(description="The concept URI: the value stored in issued credentials.")
     notation: str = Field(
         description="The last segment of the URI; accepted in requests in place of the URI."
@@ -49,11 +49,11 @@ class ConceptOut(BaseModel):
     )
 
 
-class VocabularyOut(BaseModel):
+class VocabularyReply(BaseModel):
     scheme: str = Field(description="The key of the scheme in this API, e.g. `eqf`.")
     conceptScheme: str = Field(description="The URI of the concept scheme (EU Vocabularies).")
     description: str = Field(description="What the scheme holds.")
-    concepts: list[ConceptOut] = Field(description="Every concept of the scheme.")
+    concepts: list[VocabularyConcept] = Field(description="Every concept of the scheme.")
 
 
 class VocabularySummary(BaseModel):
@@ -64,18 +64,18 @@ class VocabularySummary(BaseModel):
     href: str = Field(description="The path of the scheme's concept list.")
 
 
-class VocabularyList(BaseModel):
+class VocabularyListReply(BaseModel):
     vocabularies: list[VocabularySummary] = Field(description="Every scheme this service knows.")
 
 
-def _vocabulary(key: SchemeKey) -> VocabularyOut:
+def _vocabulary(key: SchemeKey) -> VocabularyReply:
     scheme = vocabularies().scheme(key)
-    return VocabularyOut(
+    return VocabularyReply(
         scheme=key,
         conceptScheme=scheme.uri,
         description=scheme.description,
         concepts=[
-            ConceptOut(
+            VocabularyConcept(
                 id=concept.id,
                 notation=concept.notation,
                 prefLabel={"en": concept.pref_label},
@@ -87,8 +87,8 @@ def _vocabulary(key: SchemeKey) -> VocabularyOut:
     )
 
 
-def _catalogue() -> VocabularyList:
-    return VocabularyList(
+def _catalogue() -> VocabularyListReply:
+    return VocabularyListReply(
         vocabularies=[
             VocabularySummary(
                 scheme=key,
@@ -126,7 +126,7 @@ _CACHED: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/vocabularies", response_model=VocabularyList, responses=_CACHED)
+@router.get("/vocabularies", response_model=VocabularyListReply, responses=_CACHED)
 async def list_vocabularies(if_none_match: IfNoneMatch = None) -> Response:
     """The controlled vocabularies the micro-credential body uses, with their concept counts."""
     return _reply(None, if_none_match)
@@ -134,7 +134,7 @@ async def list_vocabularies(if_none_match: IfNoneMatch = None) -> Response:
 
 @router.get(
     "/vocabularies/{scheme}",
-    response_model=VocabularyOut,
+    response_model=VocabularyReply,
     responses={**_CACHED, 404: {"description": "Unknown vocabulary"}},
 )
 async def get_vocabulary(scheme: str, if_none_match: IfNoneMatch = None) -> Response:

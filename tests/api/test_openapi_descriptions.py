@@ -107,7 +107,12 @@ def test_the_families_reach_the_nested_models(document: dict[str, Any]) -> None:
     assert {"MicroCredentialIn", "Learner", "LearnerIdentifier", "OrganisationIn"} <= names
     assert {"LearningOutcomeIn", "Workload", "AssessmentIn", "ParticipationIn"} <= names
     assert {"QualityAssuranceIn", "StackabilityIn", "PartOfIn"} <= names
-    assert {"VocabularyList", "VocabularySummary", "VocabularyOut", "ConceptOut"} <= names
+    assert {
+        "VocabularyListReply",
+        "VocabularySummary",
+        "VocabularyReply",
+        "VocabularyConcept",
+    } <= names
     # The admin and status request bodies, whatever their names.
     for method, path, _ in FAMILIES[1:5]:
         assert _family(document, method, path, "request"), path
