@@ -283,7 +283,8 @@ async def test_a_cohort_of_1000_with_3_bad_rows(
             assert sheet is not None
             lines = list(sheet.iter_rows(values_only=True))
             results = [
-                {k: str(v or "") for k, v in zip(lines[0], line, strict=True)} for line in lines[1:]
+                {str(k): str(v or "") for k, v in zip(lines[0], line, strict=True)}
+                for line in lines[1:]
             ]
         failed = {
             int(r["row"]): (r["column"], r["error"]) for r in results if r["outcome"] == "failed"
