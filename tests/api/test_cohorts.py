@@ -17,6 +17,7 @@ from app.config import Settings
 from app.db.models import Credential, CredentialOffer
 from app.services import cohorts, jobs, spreadsheets
 from tests.api.test_courses import course_body
+from tests.api.test_oid4vci import Wallet, start
 from tests.conftest import problem_of
 from tests.factories import issuer_with_key
 
@@ -226,6 +227,24 @@ async def test_offers_with_pins_once_per_row(
         offers = (await session.exec(select(func.count()).select_from(CredentialOffer))).one()
     assert offers == 3
     assert await credential_count(app, course_id) == 0
+
+    # A wallet redeems the first offer with its PIN: the learner's credential, bound to its key.
+    link, pin = seen[0][0]
+    wallet = Wallet(client)
+    session = await start(wallet, {"credential_offer_uri": link}, str(pin))
+    nonce = await wallet.nonce(session.issuer_metadata["nonce_endpoint"])
+    response = await wallet.request_credential(
+        session.issuer_metadata["credential_endpoint"],
+        session.access_token,
+        {
+            "credential_configuration_id": session.configuration_id,
+            "proofs": {"jwt": [wallet.proof(session.identifier, nonce)]},
+        },
+    )
+    assert response.status_code == 200, response.text
+    (issued,) = response.json()["credentials"]
+    subject = issued["credential"]["credentialSubject"]
+    assert subject["id"] == wallet.did and "Learner 2" in str(subject)
 
 
 async def test_unreadable_files_scopes_and_other_issuers(
