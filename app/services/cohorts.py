@@ -29,7 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.credentials.course import LearnerFactsIn, merge
 from app.db.models import CredentialOffer, Issuer, Job, utcnow
-from app.errors import PROBLEMS, ValidationFailed
+from app.errors import PROBLEMS, Problem, ValidationFailed
 from app.services import courses, issuance, jobs, oid4vci, spreadsheets
 from app.services.spreadsheets import Column, Columns
 
@@ -242,12 +242,15 @@ async def _process_row(context: jobs.RowContext) -> dict[str, Any]:
     key = row_key(
         params["courseId"], params["version"], params["format"], params["offers"], context.input
     )
-    if params["offers"]:
-        return await _offer(context, state, facts, key)
-    order, _ = await courses.course_order(
-        session, issuer, state, facts, issuing, actor=params["actor"], idempotency_key=key
-    )
-    issued = await issuance.issue_within(session, issuing, order)
+    try:
+        if params["offers"]:
+            return await _offer(context, state, facts, key)
+        order, _ = await courses.course_order(
+            session, issuer, state, facts, issuing, actor=params["actor"], idempotency_key=key
+        )
+        issued = await issuance.issue_within(session, issuing, order)
+    except Problem as problem:  # what the builders or the profile refuse, in words
+        raise jobs.RowFailed([{"column": "", "message": problem.detail or problem.title}]) from None
     return {"credentialId": issued.id}
 
 

@@ -219,6 +219,14 @@ async def freeze(session: AsyncSession, version: CourseVersion) -> None:
         )
 
 
+def facts_hash(course_id: str, version: int, facts: Any) -> str:
+    """The request hash recorded with a credential issued from a course version: a retry with
+    the same idempotency key must carry the same course, version and facts."""
+    return issuance.request_hash(
+        {"course": course_id, "version": version, "facts": facts.model_dump(mode="json")}
+    )
+
+
 async def course_order(
     session: AsyncSession,
     issuer: Issuer,
@@ -237,13 +245,7 @@ async def course_order(
     prepared = prepare(issuer, state.version, issuing.policy.public_url)
     await freeze(session, state.version)
     mc = merge(prepared.model, facts)
-    body_hash = issuance.request_hash(
-        {
-            "course": prepared.course_id,
-            "version": prepared.version,
-            "facts": facts.model_dump(mode="json"),
-        }
-    )
+    body_hash = facts_hash(prepared.course_id, prepared.version, facts)
     order = issuance.microcredential_order(
         mc,
         issuer,
