@@ -323,6 +323,14 @@ def cmd_course(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_issue(args: argparse.Namespace) -> int:
+    """``issue --course ID --file FILE SLUG``: a cohort (:mod:`app.cli_issue`)."""
+    from app.cli_issue import issue_cohort
+
+    with _database_errors():
+        return issue_cohort(args)
+
+
 def cmd_trust_put(args: argparse.Namespace) -> int:
     from app.schemas import Did, TrustEntryRequest
     from app.services.admin import put_trusted_from
@@ -483,6 +491,25 @@ def build_parser() -> argparse.ArgumentParser:
         if action == "show":
             command.add_argument("--version", type=int)
         command.set_defaults(handler=cmd_course)
+
+    issue = commands.add_parser(
+        "issue",
+        help="issue a course's cohort from a spreadsheet, with a progress bar",
+        description="Issue a credential (or, with --offers, a wallet offer and PIN) to each "
+        "learner of a CSV or XLSX file (the columns of GET /courses/{id}/template.csv) from the "
+        "course's current version, showing progress; then write the results file. Rows issued "
+        "before (same course version, format and values) are not issued again. Exits 1 when a "
+        "row failed.",
+    )
+    issue.add_argument("slug", help="the issuer")
+    issue.add_argument("--course", required=True, help="the course id")
+    issue.add_argument("--file", required=True, help="the cohort, CSV (UTF-8) or XLSX")
+    issue.add_argument("--format", choices=["edc", "obv3"], default="edc")
+    issue.add_argument("--offers", action="store_true", help="wallet offers with PINs instead")
+    issue.add_argument(
+        "--out", help="the results file, .csv or .xlsx (default: FILE's name + .results.csv)"
+    )
+    issue.set_defaults(handler=cmd_issue)
 
     credential = commands.add_parser("credential", help="revoke, suspend or unsuspend")
     credential_commands = credential.add_subparsers(dest="change", required=True)

@@ -57,7 +57,13 @@ ReadCaller = Annotated[Caller, Depends(require_scope("credentials:read"))]
 JobsCaller = Annotated[
     Caller,
     Depends(
-        require_scope("credentials:read", "credentials:status", "courses:write", "courses:read")
+        require_scope(
+            "credentials:read",
+            "credentials:status",
+            "credentials:issue",
+            "courses:write",
+            "courses:read",
+        )
     ),
 ]
 CoursesWriteCaller = Annotated[Caller, Depends(require_scope("courses:write"))]

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, File, Form, Query, Request, Response, UploadFile
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.background import BackgroundTask
 
 from app.api.auth import CoursesReadCaller, CoursesWriteCaller, IssueCaller
 from app.api.credentials import IdempotencyKey, issued_reply
 from app.api.deps import SessionDep, services_of
+from app.api.registry import JobAcceptedReply
 from app.api.schemas.issuing import IssuedReply
 from app.credentials.course import LEARNER_FIELDS, CourseIn, LearnerFactsIn
 from app.credentials.examples import example_request
 from app.limits import ParsedOnceRoute
-from app.services import courses, issuance
+from app.services import cohorts, courses, issuance, spreadsheets
 
 router = APIRouter(tags=["courses"], route_class=ParsedOnceRoute)
 
@@ -154,3 +157,86 @@ async def issue_from_course(
         idempotency_key=idempotency_key,
     )
     return issued_reply(issued)
+
+
+@router.get(
+    "/courses/{course_id}/template.{extension}",
+    responses={
+        200: {
+            "content": {spreadsheets.CSV_MEDIA_TYPE: {}, spreadsheets.XLSX_MEDIA_TYPE: {}},
+            "description": "The cohort spreadsheet: a header of the per-learner columns, each "
+            "documented inside the file (CSV: `#` lines; XLSX: header notes and a `columns` "
+            "sheet)",
+        },
+        404: {"description": "No such course of this issuer"},
+    },
+    response_class=Response,
+)
+async def cohort_template(
+    course_id: str,
+    extension: Literal["csv", "xlsx"],
+    session: SessionDep,
+    caller: CoursesReadCaller,
+) -> Response:
+    """The spreadsheet to fill in with a cohort of this course, one learner a row."""
+    await courses.get_course(session, caller.issuer, course_id)
+    if extension == "xlsx":
+        content = spreadsheets.template_xlsx(cohorts.COLUMNS)
+        media_type = spreadsheets.XLSX_MEDIA_TYPE
+    else:
+        content = spreadsheets.template_csv(cohorts.COLUMNS)
+        media_type = spreadsheets.CSV_MEDIA_TYPE + "; charset=utf-8"
+    return Response(
+        content,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="cohort-{course_id}.{extension}"'},
+    )
+
+
+@router.post(
+    "/courses/{course_id}/cohorts",
+    status_code=202,
+    response_model=JobAcceptedReply,
+    responses={
+        404: {"description": "No such course of this issuer"},
+        422: {"description": "The file cannot be read (its faults by row), or a bad `format`"},
+    },
+)
+async def issue_cohort(
+    course_id: str,
+    request: Request,
+    session: SessionDep,
+    caller: IssueCaller,
+    file: Annotated[UploadFile, File(description="The cohort: CSV (UTF-8) or XLSX")],
+    format: Annotated[Literal["edc", "obv3"], Form()] = "edc",
+    offers: Annotated[
+        bool, Form(description="Make an OpenID4VCI offer with a PIN per learner")
+    ] = False,
+) -> JSONResponse:
+    """Issue a credential (or, with `offers`, a wallet offer with a PIN) to every learner of a
+    spreadsheet, from the course's current version, as a job: `Location` is its `/jobs/{id}`.
+
+    Every row is checked before anything is signed; a row with errors fails (the results file
+    names its row, column and fault) and the others go on. Rows are idempotent: a row uploaded
+    again (same course version, format and values) gives back its first credential or offer.
+    Needs the `credentials:issue` scope, as issuing one learner's credential from a course does.
+    """
+    data = await file.read(spreadsheets.Limits().max_file_bytes + 1)
+    cohort = await cohorts.create_cohort(
+        session,
+        caller.issuer,
+        course_id,
+        data,
+        format=format,
+        offers=offers,
+        actor=caller.actor,
+    )
+    job = cohort.job
+    runner = services_of(request).job_runner
+    return JSONResponse(
+        JobAcceptedReply(id=job.id, state=job.state).model_dump(),
+        status_code=202,
+        headers={"Location": f"/jobs/{job.id}"},
+        # After the request's transaction committed: the job is there to claim.
+        background=BackgroundTask(runner.wake) if runner is not None else None,
+    )

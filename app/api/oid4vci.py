@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
@@ -27,7 +26,6 @@ from app.api.schemas.wallet import (
     TokenReply,
     WalletCredentialReply,
 )
-from app.config import Settings
 from app.credentials.microcredential import MicroCredentialIn
 from app.db.models import utcnow
 from app.limits import unwritable_json_problem
@@ -40,15 +38,7 @@ WALLET = "wallet delivery (OpenID4VCI)"
 MAX_FORM_FIELDS = 32
 
 
-def policy_of(settings: Settings) -> oid4vci.Policy:
-    return oid4vci.Policy(
-        public_url=settings.public_url,
-        offer_ttl=timedelta(seconds=settings.oid4vci_offer_ttl_seconds),
-        token_ttl=timedelta(seconds=settings.oid4vci_token_ttl_seconds),
-        nonce_ttl=timedelta(seconds=settings.oid4vci_nonce_ttl_seconds),
-        max_tx_code_attempts=settings.oid4vci_tx_code_max_attempts,
-        master_key=settings.master_key_bytes if settings.master_key else None,
-    )
+policy_of = oid4vci.policy_of
 
 
 async def get_policy(settings: SettingsDep) -> oid4vci.Policy:

@@ -9,7 +9,8 @@ any exception). A service never commits or rolls back, with these named exceptio
   store step right after, so no transaction (on SQLite, no write lock) spans the signing. For
   sessions that hold nothing else: HTTP issuing, each item of a batch. Its twin
   ``issue_within`` runs in the caller's transaction (OpenID4VCI redemption: the offer's update
-  and the credential commit together) and commits nothing.
+  and the credential commit together; a cohort's row, :mod:`app.services.cohorts`, in the job
+  runner's row transaction) and commits nothing.
 - ``app.services.challenges.consume_and_commit``: the verifier spends a presentation's challenge
   in a session of its own, committed at once.
 - ``app.services.bulk_status.change_and_commit``: a bulk status change commits a transaction per
@@ -17,7 +18,8 @@ any exception). A service never commits or rolls back, with these named exceptio
 
 Sessions opened elsewhere only read (the verifier's status, controller and trust-list lookups,
 the public credential page) or are a whole unit of work in ``session.begin()`` (the CLI's
-administration commands, as the HTTP admin API would run them; the job runner's claims and rows,
+administration commands, as the HTTP admin API would run them, and ``microcred issue``'s
+creation of a cohort's job; the job runner's claims and rows,
 ``app.services.jobs.Runner``).
 """
 

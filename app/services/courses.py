@@ -9,9 +9,9 @@ Each version has a stable public page, :func:`public_url`, which its credentials
 
 For cohorts: :func:`prepare` validates a version's content once per process
 (:class:`PreparedCourse`, cached per version and its last change), and
-:func:`issue_from_course` issues one learner's credential from it; it commits on its own, like
-:func:`app.services.issuance.issue` with ``commit=True`` (the credential in its own transaction,
-then the credential's link to its course version).
+:func:`course_order` builds one learner's order from it, which :func:`issue_from_course` issues
+in transactions of its own (:func:`app.services.issuance.issue_and_commit`) and a cohort's row
+(:mod:`app.services.cohorts`) inside the row's transaction.
 """
 
 from __future__ import annotations
@@ -210,44 +210,42 @@ def prepare(issuer: Issuer, version: CourseVersion, base_url: str) -> PreparedCo
     return prepared
 
 
-async def _freeze(session: AsyncSession, version: CourseVersion) -> None:
-    """Mark the version as having credentials; issuing commits it with its read step, before
-    anything is signed."""
+async def freeze(session: AsyncSession, version: CourseVersion) -> None:
+    """Mark the version as having credentials (edits then make the next version): before
+    anything is signed from it, in the caller's transaction."""
     if not version.frozen:
         await session.exec(
             update(CourseVersion).where(col(CourseVersion.id) == version.id).values(frozen=True)
         )
 
 
-async def issue_from_course(
+def facts_hash(course_id: str, version: int, facts: Any) -> str:
+    """The request hash recorded with a credential issued from a course version: a retry with
+    the same idempotency key must carry the same course, version and facts."""
+    return issuance.request_hash(
+        {"course": course_id, "version": version, "facts": facts.model_dump(mode="json")}
+    )
+
+
+async def course_order(
     session: AsyncSession,
     issuer: Issuer,
-    course_id: str,
+    state: CourseState,
     facts: Any,
     issuing: issuance.Issuing,
     *,
     actor: str,
     idempotency_key: str | None = None,
-) -> tuple[issuance.Issued, PreparedCourse]:
-    """Issue ``facts`` (a validated :class:`~app.credentials.course.LearnerFactsIn`) from the
-    course's current version; the credential points to that version's public page and its row
-    records the course and version (``credentials.course_id``, ``course_version``).
-
-    Issues through :func:`app.services.issuance.issue_and_commit`, whose read step also commits
-    the version's freeze. With ``idempotency_key`` a retry replays the first credential (the key
-    is the issuer's, shared with ``POST /microcredentials``).
-    """
-    state = await get_course(session, issuer, course_id)
+) -> tuple[issuance.IssueOrder, PreparedCourse]:
+    """The order that issues ``facts`` (a validated
+    :class:`~app.credentials.course.LearnerFactsIn`) from the course version of ``state``,
+    which it freezes (in ``session``): the credential points to that version's public page and
+    its row records the course and version (``credentials.course_id``, ``course_version``).
+    Issuing it is the caller's: in transactions of its own or inside the caller's."""
     prepared = prepare(issuer, state.version, issuing.policy.public_url)
-    await _freeze(session, state.version)
+    await freeze(session, state.version)
     mc = merge(prepared.model, facts)
-    body_hash = issuance.request_hash(
-        {
-            "course": prepared.course_id,
-            "version": prepared.version,
-            "facts": facts.model_dump(mode="json"),
-        }
-    )
+    body_hash = facts_hash(prepared.course_id, prepared.version, facts)
     order = issuance.microcredential_order(
         mc,
         issuer,
@@ -266,6 +264,29 @@ async def issue_from_course(
         order,
         build=build_linked,
         search=issuance.SearchFields.of_learner(mc.learner, prepared.course_id, prepared.version),
+    )
+    return order, prepared
+
+
+async def issue_from_course(
+    session: AsyncSession,
+    issuer: Issuer,
+    course_id: str,
+    facts: Any,
+    issuing: issuance.Issuing,
+    *,
+    actor: str,
+    idempotency_key: str | None = None,
+) -> tuple[issuance.Issued, PreparedCourse]:
+    """Issue ``facts`` from the course's current version (:func:`course_order`).
+
+    Issues through :func:`app.services.issuance.issue_and_commit`, whose read step also commits
+    the version's freeze. With ``idempotency_key`` a retry replays the first credential (the key
+    is the issuer's, shared with ``POST /microcredentials``).
+    """
+    state = await get_course(session, issuer, course_id)
+    order, prepared = await course_order(
+        session, issuer, state, facts, issuing, actor=actor, idempotency_key=idempotency_key
     )
     issued = await issuance.issue_and_commit(session, issuing, order)
     return issued, prepared

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, update
+from sqlalchemy import and_, insert, or_, true, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -279,11 +279,13 @@ class Runner:
         await self.process(job_id)
         return True
 
-    async def claim(self, now: datetime | None = None) -> str | None:
+    async def claim(self, now: datetime | None = None, job_id: str | None = None) -> str | None:
+        """The oldest claimable job (or ``job_id`` if it is claimable), leased to this runner."""
         now = now or utcnow()
         claimable = and_(
             col(Job.state).in_((QUEUED, RUNNING)),
             or_(col(Job.lease_until).is_(None), col(Job.lease_until) < now),
+            true() if job_id is None else col(Job.id) == job_id,
         )
         values = {
             "state": RUNNING,
@@ -291,7 +293,6 @@ class Runner:
             "lease_until": now + self.lease,
             "attempts": col(Job.attempts) + 1,
         }
-        job_id: str | None
         async with self.sessionmaker() as session, session.begin():
             if on_postgresql(session):
                 candidate = select(Job.id).where(claimable).order_by(col(Job.created_at)).limit(1)

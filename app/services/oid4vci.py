@@ -47,6 +47,7 @@ from sqlalchemy import delete, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.config import Settings
 from app.credentials.edc import EDC_CONTEXT, STATUS_V1_CONTEXT
 from app.credentials.microcredential import MicroCredentialIn
 from app.credentials.obv3 import OB_CONTEXT
@@ -288,14 +289,20 @@ async def create_offer(
     with_tx_code: bool,
     actor: str,
     now: datetime,
+    offer_id: str | None = None,
+    tx_code: str | None = None,
 ) -> NewOffer:
-    """Record an offer of ``mc`` (its learner ``id`` absent: the wallet's key supplies it)."""
+    """Record an offer of ``mc`` (its learner ``id`` absent: the wallet's key supplies it).
+
+    ``offer_id`` and ``tx_code`` are random unless given (a cohort's row derives both from the
+    row with :func:`derived_offer`, so that the same row offers the same thing again)."""
     assert issuer.id is not None
-    offer_id = str(uuid.uuid4())
+    offer_id = offer_id or str(uuid.uuid4())
     code = pre_authorized_code(policy, offer_id)
-    tx_code = (
-        f"{secrets.randbelow(10**TX_CODE_LENGTH):0{TX_CODE_LENGTH}d}" if with_tx_code else None
-    )
+    if with_tx_code and tx_code is None:
+        tx_code = f"{secrets.randbelow(10**TX_CODE_LENGTH):0{TX_CODE_LENGTH}d}"
+    elif not with_tx_code:
+        tx_code = None
     offer = CredentialOffer(
         id=offer_id,
         issuer_id=issuer.id,
@@ -320,6 +327,28 @@ async def create_offer(
     reference = IssuerUrls.of(policy.public_url, issuer.slug).offer_url(offer_id)
     uri = offer_uri(reference)
     return NewOffer(offer, offer_document(issuer, offer, policy), uri, qr_png(uri), tx_code)
+
+
+def derived_offer(policy: Policy, issuer: Issuer, key: str) -> tuple[str, str]:
+    """An offer id and PIN derived from ``key`` (an idempotency key) with the master key: the
+    same key gives the same offer and PIN (a row uploaded again), and neither can be guessed
+    without the master key (the offer id is what the wallet fetches the offer by)."""
+    digest = hmac.new(policy.code_key, f"offer:{issuer.id}:{key}".encode(), hashlib.sha256).digest()
+    offer_id = str(uuid.UUID(bytes=digest[:16], version=4))
+    pin = int.from_bytes(digest[16:24], "big") % 10**TX_CODE_LENGTH
+    return offer_id, f"{pin:0{TX_CODE_LENGTH}d}"
+
+
+def policy_of(settings: Settings) -> Policy:
+    """The lifetimes and limits of wallet delivery in ``settings``."""
+    return Policy(
+        public_url=settings.public_url,
+        offer_ttl=timedelta(seconds=settings.oid4vci_offer_ttl_seconds),
+        token_ttl=timedelta(seconds=settings.oid4vci_token_ttl_seconds),
+        nonce_ttl=timedelta(seconds=settings.oid4vci_nonce_ttl_seconds),
+        max_tx_code_attempts=settings.oid4vci_tx_code_max_attempts,
+        master_key=settings.master_key_bytes if settings.master_key else None,
+    )
 
 
 async def _offer_where(session: AsyncSession, *conditions: Any) -> CredentialOffer | None:
