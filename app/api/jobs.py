@@ -15,7 +15,7 @@ router = APIRouter(tags=["jobs"])
 
 
 class JobReply(BaseModel):
-    id: str
+    id: str = Field(description="the job's id")
     kind: str = Field(description="What the job does, e.g. `status.bulk`")
     state: Literal["queued", "running", "done", "failed"] = Field(
         description="`done` once every row was processed (some may have failed: see `failed`); "
@@ -24,7 +24,10 @@ class JobReply(BaseModel):
     total: int = Field(description="Rows in the job")
     done: int = Field(description="Rows done")
     failed: int = Field(description="Rows that failed (see the results file)")
-    error: str | None = None
+    error: str | None = Field(
+        default=None,
+        description="why the job as a whole failed; null unless ``state`` is ``failed``",
+    )
 
 
 @router.get("/jobs/{job_id}", responses={404: {"description": "Unknown job"}})
