@@ -22,7 +22,7 @@ class JobReply(BaseModel):
         "`failed` when the job as a whole could not run (`error` says why)"
     )
     total: int = Field(description="Rows in the job")
-    done: int = Field(description="Rows done")
+    done: int = Field(description="Rows processed without error so far")
     failed: int = Field(description="Rows that failed (see the results file)")
     error: str | None = Field(
         default=None,
