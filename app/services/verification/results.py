@@ -251,7 +251,7 @@ class StatusEntryResult(TypedDict):
             Field(
                 description="where the status list was read: ``database`` for a list this "
                 "service publishes, ``remote`` for one fetched over HTTPS; absent "
-                "when the entry could not be read"
+                "when the entry was rejected before its list was looked up"
             ),
         ]
     ]
