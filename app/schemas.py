@@ -82,26 +82,51 @@ class IssuerCreateRequest(Strict):
 
 class KeyReply(BaseModel):
     id: str = Field(description="short key id used in admin paths (the method's fragment)")
-    verificationMethod: str
-    publicKeyMultibase: str
-    status: Literal["active", "retired", "revoked"]
-    created: datetime
+    verificationMethod: str = Field(
+        description="the verification method id (``<issuer DID>#<fragment>``) that "
+        "proofs made with this key name"
+    )
+    publicKeyMultibase: str = Field(
+        description="the Ed25519 public key, multibase-encoded (base58btc, ``z…``)"
+    )
+    status: Literal["active", "retired", "revoked"] = Field(
+        description="``active``: signs new credentials; ``retired``: no longer signs "
+        "but still verifies older credentials; ``revoked``: compromised, "
+        "verifies nothing"
+    )
+    created: datetime = Field(description="when the key was created (ISO 8601 date-time, UTC)")
 
 
 class IssuerReply(BaseModel):
-    slug: str
-    did: str
-    name: dict[str, str]
-    country: str
-    legalIdentifier: str
-    homepage: str | None
-    didMethod: str
-    suspensionEnabled: bool
-    keys: list[KeyReply]
+    slug: str = Field(description="the institution's short name in URLs and in its did:web")
+    did: str = Field(
+        description="the institution's DID (did:web or did:key), the ``issuer`` of its credentials"
+    )
+    name: dict[str, str] = Field(
+        description="the institution's official name, by ISO 639-1 language code"
+    )
+    country: str = Field(
+        description="the country where the institution is established, ISO 3166-1 alpha-3"
+    )
+    legalIdentifier: str = Field(
+        description="the institution's legal identifier (VAT or company registration number)"
+    )
+    homepage: str | None = Field(description="the institution's website; null when none was given")
+    didMethod: str = Field(
+        description="``web`` (did:web served by this service, keys can be rotated) or "
+        "``key`` (did:key, one key for ever)"
+    )
+    suspensionEnabled: bool = Field(
+        description="whether the institution's credentials carry a suspension status "
+        "entry as well as a revocation one"
+    )
+    keys: list[KeyReply] = Field(
+        description="the institution's signing keys, active, retired and revoked"
+    )
 
 
 class IssuerListReply(BaseModel):
-    issuers: list[IssuerReply]
+    issuers: list[IssuerReply] = Field(description="every issuer of this service")
 
 
 class ApiKeyCreateRequest(Strict):
@@ -118,10 +143,18 @@ class ApiKeyCreateRequest(Strict):
 
 
 class ApiKeyReply(BaseModel):
-    id: str
-    name: str
-    scopes: list[str]
-    created: datetime
+    id: str = Field(
+        description="the key's id (also the middle part of the secret), used in "
+        "DELETE /admin/issuers/{slug}/api-keys/{key_id} and in audit "
+        "records"
+    )
+    name: str = Field(description="what the key is for, as given when it was created")
+    scopes: list[str] = Field(
+        description="what the key may do (``credentials:issue``, "
+        "``credentials:status``, ``credentials:read``, ``courses:write``, "
+        "``courses:read``)"
+    )
+    created: datetime = Field(description="when the key was created (ISO 8601 date-time, UTC)")
 
 
 class ApiKeyCreatedReply(ApiKeyReply):
@@ -129,21 +162,37 @@ class ApiKeyCreatedReply(ApiKeyReply):
 
 
 class ApiKeyListReply(BaseModel):
-    apiKeys: list[ApiKeyReply]
+    apiKeys: list[ApiKeyReply] = Field(
+        description="the issuer's API keys that have not been deleted (never their secrets)"
+    )
 
 
 class AuditEventReply(BaseModel):
-    id: int
-    at: datetime
-    actor: str
-    issuer: str | None
-    action: str
-    target: str | None
-    details: dict[str, object]
+    id: int = Field(description="the event's sequence number; pass it as ``before`` to page back")
+    at: datetime = Field(description="when it happened (ISO 8601 date-time, UTC)")
+    actor: str = Field(
+        description="who did it: ``admin``, ``api-key:<id>`` for an issuer's API key, "
+        "or ``oid4vci-offer:<id>`` for a wallet redeeming an offer"
+    )
+    issuer: str | None = Field(
+        description="the slug of the issuer concerned; null for an event that concerns no issuer"
+    )
+    action: str = Field(
+        description="what was done, a dotted name (e.g. ``api_key.created``, "
+        "``key.rotated``, ``trust.put``)"
+    )
+    target: str | None = Field(
+        description="what it was done to (a credential, key or DID id); null when the "
+        "action has no single target"
+    )
+    details: dict[str, object] = Field(
+        description="the action's particulars (e.g. the scopes granted); an empty "
+        "object when there are none"
+    )
 
 
 class AuditListReply(BaseModel):
-    events: list[AuditEventReply]
+    events: list[AuditEventReply] = Field(description="the events, newest first")
 
 
 Did = Annotated[
@@ -176,14 +225,19 @@ class TrustEntryRequest(Strict):
 
 
 class TrustEntryReply(BaseModel):
-    did: str
-    legalName: str
-    country: str
-    legalIdentifier: str
-    accreditation: dict[str, Any] | None
-    note: str | None
-    updated: datetime
+    did: str = Field(description="the trusted issuer's DID")
+    legalName: str = Field(description="the issuer's registered legal name")
+    country: str = Field(description="the issuer's country, ISO 3166-1 alpha-3")
+    legalIdentifier: str = Field(
+        description="the issuer's legal identifier (VAT or company registration number)"
+    )
+    accreditation: dict[str, Any] | None = Field(
+        description="evidence of accreditation as given (body, decision, date, URL); "
+        "null when none was given"
+    )
+    note: str | None = Field(description="a note for administrators; null when none was given")
+    updated: datetime = Field(description="when the entry was last put (ISO 8601 date-time, UTC)")
 
 
 class TrustListReply(BaseModel):
-    entries: list[TrustEntryReply]
+    entries: list[TrustEntryReply] = Field(description="every entry of this service's trust list")

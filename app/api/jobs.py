@@ -15,16 +15,19 @@ router = APIRouter(tags=["jobs"])
 
 
 class JobReply(BaseModel):
-    id: str
+    id: str = Field(description="the job's id")
     kind: str = Field(description="What the job does, e.g. `status.bulk`")
     state: Literal["queued", "running", "done", "failed"] = Field(
         description="`done` once every row was processed (some may have failed: see `failed`); "
         "`failed` when the job as a whole could not run (`error` says why)"
     )
     total: int = Field(description="Rows in the job")
-    done: int = Field(description="Rows done")
+    done: int = Field(description="Rows processed without error so far")
     failed: int = Field(description="Rows that failed (see the results file)")
-    error: str | None = None
+    error: str | None = Field(
+        default=None,
+        description="why the job as a whole failed; null unless ``state`` is ``failed``",
+    )
 
 
 @router.get("/jobs/{job_id}", responses={404: {"description": "Unknown job"}})

@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope, Send
@@ -120,9 +120,16 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "required": ["type", "title", "status"],
     "properties": {
         "type": {"type": "string", "description": "a specification's URL or our URN"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
+        "title": {
+            "type": "string",
+            "description": "a short summary of the problem type, the same for every occurrence",
+        },
+        "status": {"type": "integer", "description": "the HTTP status code of the reply"},
+        "detail": {
+            "type": "string",
+            "description": "what went wrong with this request, for a human; absent when the "
+            "title says it all",
+        },
         "instance": {"type": "string", "description": "the request path"},
         "errors": {
             "type": "array",
@@ -132,7 +139,10 @@ PROBLEM_SCHEMA: dict[str, Any] = {
                 "required": ["pointer", "detail"],
                 "properties": {
                     "pointer": {"type": "string", "description": "JSON Pointer into the body"},
-                    "detail": {"type": "string"},
+                    "detail": {
+                        "type": "string",
+                        "description": "what is wrong with that field, for a human",
+                    },
                 },
             },
         },
@@ -257,8 +267,13 @@ NO_STORE = {"Cache-Control": "no-store"}
 class OAuthErrorReply(BaseModel):
     model_config = ConfigDict(json_schema_extra={"example": {"error": "invalid_proof"}})
 
-    error: str
-    error_description: str | None = None
+    error: str = Field(
+        description="the OAuth 2.0 / OpenID4VCI error code (e.g. `invalid_grant`, "
+        "`invalid_proof`, `invalid_nonce`)"
+    )
+    error_description: str | None = Field(
+        default=None, description="what went wrong, for a developer (printable ASCII, RFC 6749 5.2)"
+    )
 
 
 class MissingToken(OAuthError):

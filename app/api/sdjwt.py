@@ -31,7 +31,7 @@ class DisclosurePolicyRequest(BaseModel):
 
 
 class DisclosurePolicyReply(BaseModel):
-    selectable: list[str]
+    selectable: list[str] = Field(description="the SD-JWT VC claims a holder may leave out, sorted")
     default: bool = Field(description="whether this is the service's default policy")
     always: list[str] = Field(description="claims always disclosed")
 

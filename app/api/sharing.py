@@ -72,9 +72,14 @@ class ShareCreate(BaseModel):
 
 
 class ShareReply(BaseModel):
-    id: str
-    url: str
-    expiresAt: datetime
+    id: str = Field(
+        description="the share's id, for DELETE /credentials/{credential_id}/shares/{share_id}"
+    )
+    url: str = Field(
+        description="the link to give the learner (an absolute URL holding a secret token); "
+        "shown only in this reply"
+    )
+    expiresAt: datetime = Field(description="when the link stops working (ISO 8601 date-time, UTC)")
 
 
 @router.post(
@@ -117,7 +122,10 @@ async def end_share(
 
 
 class PublicPage(BaseModel):
-    enabled: bool
+    enabled: bool = Field(
+        description="true: the credential's public page (/v/{uuid}) is served; false: it "
+        "answers 404"
+    )
 
 
 @router.put(
@@ -135,9 +143,15 @@ async def set_public_page(
 
 
 class BrandingReply(BaseModel):
-    colour: str | None
+    colour: str | None = Field(
+        description="the issuer's colour, `#rrggbb` in lower case; null when none was set (the "
+        "service's default colour is used)"
+    )
     logo: str | None = Field(description="Where the logo is served, when there is one")
-    publicPages: bool
+    publicPages: bool = Field(
+        description="whether the issuer's credentials have public pages (false switches them "
+        "all off)"
+    )
 
 
 @admin_router.put("/issuers/{slug}/branding")
@@ -145,9 +159,23 @@ async def put_branding(
     slug: str,
     session: SessionDep,
     logo: Annotated[UploadFile | None, File(description="PNG or SVG, at most 256 KiB")] = None,
-    colour: Annotated[str | None, Form(pattern=r"^#[0-9a-fA-F]{6}$")] = None,
-    publicPages: Annotated[bool | None, Form()] = None,  # noqa: N803 (the API's field name)
-    removeLogo: Annotated[bool, Form()] = False,  # noqa: N803
+    colour: Annotated[
+        str | None,
+        Form(
+            pattern=r"^#[0-9a-fA-F]{6}$",
+            description="the colour of certificates, PDFs and pages, `#rrggbb`; absent: unchanged",
+        ),
+    ] = None,
+    publicPages: Annotated[  # noqa: N803 (the API's field name)
+        bool | None,
+        Form(
+            description="false switches off the public pages of all the issuer's credentials, "
+            "true switches them back on; absent: unchanged"
+        ),
+    ] = None,
+    removeLogo: Annotated[  # noqa: N803
+        bool, Form(description="true removes the current logo (default false)")
+    ] = False,
 ) -> BrandingReply:
     """The issuer's logo and colour on its certificates, PDFs and pages, and whether its
     credentials have public pages (`publicPages=false` switches them all off). Give only what

@@ -43,9 +43,23 @@ def _fields(names: tuple[str, ...] | None, leave_out: tuple[str, ...] = ()) -> d
 
 
 class _CourseExtras(InputModel):
-    published: bool = False
-    languages: Annotated[list[LanguageCode], Field(max_length=MAX_LANGUAGES)] = []
-    subjects: Annotated[list[IscedField], Field(max_length=MAX_SUBJECTS)] = []
+    published: bool = Field(
+        default=False,
+        description="whether the course is to be listed in the public course "
+        "catalogue (default false); it belongs to the course, not to one "
+        "version",
+    )
+    languages: Annotated[list[LanguageCode], Field(max_length=MAX_LANGUAGES)] = Field(
+        default=[],
+        description="the languages of instruction, ISO 639-1 codes (see GET "
+        "/vocabularies/language); empty: the languages the title is given "
+        "in",
+    )
+    subjects: Annotated[list[IscedField], Field(max_length=MAX_SUBJECTS)] = Field(
+        default=[],
+        description="the course's fields of education, ISCED-F concept URIs (see GET "
+        "/vocabularies/isced-f); at most 10",
+    )
 
 
 CourseIn = create_model(

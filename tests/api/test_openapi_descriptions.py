@@ -4,7 +4,8 @@ For the schema families listed in :data:`FAMILIES` (each: the schemas reachable 
 operation's request or reply body), every property has a description, and every controlled
 field either lists its allowed values (``enum``, from a ``Literal``) or links to the vocabulary
 endpoint that does (``See GET /vocabularies/<scheme>``), and that link names the scheme the
-validator really checks against. Families are added here as they are completed.
+validator really checks against. Beyond the families, every property of every schema in the
+document (replies and verification results too) has a description.
 """
 
 from __future__ import annotations
@@ -125,6 +126,20 @@ def test_every_property_has_a_description(document: dict[str, Any]) -> None:
         for name in sorted(covered(document))
         for prop, schema in schemas[name].get("properties", {}).items()
         if len(schema.get("description", "").strip()) < 10
+    ]
+    assert not missing, f"properties without a description: {missing}"
+
+
+def test_every_property_of_every_schema_has_a_description(document: dict[str, Any]) -> None:
+    """Not only the families above: every schema of the document, replies and results too
+    (the FastAPI multipart body of the branding form included: its form fields carry theirs)."""
+    schemas = document["components"]["schemas"]
+    assert len(schemas) > 100
+    missing = [
+        f"{name}.{prop}"
+        for name, schema in sorted(schemas.items())
+        for prop, value in schema.get("properties", {}).items()
+        if len(value.get("description", "").strip()) < 10
     ]
     assert not missing, f"properties without a description: {missing}"
 

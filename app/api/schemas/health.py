@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class HealthReply(BaseModel):
-    status: str
+    status: str = Field(
+        description="``ok`` (GET /health: the process answers) or ``ready`` (GET "
+        "/ready: the database answers)"
+    )

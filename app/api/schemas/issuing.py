@@ -26,9 +26,20 @@ class StatusOption(BaseModel):
 class IssueOptions(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    type: Literal["DataIntegrityProof"] | None = None
-    cryptosuite: Literal["eddsa-rdfc-2022", "eddsa-jcs-2022"] | None = None
-    credentialId: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
+    type: Literal["DataIntegrityProof"] | None = Field(
+        default=None,
+        description="the proof type; the only one is DataIntegrityProof (also when omitted)",
+    )
+    cryptosuite: Literal["eddsa-rdfc-2022", "eddsa-jcs-2022"] | None = Field(
+        default=None,
+        description="the Data Integrity cryptosuite of the proof; default eddsa-rdfc-2022",
+    )
+    credentialId: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = Field(
+        default=None,
+        description="your own id for the credential (1 to 255 characters), unique per "
+        "issuer: a retry with the same id replays the first issuance, and "
+        "GET /credentials/{id} and status changes accept it",
+    )
     credentialStatus: StatusOption | Annotated[list[StatusOption], Field(max_length=2)] | None = (
         Field(
             default=None,
@@ -60,6 +71,8 @@ class IssueOptions(BaseModel):
 
 class IssueRequest(BaseModel):
     credential: dict[str, Any] = Field(
+        description="the unsigned credential (VC 1.1 or 2.0 JSON-LD) to sign with the calling "
+        "issuer's key",
         examples=[
             {
                 "@context": ["https://www.w3.org/ns/credentials/v2"],
@@ -67,9 +80,13 @@ class IssueRequest(BaseModel):
                 "issuer": "did:web:credentials.example.edu:issuers:uni-zed",
                 "credentialSubject": {"id": "did:example:learner", "name": "Aoife Murphy"},
             }
-        ]
+        ],
     )
-    options: IssueOptions | None = None
+    options: IssueOptions | None = Field(
+        default=None,
+        description="how to sign it and which status entries to add; null or absent "
+        "for the defaults",
+    )
 
 
 class IssuedReply(BaseModel):
@@ -79,13 +96,15 @@ class IssuedReply(BaseModel):
 
 
 class CredentialStatusFlags(BaseModel):
-    revoked: bool
-    suspended: bool
+    revoked: bool = Field(description="whether the credential is revoked (final)")
+    suspended: bool = Field(description="whether the credential is suspended now")
 
 
 class StoredCredentialReply(BaseModel):
-    verifiableCredential: dict[str, Any] | str
-    status: CredentialStatusFlags
+    verifiableCredential: dict[str, Any] | str = Field(
+        description="the signed credential as issued; an SD-JWT VC is its compact string"
+    )
+    status: CredentialStatusFlags = Field(description="the credential's current status")
 
 
 MAX_BATCH = 1000
@@ -93,18 +112,29 @@ MAX_BATCH = 1000
 
 class BatchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    items: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=MAX_BATCH)]
+    items: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=MAX_BATCH)] = Field(
+        description="the micro-credentials to issue (1 to 1000), each a body of POST "
+        "/microcredentials"
+    )
 
 
 class BatchItemResult(BaseModel):
-    index: int
+    index: int = Field(description="the item's position in ``items``, from 0")
     status: int = Field(description="201 issued, 200 replayed, or the item's problem status")
-    verifiableCredential: dict[str, Any] | None = None
-    problem: dict[str, Any] | None = None
+    verifiableCredential: dict[str, Any] | None = Field(
+        default=None, description="the signed credential; absent when the item failed"
+    )
+    problem: dict[str, Any] | None = Field(
+        default=None,
+        description="why the item failed, an RFC 9457 problem details object; absent "
+        "when it was issued",
+    )
 
 
 class BatchReply(BaseModel):
-    results: list[BatchItemResult]
+    results: list[BatchItemResult] = Field(
+        description="one result per item, in the order of ``items``"
+    )
 
 
 EntryType = Literal["BitstringStatusListEntry"]
@@ -157,6 +187,6 @@ class StatusUpdateRequest(BaseModel):
 
 
 class StatusReply(BaseModel):
-    credentialId: str
-    revoked: bool
-    suspended: bool
+    credentialId: str = Field(description="the credential, as named in the request")
+    revoked: bool = Field(description="whether the credential is now revoked")
+    suspended: bool = Field(description="whether the credential is now suspended")

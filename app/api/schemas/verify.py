@@ -36,16 +36,26 @@ class VerifyCredentialRequest(BaseModel):
         "presentation (a string; its key-binding JWT's aud is options.domain and its nonce "
         "options.challenge)"
     )
-    options: VerifyOptions | None = None
+    options: VerifyOptions | None = Field(
+        default=None,
+        description="the challenge, domain and trust policy to check against; null or "
+        "absent for none",
+    )
 
 
 class VerifyPresentationRequest(BaseModel):
     verifiablePresentation: dict[str, Any] = Field(
         description="a VC 1.1 or 2.0 presentation with an authentication proof"
     )
-    options: VerifyOptions | None = None
+    options: VerifyOptions | None = Field(
+        default=None,
+        description="the challenge, domain and trust policy to check against; null or "
+        "absent for none",
+    )
 
 
 class ChallengeReply(BaseModel):
     challenge: str = Field(description="put it in the presentation's proof; it works once")
-    expires: datetime
+    expires: datetime = Field(
+        description="when the challenge stops being accepted (ISO 8601 date-time, UTC)"
+    )

@@ -12,26 +12,46 @@ from app.services import oid4vci
 
 
 class TxCodeSpec(BaseModel):
-    input_mode: Literal["numeric", "text"]
-    length: int
-    description: str
+    input_mode: Literal["numeric", "text"] = Field(
+        description="the characters of the PIN: always ``numeric`` here"
+    )
+    length: int = Field(description="the number of digits of the PIN")
+    description: str = Field(
+        description="what the wallet shows the learner when asking for the PIN (at "
+        "most 300 characters)"
+    )
 
 
 class PreAuthorizedCodeGrant(BaseModel):
-    pre_authorized_code: str = Field(alias="pre-authorized_code")
-    tx_code: TxCodeSpec | None = None
+    pre_authorized_code: str = Field(
+        alias="pre-authorized_code",
+        description="the single-use code the wallet exchanges at the token endpoint",
+    )
+    tx_code: TxCodeSpec | None = Field(
+        default=None,
+        description="present when the wallet must ask for a PIN (sent to the learner "
+        "separately); absent otherwise",
+    )
 
 
 class OfferGrants(BaseModel):
-    pre_authorized_code: PreAuthorizedCodeGrant = Field(alias=oid4vci.PRE_AUTHORIZED_GRANT)
+    pre_authorized_code: PreAuthorizedCodeGrant = Field(
+        alias=oid4vci.PRE_AUTHORIZED_GRANT,
+        description="the pre-authorized code grant, the only grant offered",
+    )
 
 
 class CredentialOfferDocument(BaseModel):
     """The Credential Offer object (OpenID4VCI section 4.1.1)."""
 
-    credential_issuer: str
-    credential_configuration_ids: list[str]
-    grants: OfferGrants
+    credential_issuer: str = Field(
+        description="the Credential Issuer identifier (an HTTPS URL) whose metadata "
+        "the wallet reads"
+    )
+    credential_configuration_ids: list[str] = Field(
+        description="the offered credential configuration (one id from the issuer metadata)"
+    )
+    grants: OfferGrants = Field(description="how the wallet obtains an access token")
 
 
 class OfferReply(BaseModel):
@@ -51,19 +71,26 @@ class OfferReply(BaseModel):
 
 
 class TokenReply(BaseModel):
-    access_token: str
-    token_type: Literal["Bearer"]
-    expires_in: int
-    authorization_details: list[dict[str, Any]] | None = None
+    access_token: str = Field(description="the bearer token for the credential endpoint")
+    token_type: Literal["Bearer"] = Field(description="always ``Bearer``")
+    expires_in: int = Field(description="the token's lifetime in seconds")
+    authorization_details: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="the granted ``openid_credential`` details with their "
+        "``credential_identifiers``; absent unless the request had "
+        "``authorization_details``",
+    )
 
 
 class NonceReply(BaseModel):
-    c_nonce: str
+    c_nonce: str = Field(description="a fresh single-use nonce to put in the key proof JWT")
 
 
 class IssuedCredential(BaseModel):
-    credential: dict[str, Any]
+    credential: dict[str, Any] = Field(
+        description="the signed credential, bound to the wallet's key"
+    )
 
 
 class WalletCredentialReply(BaseModel):
-    credentials: list[IssuedCredential]
+    credentials: list[IssuedCredential] = Field(description="the issued credential (one)")

@@ -62,8 +62,14 @@ _TITLES = {
 
 @with_config(ConfigDict(extra="forbid"))
 class FieldError(TypedDict):
-    pointer: str
-    detail: str
+    pointer: Annotated[
+        str,
+        Field(
+            description="JSON Pointer to the offending value, relative to the problem's "
+            "pointer (empty for the document itself)"
+        ),
+    ]
+    detail: Annotated[str, Field(description="what is wrong with that value, for a human")]
 
 
 @with_config(ConfigDict(extra="forbid"))
@@ -73,12 +79,20 @@ class ResultProblem(TypedDict):
     type: Annotated[
         str, Field(description="a VC Data Model, Data Integrity or Bitstring Status List URL")
     ]
-    title: str
-    detail: str
+    title: Annotated[str, Field(description="a short, fixed summary of the problem type")]
+    detail: Annotated[str, Field(description="what went wrong in this document, for a human")]
     pointer: NotRequired[
         Annotated[str | None, Field(description="JSON Pointer into the request body")]
     ]
-    errors: NotRequired[list[FieldError] | None]
+    errors: NotRequired[
+        Annotated[
+            list[FieldError] | None,
+            Field(
+                description="the individual failures behind the problem (e.g. each SHACL "
+                "violation); absent or null when there is only one"
+            ),
+        ]
+    ]
 
 
 #: where a verification method's controller document came from
@@ -87,44 +101,160 @@ ResolvedFrom = Literal["database", "did:key", "did:web", "unsupported"]
 
 @with_config(ConfigDict(extra="forbid"))
 class ProofEntry(TypedDict):
-    type: NotRequired[Any]
-    cryptosuite: NotRequired[Any]
-    verificationMethod: NotRequired[Any]
-    proofPurpose: NotRequired[Any]
-    created: NotRequired[Any]
-    controller: NotRequired[str | None]
+    type: NotRequired[
+        Annotated[
+            Any,
+            Field(
+                description="the proof's ``type`` as presented (e.g. DataIntegrityProof; "
+                "``SD-JWT`` for an SD-JWT VC); null when absent"
+            ),
+        ]
+    ]
+    cryptosuite: NotRequired[
+        Annotated[
+            Any,
+            Field(
+                description="the proof's ``cryptosuite`` as presented (e.g. eddsa-rdfc-2022); "
+                "null when absent"
+            ),
+        ]
+    ]
+    verificationMethod: NotRequired[
+        Annotated[
+            Any,
+            Field(
+                description="the proof's ``verificationMethod`` as presented: the URL of the "
+                "key that signed; null when absent"
+            ),
+        ]
+    ]
+    proofPurpose: NotRequired[
+        Annotated[
+            Any,
+            Field(
+                description="the proof's ``proofPurpose`` as presented (assertionMethod for a "
+                "credential, authentication for a presentation); null when absent"
+            ),
+        ]
+    ]
+    created: NotRequired[
+        Annotated[
+            Any,
+            Field(
+                description="the proof's ``created`` timestamp as presented (XML Schema "
+                "dateTime); null when absent"
+            ),
+        ]
+    ]
+    controller: NotRequired[
+        Annotated[
+            str | None,
+            Field(
+                description="the DID that controls the resolved verification method; null "
+                "when the method could not be resolved"
+            ),
+        ]
+    ]
     resolvedFrom: NotRequired[
         Annotated[ResolvedFrom | None, Field(description="where the controller document came from")]
     ]
-    verified: bool
+    verified: Annotated[bool, Field(description="whether this proof's signature verified")]
 
 
 @with_config(ConfigDict(extra="forbid"))
 class IssuerCheck(TypedDict):
-    id: str | None
-    controllers: list[str]
+    id: Annotated[
+        str | None,
+        Field(
+            description="the credential's issuer id (a DID or URL); null when the issuer has no id"
+        ),
+    ]
+    controllers: Annotated[
+        list[str],
+        Field(
+            description="the DIDs controlling the verification methods whose proofs were "
+            "checked, sorted"
+        ),
+    ]
     matches: Annotated[bool | None, Field(description="null when the issuer is not a DID")]
 
 
 @with_config(ConfigDict(extra="forbid"))
 class ProofResults(TypedDict):
-    verified: bool
-    proofs: list[ProofEntry]
-    issuer: NotRequired[IssuerCheck | None]
+    verified: Annotated[
+        bool, Field(description="whether every proof verified (a document without proof does not)")
+    ]
+    proofs: Annotated[
+        list[ProofEntry],
+        Field(
+            description="each proof of the document, in order; empty when the document "
+            "has no ``proof``"
+        ),
+    ]
+    issuer: NotRequired[
+        Annotated[
+            IssuerCheck | None,
+            Field(
+                description="whether the issuer controls a key that signed; absent or null on "
+                "a presentation"
+            ),
+        ]
+    ]
 
 
 @with_config(ConfigDict(extra="forbid"))
 class DateResult(TypedDict):
     verified: Annotated[bool | None, Field(description="null when the credential has no such date")]
-    value: NotRequired[Any]
+    value: NotRequired[
+        Annotated[
+            Any,
+            Field(
+                description="the date as presented (XML Schema dateTime; for an SD-JWT, the "
+                "``nbf``/``exp`` claim as a UTC dateTime); null when absent"
+            ),
+        ]
+    ]
 
 
 @with_config(ConfigDict(extra="forbid"))
 class StatusEntryResult(TypedDict):
-    statusPurpose: NotRequired[Any]
-    statusListIndex: NotRequired[Any]
-    statusListCredential: NotRequired[Any]
-    source: NotRequired[Literal["database", "remote"] | None]
+    statusPurpose: NotRequired[
+        Annotated[
+            Any,
+            Field(
+                description="the entry's ``statusPurpose`` as presented (revocation, "
+                "suspension, …; ``token-status-list`` for an SD-JWT VC)"
+            ),
+        ]
+    ]
+    statusListIndex: NotRequired[
+        Annotated[
+            Any,
+            Field(
+                description="the entry's ``statusListIndex`` as presented (a decimal string; "
+                "an integer for an SD-JWT ``status_list`` idx)"
+            ),
+        ]
+    ]
+    statusListCredential: NotRequired[
+        Annotated[
+            Any,
+            Field(
+                description="the URL of the status list credential the entry points to, as "
+                "presented"
+            ),
+        ]
+    ]
+    source: NotRequired[
+        Annotated[
+            Literal["database", "remote"] | None,
+            Field(
+                description="where the status list was read: ``database`` for a list this "
+                "service publishes, ``remote`` for one fetched over HTTPS; absent "
+                "when the entry was rejected before its list was looked up"
+            ),
+        ]
+    ]
     reason: NotRequired[
         Annotated[
             str,
@@ -135,7 +265,12 @@ class StatusEntryResult(TypedDict):
         ]
     ]
     set: Annotated[bool | None, Field(description="the entry's bit; null if not read")]
-    verified: bool
+    verified: Annotated[
+        bool,
+        Field(
+            description="whether the entry was read and its bit does not make the credential fail"
+        ),
+    ]
 
 
 @with_config(ConfigDict(extra="forbid"))
@@ -143,24 +278,66 @@ class StatusResults(TypedDict):
     verified: Annotated[
         bool | None, Field(description="null when the credential has no credentialStatus")
     ]
-    revoked: bool
-    suspended: bool
-    entries: list[StatusEntryResult]
+    revoked: Annotated[bool, Field(description="whether a revocation entry has its bit set")]
+    suspended: Annotated[bool, Field(description="whether a suspension entry has its bit set")]
+    entries: Annotated[
+        list[StatusEntryResult],
+        Field(
+            description="the result of each ``credentialStatus`` entry, in order; empty "
+            "when there is none"
+        ),
+    ]
 
 
 @with_config(ConfigDict(extra="forbid"))
 class SchemaRef(TypedDict):
-    id: NotRequired[Any]
-    type: NotRequired[Any]
-    checked: bool
+    id: NotRequired[
+        Annotated[
+            Any,
+            Field(
+                description="the ``credentialSchema`` entry's ``id`` as presented (a URL); "
+                "null when absent"
+            ),
+        ]
+    ]
+    type: NotRequired[
+        Annotated[
+            Any,
+            Field(
+                description="the ``credentialSchema`` entry's ``type`` as presented (e.g. "
+                "ShaclValidator2017); null when absent"
+            ),
+        ]
+    ]
+    checked: Annotated[
+        bool,
+        Field(
+            description="whether this service validates against this schema (only the EDC "
+            "SHACL shapes); an unchecked one gives a warning"
+        ),
+    ]
 
 
 @with_config(ConfigDict(extra="forbid"))
 class Violation(TypedDict):
-    focusNode: str
-    path: str | None
-    message: str
-    value: str | None
+    focusNode: Annotated[
+        str, Field(description="the RDF node (IRI or blank node label) that violates the shape")
+    ]
+    path: Annotated[
+        str | None,
+        Field(
+            description="the property path (an IRI) of the violated constraint; null when "
+            "the constraint is on the node itself"
+        ),
+    ]
+    message: Annotated[str, Field(description="the shape's message for the violation, for a human")]
+    value: Annotated[
+        str | None,
+        Field(
+            description="the offending value (an IRI or literal); null when the violation "
+            "has none (e.g. a missing property)"
+        ),
+    ]
 
 
 @with_config(ConfigDict(extra="forbid"))
@@ -168,15 +345,46 @@ class SchemaResults(TypedDict):
     verified: Annotated[
         bool | None, Field(description="null when no schema this service checks applies")
     ]
-    schemas: list[SchemaRef]
-    violations: list[Violation]
+    schemas: Annotated[
+        list[SchemaRef],
+        Field(
+            description="each declared ``credentialSchema`` entry and whether this "
+            "service checks it"
+        ),
+    ]
+    violations: Annotated[
+        list[Violation],
+        Field(
+            description="the SHACL violations of the EDC shapes (the first ones only); "
+            "empty when none or not checked"
+        ),
+    ]
 
 
 @with_config(ConfigDict(extra="forbid"))
 class EuMicroCredentialResult(TypedDict):
-    complete: bool
-    profile: Literal["edc", "obv3"] | None
-    missing: list[str]
+    complete: Annotated[
+        bool,
+        Field(
+            description="whether the credential has every mandatory element of the EU "
+            "micro-credential definition (informative: never an error)"
+        ),
+    ]
+    profile: Annotated[
+        Literal["edc", "obv3"] | None,
+        Field(
+            description="the profile the credential is read under: ``edc`` (European "
+            "Digital Credential) or ``obv3`` (Open Badges 3.0); null for "
+            "another credential"
+        ),
+    ]
+    missing: Annotated[
+        list[str],
+        Field(
+            description="the mandatory EU micro-credential elements the credential lacks, "
+            "in the Council Recommendation's order; empty when complete"
+        ),
+    ]
 
 
 @with_config(ConfigDict(extra="forbid"))
@@ -201,9 +409,21 @@ class TrustSourceEntry(TypedDict):
 @with_config(ConfigDict(extra="forbid"))
 class IssuerTrustResult(TypedDict):
     trusted: Annotated[bool, Field(description="whether a trust source vouches for the issuer")]
-    sources: list[TrustSourceEntry]
+    sources: Annotated[
+        list[TrustSourceEntry],
+        Field(
+            description="the trust sources that vouch for the issuer, with their entries; "
+            "empty when none does"
+        ),
+    ]
     legalName: NotRequired[Annotated[str | None, Field(description="the registered legal name")]]
-    warnings: list[ResultProblem]
+    warnings: Annotated[
+        list[ResultProblem],
+        Field(
+            description="problems met while asking the trust sources (RFC 9457 problem "
+            "details), e.g. a legal name that differs"
+        ),
+    ]
     unknown: NotRequired[
         Annotated[
             list[str] | None,
@@ -220,29 +440,99 @@ class KeyBindingResult(TypedDict):
 
 @with_config(ConfigDict(extra="forbid"))
 class DisclosuresResult(TypedDict):
-    verified: bool
+    verified: Annotated[
+        bool,
+        Field(
+            description="whether every disclosure decoded and matched a digest the issuer signed"
+        ),
+    ]
 
 
 @with_config(ConfigDict(extra="forbid"))
 class SdJwtResult(TypedDict):
-    vct: NotRequired[Any]
+    vct: NotRequired[
+        Annotated[
+            Any,
+            Field(
+                description="the SD-JWT VC type claim (``vct``, a URI) as presented; null "
+                "when absent"
+            ),
+        ]
+    ]
     disclosed: Annotated[
         list[str], Field(description="the selectively disclosable claims presented")
     ]
-    disclosures: DisclosuresResult
-    keyBinding: KeyBindingResult
+    disclosures: Annotated[
+        DisclosuresResult,
+        Field(description="whether the presented disclosures are ones the issuer signed"),
+    ]
+    keyBinding: Annotated[
+        KeyBindingResult, Field(description="the holder key binding (KB-JWT) check")
+    ]
 
 
 @with_config(ConfigDict(extra="forbid"))
 class CredentialResults(TypedDict):
-    form: FormResult
-    proof: NotRequired[ProofResults | None]
-    validFrom: NotRequired[DateResult | None]
-    validUntil: NotRequired[DateResult | None]
-    credentialStatus: NotRequired[StatusResults | None]
-    credentialSchema: NotRequired[SchemaResults | None]
-    euMicroCredential: NotRequired[EuMicroCredentialResult | None]
-    issuerTrust: NotRequired[IssuerTrustResult | None]
+    form: Annotated[
+        FormResult,
+        Field(description="whether the document is in the JSON-LD form its proof was made over"),
+    ]
+    proof: NotRequired[
+        Annotated[
+            ProofResults | None,
+            Field(
+                description="the proof check (signatures and the issuer's binding to the "
+                "key); absent when the document could not be read that far"
+            ),
+        ]
+    ]
+    validFrom: NotRequired[
+        Annotated[
+            DateResult | None,
+            Field(
+                description="the ``validFrom`` (VC 1.1 ``issuanceDate``) check: not before "
+                "that moment"
+            ),
+        ]
+    ]
+    validUntil: NotRequired[
+        Annotated[
+            DateResult | None,
+            Field(
+                description="the ``validUntil`` (VC 1.1 ``expirationDate``) check: not after "
+                "that moment"
+            ),
+        ]
+    ]
+    credentialStatus: NotRequired[
+        Annotated[
+            StatusResults | None,
+            Field(description="the Bitstring Status List check of each ``credentialStatus`` entry"),
+        ]
+    ]
+    credentialSchema: NotRequired[
+        Annotated[
+            SchemaResults | None,
+            Field(description="the ``credentialSchema`` check (the EDC SHACL shapes)"),
+        ]
+    ]
+    euMicroCredential: NotRequired[
+        Annotated[
+            EuMicroCredentialResult | None,
+            Field(
+                description="which mandatory EU micro-credential elements are present (informative)"
+            ),
+        ]
+    ]
+    issuerTrust: NotRequired[
+        Annotated[
+            IssuerTrustResult | None,
+            Field(
+                description="whether a trust source (this service's trust list, a registry) "
+                "vouches for the issuer"
+            ),
+        ]
+    ]
     sdJwt: NotRequired[
         Annotated[SdJwtResult | None, Field(description="SD-JWT VC presentations only")]
     ]
@@ -253,53 +543,176 @@ class CredentialVerificationResult(TypedDict):
     """The reply of POST /credentials/verify: the VCALM verdict and problem details, the
     result of each check, and the legacy errors, warnings and checks."""
 
-    verified: bool
-    credential: NotRequired[dict[str, Any] | None]
-    problemDetails: list[ResultProblem]
-    results: CredentialResults
-    errors: list[ResultProblem]
-    warnings: list[ResultProblem]
-    checks: list[str]
+    verified: Annotated[
+        bool, Field(description="true exactly when no check found an error (warnings do not count)")
+    ]
+    credential: NotRequired[
+        Annotated[
+            dict[str, Any] | None,
+            Field(
+                description="the credential that was verified, echoed as received (decoded, "
+                "for an SD-JWT)"
+            ),
+        ]
+    ]
+    problemDetails: Annotated[
+        list[ResultProblem],
+        Field(
+            description="problems that make the document fail (RFC 9457 problem details, "
+            "each with a JSON Pointer into the request body); empty when "
+            "verified (VCALM)"
+        ),
+    ]
+    results: Annotated[
+        CredentialResults, Field(description="the result of each check, by check name")
+    ]
+    errors: Annotated[
+        list[ResultProblem],
+        Field(description="the same list as ``problemDetails`` (the VC API legacy name)"),
+    ]
+    warnings: Annotated[
+        list[ResultProblem],
+        Field(
+            description="problems that do not make the document fail (unchecked schema, "
+            "no challenge, issuer not a DID…); RFC 9457 problem details"
+        ),
+    ]
+    checks: Annotated[
+        list[str],
+        Field(
+            description="the names of the checks that applied (the VC API legacy "
+            "``checks`` list, the keys of ``results`` whose ``verified`` is "
+            "not null)"
+        ),
+    ]
 
 
 @with_config(ConfigDict(extra="forbid"))
 class CredentialInPresentation(TypedDict):
-    verified: bool
-    problemDetails: list[ResultProblem]
+    verified: Annotated[
+        bool, Field(description="true exactly when no check of this credential found an error")
+    ]
+    problemDetails: Annotated[
+        list[ResultProblem],
+        Field(
+            description="problems that make the document fail (RFC 9457 problem details, "
+            "each with a JSON Pointer into the request body); empty when "
+            "verified; pointers lead into the presentation"
+        ),
+    ]
     results: Annotated[
         CredentialResults | None, Field(description="null for an item that is no credential")
     ]
-    errors: list[ResultProblem]
-    warnings: list[ResultProblem]
-    checks: list[str]
+    errors: Annotated[
+        list[ResultProblem],
+        Field(description="the same list as ``problemDetails`` (the VC API legacy name)"),
+    ]
+    warnings: Annotated[
+        list[ResultProblem],
+        Field(
+            description="problems that do not make the document fail (unchecked schema, "
+            "no challenge, issuer not a DID…); RFC 9457 problem details"
+        ),
+    ]
+    checks: Annotated[
+        list[str],
+        Field(
+            description="the names of the checks that applied (the VC API legacy "
+            "``checks`` list, the keys of ``results`` whose ``verified`` is "
+            "not null)"
+        ),
+    ]
 
 
 @with_config(ConfigDict(extra="forbid"))
 class HolderCheck(TypedDict):
-    id: str | None
-    controllers: list[str]
-    bound: bool | None
+    id: Annotated[
+        str | None,
+        Field(
+            description="the presentation's ``holder`` id (a DID); null when the "
+            "presentation names no holder"
+        ),
+    ]
+    controllers: Annotated[
+        list[str],
+        Field(
+            description="the DIDs controlling the verification methods whose proofs were "
+            "checked, sorted"
+        ),
+    ]
+    bound: Annotated[
+        bool | None,
+        Field(
+            description="whether the holder controls a key that signed the presentation; "
+            "null when there is no holder or no verified key"
+        ),
+    ]
 
 
 @with_config(ConfigDict(extra="forbid"))
 class ChallengeCheck(TypedDict):
-    verified: bool | None
-    state: Literal["accepted", "used", "expired", "unknown"] | None
+    verified: Annotated[
+        bool | None,
+        Field(
+            description="whether the proof's challenge was accepted (true too for a "
+            "challenge this service did not issue, with a warning); null when "
+            "no challenge was given"
+        ),
+    ]
+    state: Annotated[
+        Literal["accepted", "used", "expired", "unknown"] | None,
+        Field(
+            description="the challenge's state when consumed: ``accepted``, ``used`` "
+            "(replayed), ``expired``, or ``unknown`` (not issued by POST "
+            "/challenges); null when not looked up"
+        ),
+    ]
 
 
 @with_config(ConfigDict(extra="forbid"))
 class PresentationResult(TypedDict):
-    verified: bool
-    form: FormResult
-    proof: NotRequired[ProofResults | None]
-    holder: NotRequired[HolderCheck | None]
-    challenge: NotRequired[ChallengeCheck | None]
+    verified: Annotated[
+        bool,
+        Field(description="true exactly when no check of the presentation itself found an error"),
+    ]
+    form: Annotated[
+        FormResult,
+        Field(
+            description="whether the presentation is in the JSON-LD form its proof was made over"
+        ),
+    ]
+    proof: NotRequired[
+        Annotated[
+            ProofResults | None,
+            Field(
+                description="the presentation's proof check; absent when the presentation "
+                "could not be read that far"
+            ),
+        ]
+    ]
+    holder: NotRequired[
+        Annotated[
+            HolderCheck | None,
+            Field(description="whether the holder controls a key that signed the presentation"),
+        ]
+    ]
+    challenge: NotRequired[
+        Annotated[
+            ChallengeCheck | None,
+            Field(description="the single-use challenge check (replay protection)"),
+        ]
+    ]
 
 
 @with_config(ConfigDict(extra="forbid"))
 class PresentationResults(TypedDict):
-    presentation: PresentationResult
-    credentials: list[CredentialInPresentation]
+    presentation: Annotated[
+        PresentationResult, Field(description="the checks of the presentation itself")
+    ]
+    credentials: Annotated[
+        list[CredentialInPresentation],
+        Field(description="the checks of each credential in ``verifiableCredential``, in order"),
+    ]
 
 
 @with_config(ConfigDict(extra="forbid"))
@@ -307,12 +720,44 @@ class PresentationVerificationResult(TypedDict):
     """The reply of POST /presentations/verify: the presentation's checks, then each
     credential's (their pointers into the presentation)."""
 
-    verified: bool
-    problemDetails: list[ResultProblem]
-    results: PresentationResults
-    errors: list[ResultProblem]
-    warnings: list[ResultProblem]
-    checks: list[str]
+    verified: Annotated[
+        bool,
+        Field(
+            description="true exactly when neither the presentation nor any of its "
+            "credentials has an error"
+        ),
+    ]
+    problemDetails: Annotated[
+        list[ResultProblem],
+        Field(
+            description="problems that make the document fail (RFC 9457 problem details, "
+            "each with a JSON Pointer into the request body); empty when "
+            "verified, the presentation's and every credential's (VCALM)"
+        ),
+    ]
+    results: Annotated[
+        PresentationResults,
+        Field(description="the result of each check of the presentation and of each credential"),
+    ]
+    errors: Annotated[
+        list[ResultProblem],
+        Field(description="the same list as ``problemDetails`` (the VC API legacy name)"),
+    ]
+    warnings: Annotated[
+        list[ResultProblem],
+        Field(
+            description="problems that do not make the document fail (unchecked schema, "
+            "no challenge, issuer not a DID…); RFC 9457 problem details, the "
+            "presentation's and every credential's"
+        ),
+    ]
+    checks: Annotated[
+        list[str],
+        Field(
+            description="the parts that were checked: ``presentation``, and "
+            "``credentials`` when it holds any"
+        ),
+    ]
 
 
 class NotACredential(ParsingError):
