@@ -216,7 +216,10 @@ async def issue_cohort(
     session: SessionDep,
     caller: IssueCaller,
     file: Annotated[UploadFile, File(description="The cohort: CSV (UTF-8) or XLSX")],
-    format: Annotated[Literal["edc", "obv3"], Form()] = "edc",
+    format: Annotated[
+        Literal["edc", "obv3"],
+        Form(description="The credentials to issue: `edc` (Europass) or `obv3` (Open Badge 3.0)"),
+    ] = "edc",
     offers: Annotated[
         bool, Form(description="Make an OpenID4VCI offer with a PIN per learner")
     ] = False,
