@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 
 from app.api.auth import CoursesReadCaller, CoursesWriteCaller, IssueCaller
 from app.api.credentials import IdempotencyKey, issued_reply
 from app.api.deps import SessionDep, services_of
-from app.api.registry import JobAcceptedReply
+from app.api.schemas.courses import (
+    CourseListReply,
+    CourseReply,
+)
 from app.api.schemas.issuing import IssuedReply
+from app.api.schemas.registry import JobAcceptedReply
 from app.credentials.course import LEARNER_FIELDS, CourseIn, LearnerFactsIn
 from app.credentials.examples import example_request
 from app.limits import ParsedOnceRoute
@@ -30,33 +32,6 @@ COURSE_EXAMPLE = {
     "subjects": ["0613"],
 }
 FACTS_EXAMPLE = {name: value for name, value in _EXAMPLE.items() if name in LEARNER_FIELDS}
-
-
-class CourseReply(BaseModel):
-    """A course version: its metadata and its content (the fields of the course body)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    id: str = Field(description="the course's id (a URL path segment), as in /courses/{id}")
-    version: int = Field(description="this version's number")
-    currentVersion: int = Field(description="the course's latest version number (from 1)")
-    frozen: bool = Field(description="credentials were issued from this version: edits make N+1")
-    published: bool = Field(
-        description="whether the course is listed in the public course catalogue"
-    )
-    publicUrl: str = Field(description="this version's stable public page (its credentials' link)")
-    createdAt: datetime = Field(
-        description="when this version was created (ISO 8601 date-time, UTC)"
-    )
-    updatedAt: datetime = Field(
-        description="when this version was last edited (ISO 8601 date-time, UTC)"
-    )
-
-
-class CourseListReply(BaseModel):
-    items: list[CourseReply] = Field(
-        description="the calling issuer's courses, each at its current version"
-    )
 
 
 def _reply(request: Request, state: courses.CourseState) -> CourseReply:

@@ -6,10 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.api.auth import AdminDep
 from app.api.deps import IssuingDep, SessionDep, services_of
+from app.api.schemas.sdjwt import (
+    DisclosurePolicyReply,
+    DisclosurePolicyRequest,
+)
 from app.api.status import not_modified, published_list
 from app.sdjwt.microcredential import CLAIM_ORDER, DisclosurePolicy
 from app.services import issuance, issuers, sdjwt, status
@@ -17,23 +20,6 @@ from app.status.tokenstatus import MEDIA_TYPE
 
 router = APIRouter(tags=["public"])
 admin_router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminDep])
-
-
-class DisclosurePolicyRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    selectable: (
-        Annotated[list[Annotated[str, StringConstraints(max_length=64)]], Field(max_length=64)]
-        | None
-    ) = Field(
-        description="the SD-JWT VC claims a holder may leave out; null for the default "
-        "(the learner's personal data and the grade)"
-    )
-
-
-class DisclosurePolicyReply(BaseModel):
-    selectable: list[str] = Field(description="the SD-JWT VC claims a holder may leave out, sorted")
-    default: bool = Field(description="whether this is the service's default policy")
-    always: list[str] = Field(description="claims always disclosed")
 
 
 def _policy_out(selectable: list[str] | None) -> DisclosurePolicyReply:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
-from pydantic import BaseModel, Field
 
 from app.api.auth import AdminDep, IssueCaller, ReadCaller
 from app.api.deps import SessionDep, SettingsDep
+from app.api.schemas.sharing import (
+    BrandingReply,
+    PublicPage,
+    ShareReply,
+    ShareRequest,
+)
 from app.credentials.logos import MAX_LOGO_BYTES, SVG, LogoRefused, check_logo
 from app.problems import NotFound, ValidationFailed
 from app.services import issuance, sharing
@@ -62,26 +66,6 @@ async def credential_pdf(
     return pdf_response(data, "credential")
 
 
-class ShareCreate(BaseModel):
-    days: int = Field(
-        sharing.DEFAULT_SHARE_DAYS,
-        ge=1,
-        le=sharing.MAX_SHARE_DAYS,
-        description="How long the link works",
-    )
-
-
-class ShareReply(BaseModel):
-    id: str = Field(
-        description="the share's id, for DELETE /credentials/{credential_id}/shares/{share_id}"
-    )
-    url: str = Field(
-        description="the link to give the learner (an absolute URL holding a secret token); "
-        "shown only in this reply"
-    )
-    expiresAt: datetime = Field(description="when the link stops working (ISO 8601 date-time, UTC)")
-
-
 @router.post(
     "/credentials/{credential_id}/shares",
     status_code=201,
@@ -92,13 +76,13 @@ async def create_share(
     session: SessionDep,
     settings: SettingsDep,
     caller: ReadCaller,
-    body: ShareCreate | None = None,
+    body: ShareRequest | None = None,
 ) -> ShareReply:
     """A learner's share link: a page with the certificate, its live status, the JSON and PDF
     downloads and an add-to-wallet QR code. The URL is shown only here."""
     credential = await issuance.find_credential(session, caller.issuer, credential_id)
     made = await sharing.create_share(
-        session, credential, days=(body or ShareCreate()).days, actor=caller.actor
+        session, credential, days=(body or ShareRequest()).days, actor=caller.actor
     )
     return ShareReply(
         id=made.share.id,
@@ -121,13 +105,6 @@ async def end_share(
     return Response(status_code=204)
 
 
-class PublicPage(BaseModel):
-    enabled: bool = Field(
-        description="true: the credential's public page (/v/{uuid}) is served; false: it "
-        "answers 404"
-    )
-
-
 @router.put(
     "/credentials/{credential_id}/public-page",
     responses={404: {"description": "Unknown id"}},
@@ -140,18 +117,6 @@ async def set_public_page(
     credential = await issuance.find_credential(session, caller.issuer, credential_id)
     await sharing.set_public_page(session, credential, body.enabled, actor=caller.actor)
     return PublicPage(enabled=await sharing.public_page_enabled(session, credential))
-
-
-class BrandingReply(BaseModel):
-    colour: str | None = Field(
-        description="the issuer's colour, `#rrggbb` in lower case; null when none was set (the "
-        "service's default colour is used)"
-    )
-    logo: str | None = Field(description="Where the logo is served, when there is one")
-    publicPages: bool = Field(
-        description="whether the issuer's credentials have public pages (false switches them "
-        "all off)"
-    )
 
 
 @admin_router.put("/issuers/{slug}/branding")
