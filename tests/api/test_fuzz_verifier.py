@@ -132,9 +132,13 @@ async def _issued(client: httpx.AsyncClient, admin: dict[str, str], slug: str) -
 def signed_content(di: DataIntegrity, document: Any) -> tuple[str, bytes, Any] | None:
     """What the proof of ``document`` signs (by its cryptosuite) and its signature; None when
     that cannot even be computed (then it cannot be what we signed)."""
-    if not isinstance(document, dict) or not isinstance(document.get("proof"), dict):
+    if not isinstance(document, dict):
         return None
-    proof = document["proof"]
+    proof = document.get("proof")
+    if isinstance(proof, list) and len(proof) == 1:  # an Open Badge's proof is an array of one
+        proof = proof[0]
+    if not isinstance(proof, dict):
+        return None
     unsecured = {k: v for k, v in document.items() if k != "proof"}
     if "@context" in proof:  # eddsa-jcs-2022 signs the document under the proof's contexts
         unsecured["@context"] = proof["@context"]

@@ -158,7 +158,7 @@ async def test_logos_are_the_images_of_issuer_and_achievement(
 
 def test_an_issuer_profile_logo_becomes_the_image_of_issuer_and_achievement() -> None:
     issuer = example_issuer()
-    with_logo = type(issuer)(**{**issuer.__dict__, "logo": LOGO_URL})
+    with_logo = type(issuer)(**{**issuer.__dict__, "logo_uri": LOGO_URL})
     badge = build_obv3(
         MicroCredentialIn.model_validate(example_request(format="obv3")),
         with_logo,
