@@ -25,14 +25,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, or_, update
+from sqlalchemy import ColumnElement, insert, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.models import AuditEvent, Credential, Issuer, StatusEntry, StatusList, utcnow
 from app.observability import STATUS_CHANGES
 from app.services import audit, jobs
-from app.services.status import REVOCATION, SUSPENSION, RevocationIsFinal
+from app.services.status import REVOCATION, SUSPENSION, TOKEN, RevocationIsFinal
 
 MAX_IDS = 1_000
 #: Credentials changed per transaction.
@@ -105,29 +105,38 @@ async def change_chunk(
         for name in (credential_id, uri, client_id):
             if name is not None and name in wanted:
                 ours.setdefault(name, credential_id)
+    # Bitstring lists hold one purpose a list; a 2-bit token list (SD-JWT VC) holds revocation
+    # in ``is_set`` and suspension in ``suspended`` (as set_status reads them).
+    carries_purpose: ColumnElement[bool] = col(StatusList.purpose) == purpose
+    if purpose == SUSPENSION:
+        carries_purpose = or_(
+            carries_purpose, (col(StatusList.kind) == TOKEN) & (col(StatusList.bits) == 2)
+        )
     entries = (
         await session.exec(
-            select(StatusEntry.credential_id, StatusEntry.list_id)
+            select(StatusEntry.credential_id, StatusEntry.list_id, StatusList.kind)
             .join(StatusList, col(StatusList.id) == col(StatusEntry.list_id))
-            .where(
-                col(StatusEntry.credential_id).in_(set(ours.values())),
-                StatusList.purpose == purpose,
-            )
+            .where(col(StatusEntry.credential_id).in_(set(ours.values())), carries_purpose)
         )
     ).all()
-    with_entry = {credential_id for credential_id, _ in entries}
-    now = utcnow()
-    changed = await session.exec(
-        update(StatusEntry)
-        .where(
-            col(StatusEntry.credential_id).in_(with_entry),
-            col(StatusEntry.list_id).in_({list_id for _, list_id in entries}),
-            col(StatusEntry.is_set) == (not value),
+    with_entry = {credential_id for credential_id, _, _ in entries}
+    changed_rows: list[tuple[str, str]] = []
+    for kind in sorted({kind for _, _, kind in entries}):
+        flag = (
+            StatusEntry.suspended if kind == TOKEN and purpose == SUSPENSION else StatusEntry.is_set
         )
-        .values(is_set=value, reason=reason, updated_at=now)
-        .returning(col(StatusEntry.credential_id), col(StatusEntry.list_id))
-    )
-    changed_rows = changed.all()
+        of_kind = [(c, list_id) for c, list_id, k in entries if k == kind]
+        changed = await session.exec(
+            update(StatusEntry)
+            .where(
+                col(StatusEntry.credential_id).in_({c for c, _ in of_kind}),
+                col(StatusEntry.list_id).in_({list_id for _, list_id in of_kind}),
+                col(flag) == (not value),
+            )
+            .values({flag: value, StatusEntry.reason: reason, StatusEntry.updated_at: utcnow()})
+            .returning(col(StatusEntry.credential_id), col(StatusEntry.list_id))
+        )
+        changed_rows += [(c, list_id) for c, list_id in changed.all()]
     changed_ids = {credential_id for credential_id, _ in changed_rows}
     for list_id in sorted({list_id for _, list_id in changed_rows}):
         await session.exec(

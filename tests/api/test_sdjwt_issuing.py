@@ -211,3 +211,40 @@ async def test_revoking_the_issuer_key_re_signs_its_token_status_lists(
         uri.removeprefix(BASE), headers={"If-None-Match": after.headers["etag"]}
     )
     assert cached.status_code == 304
+
+
+async def test_bulk_status_changes_reach_sd_jwt_credentials(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    issuer, auth = await issuer_with_key(client, admin_headers, random_slug, suspensionEnabled=True)
+    issued = [await issue_sd_jwt(client, auth) for _ in range(2)]
+    ldp = await client.post("/microcredentials", json=microcredential_body("edc"), headers=auth)
+    assert ldp.status_code == 201, ldp.text
+    ldp_id = ldp.headers["Location"].removeprefix("/credentials/")
+    references = [
+        parse_reference(core.unverified_issuer_part(core.parse(sd_jwt))[1]["status"])
+        for _, sd_jwt in issued
+    ]
+    (uri, _), (first, second) = references[0], [index for _, index in references]
+    ids = [credential_id for credential_id, _ in issued]
+
+    async def bulk(purpose: str, value: bool, names: list[str]) -> dict[str, Any]:
+        body = {"credentialIds": names, "statusPurpose": purpose, "status": value}
+        reply = await client.post("/credentials/status/bulk", json=body, headers=auth)
+        assert reply.status_code == 200, reply.text
+        result: dict[str, Any] = reply.json()
+        return result
+
+    # suspension is the second bit of the SD-JWT's 2-bit token list; an EDC has no suspension
+    first_reply = await bulk("suspension", True, [*ids, ldp_id])
+    assert (first_reply["changed"], first_reply["notApplicable"]) == (ids, [ldp_id])
+    statuses = await token_statuses(client, uri, issuer["did"])
+    assert (statuses.get(first), statuses.get(second)) == (2, 2)
+    for credential_id in ids:
+        read = await client.get(f"/credentials/{credential_id}", headers=auth)
+        assert read.json()["status"] == {"revoked": False, "suspended": True}
+    assert (await bulk("suspension", True, ids))["unchanged"] == ids
+    assert (await bulk("suspension", False, [ids[0]]))["changed"] == [ids[0]]
+    assert (await bulk("revocation", True, [ids[1], ldp_id]))["changed"] == [ids[1], ldp_id]
+    statuses = await token_statuses(client, uri, issuer["did"])
+    assert (statuses.get(first), statuses.get(second)) == (0, 1)  # revoked outranks suspended
