@@ -121,6 +121,7 @@ async def verify_credential(
             audience=options.domain,
             nonce=options.challenge,
             now=utcnow(),
+            trust_required=options.trust_required,
         )
         sd_reply: dict[str, Any] = dict(report.to_json(""))
         sd_verified = sd_reply.pop("verified")

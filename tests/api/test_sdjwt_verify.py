@@ -172,3 +172,38 @@ async def test_odd_claims_are_results_not_server_errors(
     for bad in ("~", "a.b.c~", "x" * 10 + "~" + "y"):
         response = await client.post("/credentials/verify", json={"verifiableCredential": bad})
         assert response.status_code == 400, bad
+
+
+async def test_the_verdict_says_who_vouches_for_the_sd_jwt_issuer(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    issuer, auth = await issuer_with_key(client, admin_headers, random_slug)
+    _, sd_jwt = await issue_sd_jwt(client, auth)
+
+    async def verify_with(trust: str) -> tuple[int, dict[str, Any]]:
+        nonce = await challenge(client)
+        options = {"domain": AUDIENCE, "challenge": nonce, "trust": trust}
+        body = {"verifiableCredential": present(sd_jwt, set(), nonce), "options": options}
+        response = await client.post("/credentials/verify", json=body)
+        assert response.status_code in (200, 422), response.text
+        reply: dict[str, Any] = response.json()
+        return response.status_code, reply
+
+    status, body = await verify_with("optional")
+    assert status == 200 and body["results"]["issuerTrust"]["trusted"] is False
+    assert [p["type"] for p in body["warnings"]] == [PROBLEM + "ISSUER_NOT_TRUSTED"]
+    status, body = await verify_with("required")
+    assert status == 422 and [p["type"] for p in body["errors"]] == [PROBLEM + "ISSUER_NOT_TRUSTED"]
+
+    entry = {"legalName": "Other Body", "country": "IRL", "legalIdentifier": "IE1"}
+    did = issuer["did"]
+    assert (await client.put(f"/admin/trust/{did}", json=entry, headers=admin_headers)).is_success
+    status, body = await verify_with("required")
+    trust = body["results"]["issuerTrust"]
+    assert status == 200 and trust["trusted"] is True and trust["legalName"] == "Other Body"
+    # the signed issuer_name is not the registered name
+    assert [p["type"] for p in body["warnings"]] == [PROBLEM + "ISSUER_NAME_MISMATCH"]
+    entry["legalName"] = issuer["name"]["en"]
+    assert (await client.put(f"/admin/trust/{did}", json=entry, headers=admin_headers)).is_success
+    status, body = await verify_with("required")
+    assert status == 200 and body["warnings"] == [], body["warnings"]

@@ -45,6 +45,7 @@ from app.services.verification.results import (
     Verification,
     problem,
 )
+from app.services.verification.trust import TrustCheck
 from app.status import tokenstatus
 
 SD_JWT_TYPES = ("dc+sd-jwt", "vc+sd-jwt")
@@ -89,8 +90,10 @@ class SdJwtVerifier:
         allow_private_network: bool,
         http_timeout: float,
         http_max_bytes: int,
+        trust: TrustCheck,
     ) -> None:
         self._controllers = controllers
+        self._trust = trust
         self._sessionmaker = sessionmaker
         self._client = client
         self._our_lists = f"{public_url}/token-status-lists/"
@@ -118,8 +121,12 @@ class SdJwtVerifier:
         audience: str | None,
         nonce: str | None,
         now: datetime,
+        trust_required: bool | None = None,
     ) -> tuple[Verification, dict[str, Any] | None]:
-        """The report and the disclosed claims (None when they cannot be trusted)."""
+        """The report and the disclosed claims (None when they cannot be trusted).
+
+        ``results.issuerTrust`` is asked only of a signature that verified, about the ``iss``
+        it covers; the name compared with the registered one is the signed ``issuer_name``."""
         try:
             parsed = core.parse(presentation)
             header, unverified = core.unverified_issuer_part(parsed)
@@ -178,6 +185,10 @@ class SdJwtVerifier:
         await self._key_binding(parsed, claims, audience, nonce, now, report)
         self._validity(claims, now, report)
         results["credentialStatus"] = await self._status(run, claims, report)
+        shown = {"issuer": {"id": iss, "name": claims.get("issuer_name")}}
+        results["issuerTrust"] = await self._trust.check(
+            run, shown, iss, report, required=trust_required
+        )
         return report, claims
 
     async def _key_binding(

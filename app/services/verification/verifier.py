@@ -107,6 +107,9 @@ class Verifier:
             http_max_bytes=http_max_bytes,
             offload=self._offload,
         )
+        self._trust = TrustCheck(
+            [OwnList(sessionmaker), *trust_registries], required=trust_required
+        )
         self.sd_jwt = SdJwtVerifier(
             controllers=self._controllers,
             sessionmaker=sessionmaker,
@@ -115,9 +118,7 @@ class Verifier:
             allow_private_network=allow_private_network,
             http_timeout=http_timeout,
             http_max_bytes=http_max_bytes,
-        )
-        self._trust = TrustCheck(
-            [OwnList(sessionmaker), *trust_registries], required=trust_required
+            trust=self._trust,
         )
 
     async def verify_credential(
