@@ -1,5 +1,6 @@
-"""Credentials of other issuers over the network: did:web documents and Bitstring Status Lists
-served by a real HTTP server on 127.0.0.1, and the guard that refuses private addresses."""
+"""Credentials of other issuers over the network: did:web documents, Bitstring Status Lists and
+(for SD-JWT VCs) Token Status List tokens served by a real HTTP server on 127.0.0.1, and the
+guard that refuses private addresses."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ import pytest
 from fastapi import FastAPI
 
 from app.config import Settings
+from app.crypto import jws
 from app.crypto.keys import KeyPair
 from app.main import create_app
+from app.sdjwt import core
+from app.status import tokenstatus
 from app.status.bitstring import Bitstring, status_entry, status_list_credential
 from tests.api.test_verify import (
     INVALID_VERIFICATION_METHOD,
@@ -320,3 +324,92 @@ async def test_by_default_a_status_list_on_a_private_address_is_not_fetched(
     detail = reply["errors"][0]["detail"]
     assert "non-public address" in detail or "not an https URL" in detail
     assert sum(site.requests.values()) == 0
+
+
+# SD-JWT VCs of a remote issuer: its Token Status List token fetched over HTTP
+
+LIST_PATH = "/token-lists/1"
+
+
+def publish(
+    remote: RemoteIssuer,
+    values: dict[int, int],
+    *,
+    signer: KeyPair | None = None,
+    sub: str | None = None,
+    expires_in: timedelta = timedelta(hours=1),
+) -> None:
+    now = datetime.now(UTC)
+    encoded = tokenstatus.TokenStatusList.with_values(values, size=1024, bits=2)
+    claims = tokenstatus.status_list_token_claims(
+        sub or remote.site.url(LIST_PATH),
+        encoded,
+        issuer=remote.did,
+        issued_at=now - timedelta(minutes=5),
+        expires_at=now + expires_in,
+        ttl=timedelta(minutes=5),
+    )
+    header = {"typ": tokenstatus.TOKEN_TYPE, "kid": remote.method_id}
+    token = jws.sign(header, claims, signer or remote.pair)
+    remote.site.serve(LIST_PATH, token.encode(), content_type=tokenstatus.MEDIA_TYPE)
+
+
+def sd_jwt_of(remote: RemoteIssuer, index: int) -> str:
+    now = int(datetime.now(UTC).timestamp())
+    claims = {
+        "iss": remote.did,
+        "vct": "https://issuer.example/vct/microcredential",
+        "iat": now - 60,
+        "title": "Data Stewardship",
+        "status": tokenstatus.reference(remote.site.url(LIST_PATH), index),
+    }
+    header = {"typ": "dc+sd-jwt", "kid": remote.method_id}
+    return core.issue(header, claims, ["title"], remote.pair)
+
+
+async def verify_sd_jwt(client: httpx.AsyncClient, sd_jwt: str) -> tuple[int, dict[str, Any]]:
+    response = await client.post("/credentials/verify", json={"verifiableCredential": sd_jwt})
+    assert response.status_code in (200, 422), response.text
+    body: dict[str, Any] = response.json()
+    return response.status_code, body
+
+
+def error_types(body: dict[str, Any]) -> list[str]:
+    return [p["type"].removeprefix("urn:microcred:problem:") for p in body["errors"]]
+
+
+async def test_a_remote_token_status_list_is_read_over_http(
+    loopback_client: httpx.AsyncClient, remote: RemoteIssuer, site: LoopbackServer
+) -> None:
+    publish(remote, {7: tokenstatus.INVALID, 8: tokenstatus.SUSPENDED})
+    status, body = await verify_sd_jwt(loopback_client, sd_jwt_of(remote, 6))
+    assert status == 200, body["errors"]
+    [entry] = body["results"]["credentialStatus"]["entries"]
+    assert entry["source"] == "remote" and entry["statusListCredential"] == site.url(LIST_PATH)
+    assert site.requests[LIST_PATH] == 1 and site.requests[remote.did_path] == 1
+    assert body["credential"]["title"] == "Data Stewardship"
+
+    status, body = await verify_sd_jwt(loopback_client, sd_jwt_of(remote, 7))
+    assert status == 422 and error_types(body) == ["CREDENTIAL_REVOKED"]
+    assert body["results"]["credentialStatus"]["revoked"] is True
+    status, body = await verify_sd_jwt(loopback_client, sd_jwt_of(remote, 8))
+    assert status == 422 and error_types(body) == ["CREDENTIAL_SUSPENDED"]
+
+
+@pytest.mark.parametrize(
+    "forgery",
+    [
+        {"signer": KeyPair(bytes(range(32)))},
+        {"sub": "http://127.0.0.1:1/another-list"},
+        {"expires_in": timedelta(hours=-1)},
+    ],
+    ids=["another-key", "another-sub", "expired"],
+)
+async def test_a_remote_token_list_that_cannot_be_trusted_is_refused(
+    loopback_client: httpx.AsyncClient, remote: RemoteIssuer, forgery: dict[str, Any]
+) -> None:
+    publish(remote, {}, **forgery)
+    status, body = await verify_sd_jwt(loopback_client, sd_jwt_of(remote, 6))
+    assert status == 422
+    assert body["results"]["credentialStatus"]["verified"] is False
+    assert any("status" in t.lower() for t in error_types(body)), body["errors"]
