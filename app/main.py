@@ -27,6 +27,7 @@ from app.api import (
     verify,
     vocabularies,
 )
+from app.api.form_bodies import install_form_body_names
 from app.api.problems import install_problem_handlers, unexpected_error_response
 from app.config import Settings, get_settings
 from app.crypto.dataintegrity import DataIntegrity
@@ -195,6 +196,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(charge_routes_without_api_keys)],
     )
     install_problem_handlers(app)
+    install_form_body_names(app)
     app.add_middleware(RequestLimits, max_bytes=settings.max_body_bytes, offload=issuing.offload)
     app.add_middleware(
         RateLimit,
