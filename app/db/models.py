@@ -221,6 +221,9 @@ class CredentialOffer(SQLModel, table=True):
         default=None, sa_column=Column(UTCDateTime(), nullable=True)
     )
     credential_id: str | None = Field(default=None, foreign_key="credentials.id", max_length=36)
+    #: the course version an offer of a cohort was made from (None for a one-off offer)
+    course_id: str | None = Field(default=None, max_length=36)
+    course_version: int | None = None
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     redeemed_at: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime(), nullable=True)

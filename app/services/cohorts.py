@@ -276,6 +276,7 @@ async def _offer(
             now=utcnow(),
             offer_id=offer_id,
             tx_code=pin,
+            course=(prepared.course_id, prepared.version),
         )
         expires = new.offer.expires_at
     return {

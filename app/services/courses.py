@@ -26,6 +26,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.credentials.course import CourseIn, content, link_to_course, merge
+from app.credentials.microcredential import MicroCredentialIn
 from app.db.models import Course, CourseVersion, Credential, Issuer, utcnow
 from app.problems import COURSE_NOT_FOUND, NotFound
 from app.services import audit, issuance
@@ -255,17 +256,26 @@ async def course_order(
         body_hash=body_hash,
         branding=await issuance.branding_of(session, issuer),
     )
+    order = linked_to_course(order, mc, prepared.course_id, prepared.version, prepared.url)
+    return order, prepared
+
+
+def linked_to_course(
+    order: issuance.IssueOrder, mc: MicroCredentialIn, course_id: str, version: int, url: str
+) -> issuance.IssueOrder:
+    """``order`` (of ``mc``) making a credential that points to the course version's public page
+    ``url`` and whose row records the course and version (what ``GET /credentials?course=``
+    finds)."""
     build = order.build
 
     def build_linked(uri: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
-        return link_to_course(build(uri, entries), mc.format, prepared.url)
+        return link_to_course(build(uri, entries), mc.format, url)
 
-    order = replace(
+    return replace(
         order,
         build=build_linked,
-        search=issuance.SearchFields.of_learner(mc.learner, prepared.course_id, prepared.version),
+        search=issuance.SearchFields.of_learner(mc.learner, course_id, version),
     )
-    return order, prepared
 
 
 async def issue_from_course(

@@ -59,7 +59,7 @@ from app.did.key import InvalidDid, did_key_from_public_key, public_key_from_did
 from app.jose import EDDSA, JoseError, parse_compact, public_key_from_jwk
 from app.jsonld import JsonLdProcessingError
 from app.problems import CREDENTIAL_OFFER_NOT_FOUND, WALLET_DELIVERY_UNAVAILABLE, NotFound, Problem
-from app.services import audit, issuance, sdjwt
+from app.services import audit, courses, issuance, sdjwt
 
 PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
 OFFER_SCHEME = "openid-credential-offer://"
@@ -291,11 +291,14 @@ async def create_offer(
     now: datetime,
     offer_id: str | None = None,
     tx_code: str | None = None,
+    course: tuple[str, int] | None = None,
 ) -> NewOffer:
     """Record an offer of ``mc`` (its learner ``id`` absent: the wallet's key supplies it).
 
     ``offer_id`` and ``tx_code`` are random unless given (a cohort's row derives both from the
-    row with :func:`derived_offer`, so that the same row offers the same thing again)."""
+    row with :func:`derived_offer`, so that the same row offers the same thing again), and
+    ``course`` (id, version) is the course version it comes from: the credential redeemed
+    points to it (:func:`app.services.courses.linked_to_course`)."""
     assert issuer.id is not None
     offer_id = offer_id or str(uuid.uuid4())
     code = pre_authorized_code(policy, offer_id)
@@ -308,6 +311,8 @@ async def create_offer(
         issuer_id=issuer.id,
         body=mc.model_dump(mode="json", exclude_none=True),
         format=mc.format,
+        course_id=course[0] if course else None,
+        course_version=course[1] if course else None,
         code_hash=_sha256(code),
         tx_code_hash=tx_code_hash(policy, offer_id, tx_code) if tx_code else None,
         state=OFFERED,
@@ -724,6 +729,19 @@ async def redeem_offer(
                     body_hash=body_hash,
                     branding=await issuance.branding_of(session, issuer),
                 )
+                if offer.course_id is not None and offer.course_version is not None:
+                    order = courses.linked_to_course(
+                        order,
+                        mc,
+                        offer.course_id,
+                        offer.course_version,
+                        courses.public_url(
+                            issuing.policy.public_url,
+                            issuer.slug,
+                            offer.course_id,
+                            offer.course_version,
+                        ),
+                    )
                 issued = await issuance.issue_within(session, issuing, order)
             await session.exec(
                 update(CredentialOffer)

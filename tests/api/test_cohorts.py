@@ -245,6 +245,12 @@ async def test_offers_with_pins_once_per_row(
     (issued,) = response.json()["credentials"]
     subject = issued["credential"]["credentialSubject"]
     assert subject["id"] == wallet.did and "Learner 2" in str(subject)
+    # It points to the course version it was offered from, and is found by that course.
+    [opportunity] = [c["learningOpportunity"] for c in subject["hasClaim"]]
+    assert opportunity["id"].endswith(f"/catalogue/{random_slug}/courses/{course_id}/1")
+    assert await credential_count(app, course_id) == 1
+    found = await client.get("/credentials", params={"course": course_id}, headers=auth)
+    assert [item["course"] for item in found.json()["items"]] == [{"id": course_id, "version": 1}]
 
 
 async def test_unreadable_files_scopes_and_other_issuers(
