@@ -13,6 +13,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from app.jsonwalk import json_values
+
 _REF = "#/components/schemas/"
 
 
@@ -45,18 +47,9 @@ def rename_schemas(document: dict[str, Any], names: dict[str, str]) -> dict[str,
         schemas[new] = schema
     refs = {_REF + old: _REF + new for old, new in present.items()}
 
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref in refs:
-                node["$ref"] = refs[ref]
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(document)
+    for node in json_values(document):
+        if isinstance(node, dict) and node.get("$ref") in refs:
+            node["$ref"] = refs[node["$ref"]]
     document["components"]["schemas"] = dict(sorted(schemas.items()))
     return document
 
