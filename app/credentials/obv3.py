@@ -76,6 +76,7 @@ TARGET_TYPES: Mapping[str, str] = {
     "part-of": "ext:IsPartOf",
     "nqf": "ext:NQFLevel",
     "isced-f": "ext:ISCEDF",
+    "awarding-body": "ext:AwardingBody",
 }
 
 _FRAMEWORKS: Mapping[str, str] = {
@@ -263,6 +264,20 @@ class _ObBuilder:
                     aligned.append(
                         _alignment(part_of.url, self.text(part_of.title), TARGET_TYPES["part-of"])
                     )
+        # A jointly awarded badge (two or more awarding bodies with DIDs) names every body:
+        # OB's achievement has one creator, and verifiers check each body's proof.
+        joint = [body for body in self.bodies if body.id and body.id.startswith("did:")]
+        if len(joint) >= 2:
+            for body in joint:
+                assert body.id is not None
+                aligned.append(
+                    _alignment(
+                        body.id,
+                        self.text(body.name),
+                        TARGET_TYPES["awarding-body"],
+                        framework="Awarding bodies",
+                    )
+                )
         return aligned
 
     def qa_text(self) -> str:
