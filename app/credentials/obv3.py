@@ -7,7 +7,9 @@ M2     title                   ``achievement.name`` and the credential ``name``
 M3     issuer country          ``issuer.address`` (``addressCountry``, ``addressCountryCode``
                                alpha-2); awarding bodies likewise
 M4     awarding body           ``issuer`` (Profile, ``otherIdentifier`` = legal identifier);
-                               ``achievement.creator`` = the (first) awarding body
+                               ``achievement.creator`` = the (first) awarding body; a joint
+                               award (two or more bodies with DIDs) names each in an
+                               ``ext:AwardingBody`` alignment (``targetUrl`` its DID)
 M5     date                    ``validFrom`` (issuance), ``awardedDate`` (award)
 M6     learning outcomes       ``achievement.criteria.narrative`` (all of them) and one
                                ``alignment`` per linked ESCO skill (``targetType ext:ESCOSkill``)

@@ -211,6 +211,7 @@ async def create(
             errors=[{"pointer": "/format", "detail": "a joint credential is edc or obv3"}],
         )
     now = utcnow()
+    await _release_expired_holds(session, lead, now)
     branding = await issuance.branding_of(session, lead)
     build, validate = issuance.microcredential_builder(mc, lead, issuing, now, branding)
     reservations = [
@@ -281,6 +282,16 @@ async def create(
     )
     await _proof_recorded(session, row, lead.did, actor, hosted=True)
     return JointView(row)
+
+
+async def _release_expired_holds(session: AsyncSession, lead: Issuer, now: datetime) -> None:
+    """The status indices the lead's expired drafts held go back to the lists."""
+    expired = select(JointCredential.id).where(
+        JointCredential.issuer_id == lead.id,
+        JointCredential.state == AWAITING,
+        col(JointCredential.expires_at) <= now,
+    )
+    await session.exec(delete(JointStatusHold).where(col(JointStatusHold.joint_id).in_(expired)))
 
 
 async def _proof_recorded(

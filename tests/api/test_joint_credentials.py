@@ -15,12 +15,12 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlmodel import col, update
+from sqlmodel import col, select, update
 
 from app.credentials.shacl import validate_edc
 from app.crypto.dataintegrity import DataIntegrity
 from app.crypto.keys import KeyPair
-from app.db.models import JointCredential
+from app.db.models import JointCredential, JointStatusHold
 from app.did.key import did_key_from_public_key, did_key_verification_method_id
 from app.jsonld import OfflineDocumentLoader, PyldCanonicalizer
 from app.resources import CONTEXTS_DIR
@@ -312,6 +312,19 @@ async def test_an_expired_draft_takes_no_proof(
     state = (await client.get(f"/joint-credentials/{created['id']}", headers=co_auth)).json()
     assert state["state"] == "awaiting-proofs"
     assert (await client.get(f"/credentials/{created['id']}", headers=lead_auth)).status_code == 404
+
+    # The expired draft's status indices are held until the lead's next draft gives them back.
+    assert await held(app, created["id"]) == 1
+    await draft(
+        client, lead_auth, joint_body("obv3", [{"issuer": lead["slug"]}, {"issuer": co["slug"]}])
+    )
+    assert await held(app, created["id"]) == 0
+
+
+async def held(app: FastAPI, joint_id: str) -> int:
+    async with state_of(app).sessionmaker() as session:
+        query = select(JointStatusHold).where(JointStatusHold.joint_id == joint_id)
+        return len((await session.exec(query)).all())
 
 
 async def test_co_issuers_signing_at_once_both_land(
