@@ -54,10 +54,6 @@ def awarding_body_dids(document: Mapping[str, Any]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def is_joint(document: Mapping[str, Any]) -> bool:
-    return len(awarding_body_dids(document)) >= 2
-
-
 def signer_did(proof: Mapping[str, Any]) -> str | None:
     """The DID whose verification method the proof names (``did:…#key`` → ``did:…``)."""
     method = proof.get("verificationMethod")
