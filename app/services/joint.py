@@ -295,13 +295,20 @@ async def _release_expired_holds(session: AsyncSession, lead: Issuer, now: datet
 
 
 async def _proof_recorded(
-    session: AsyncSession, row: JointCredential, did: str, actor: str, *, hosted: bool
+    session: AsyncSession,
+    row: JointCredential,
+    did: str,
+    actor: str,
+    *,
+    hosted: bool,
+    signer_id: int | None = None,
 ) -> None:
+    """The proof's audit row: in the trail of the issuer that signed here, else the lead's."""
     await audit.record(
         session,
         actor=actor,
         action="joint.proof-added",
-        issuer_id=row.issuer_id,
+        issuer_id=signer_id if signer_id is not None else row.issuer_id,
         target=row.id,
         details={"awardingBody": did, "madeHere": hosted},
     )
@@ -360,7 +367,7 @@ async def sign_here(
             now=now,
         )
     )
-    return await _add(session, joint_id, signer.did, proof, actor, hosted=True)
+    return await _add(session, joint_id, signer.did, proof, actor, hosted=True, signer_id=signer.id)
 
 
 async def add_foreign_proof(
@@ -419,6 +426,7 @@ async def _add(
     actor: str,
     *,
     hosted: bool,
+    signer_id: int | None = None,
 ) -> JointView:
     """Add the proof by compare and set on ``version``; release the credential with the last."""
     for _ in range(CAS_ATTEMPTS):
@@ -443,7 +451,7 @@ async def _add(
         if changed.rowcount != 1:  # another body's proof landed first: read again
             continue
         row = await _load(session, joint_id)
-        await _proof_recorded(session, row, did, actor, hosted=hosted)
+        await _proof_recorded(session, row, did, actor, hosted=hosted, signer_id=signer_id)
         if complete:
             await _release(session, row, actor, now)
         return JointView(row)

@@ -203,6 +203,12 @@ async def test_the_audit_trail_holds_every_step(
         "joint.proof-added",
         "credential.issued",
     ]
+    # The co-awarding issuer's proof is in its own trail too.
+    reply = await client.get("/admin/audit", params={"issuer": co["slug"]}, headers=admin_headers)
+    events = [e for e in reply.json()["events"] if e["target"] == created["id"]]
+    assert [(e["action"], e["details"]) for e in events] == [
+        ("joint.proof-added", {"awardingBody": co["did"], "madeHere": True})
+    ]
 
 
 async def test_missing_duplicate_foreign_and_bad_proofs_are_refused(
