@@ -128,6 +128,9 @@ class Settings(BaseSettings):
     oid4vci_token_ttl_seconds: int = Field(default=300, ge=30, le=300)
     oid4vci_nonce_ttl_seconds: int = Field(default=300, ge=30, le=900)
     oid4vci_tx_code_max_attempts: int = Field(default=5, ge=1, le=10)
+    # Joint credentials (POST /joint-credentials): how long a draft waits for its awarding
+    # bodies' proofs before it can no longer be signed (a week by default).
+    joint_draft_ttl_seconds: int = Field(default=7 * 86_400, ge=60, le=90 * 86_400)
     # Background jobs (app/services/jobs.py): every service process runs a job runner unless
     # jobs_runner is false (then only `microcred worker` processes run jobs). A runner that
     # stops renewing its lease for jobs_lease_seconds (it died) loses the job to another.

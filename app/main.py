@@ -19,6 +19,7 @@ from app.api import (
     did,
     health,
     jobs,
+    joint,
     oid4vci,
     registry,
     sdjwt,
@@ -222,6 +223,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(did.router)
     app.include_router(registry.router)
     app.include_router(credentials.router)
+    app.include_router(joint.router)
     app.include_router(jobs.router)
     app.include_router(courses.router)
     app.include_router(status.router)

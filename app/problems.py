@@ -81,6 +81,14 @@ SHARE_ENDED = _URN + "SHARE_ENDED"
 VOCABULARY_NOT_FOUND = _URN + "VOCABULARY_NOT_FOUND"
 SPREADSHEET_UNREADABLE = _URN + "SPREADSHEET_UNREADABLE"
 
+# -- joint credentials (several awarding bodies, a proof set) -------------------------------------
+JOINT_CREDENTIAL_NOT_FOUND = _URN + "JOINT_CREDENTIAL_NOT_FOUND"
+JOINT_DRAFT_EXPIRED = _URN + "JOINT_DRAFT_EXPIRED"
+JOINT_PROOF_REFUSED = _URN + "JOINT_PROOF_REFUSED"
+JOINT_PROOF_DUPLICATE = _URN + "JOINT_PROOF_DUPLICATE"
+#: verification: an awarding body of a joint credential has no proof that verified
+AWARDING_BODY_PROOF_MISSING = _URN + "AWARDING_BODY_PROOF_MISSING"
+
 # -- SD-JWT VC: issuing, Type Metadata, verification ---------------------------------------------
 TYPE_METADATA_NOT_FOUND = _URN + "TYPE_METADATA_NOT_FOUND"
 INVALID_DISCLOSURE_POLICY = _URN + "INVALID_DISCLOSURE_POLICY"

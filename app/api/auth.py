@@ -8,8 +8,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.api.deps import SessionDep, SettingsDep
+from app.api.deps import SessionDep, SettingsDep, services_of
 from app.problems import Forbidden, Unauthorized
 from app.ratelimit import authenticates_api_key, charge_api_key, charge_unauthenticated
 from app.services.apikeys import Caller, authenticate
@@ -27,26 +28,49 @@ async def require_admin(credentials: BearerDep, settings: SettingsDep) -> None:
         raise Unauthorized("the admin token is not valid")
 
 
+async def _caller(
+    request: Request,
+    credentials: HTTPAuthorizationCredentials | None,
+    session: AsyncSession,
+    scopes: tuple[str, ...],
+) -> Caller:
+    if credentials is None:
+        raise Unauthorized("an issuer API key is required (Authorization: Bearer <key>)")
+    caller = await authenticate(session, credentials.credentials)
+    if caller is None:
+        await charge_unauthenticated(request.state)
+        raise Unauthorized("the API key is not valid")
+    await charge_api_key(request.state, caller.api_key_id)
+    if not set(scopes) & set(caller.scopes):
+        wanted = " or ".join(repr(name) for name in scopes)
+        raise Forbidden(f"this API key lacks the {wanted} scope")
+    request.state.caller = caller
+    return caller
+
+
 def require_scope(scope: str, *others: str) -> Callable[..., Awaitable[Caller]]:
     """A dependency resolving the calling issuer from its API key, which must carry ``scope``
     (or one of ``others``)."""
 
     @authenticates_api_key
     async def dependency(request: Request, credentials: BearerDep, session: SessionDep) -> Caller:
-        if credentials is None:
-            raise Unauthorized("an issuer API key is required (Authorization: Bearer <key>)")
-        caller = await authenticate(session, credentials.credentials)
-        if caller is None:
-            await charge_unauthenticated(request.state)
-            raise Unauthorized("the API key is not valid")
-        await charge_api_key(request.state, caller.api_key_id)
-        if not {scope, *others} & set(caller.scopes):
-            wanted = " or ".join(repr(name) for name in (scope, *others))
-            raise Forbidden(f"this API key lacks the {wanted} scope")
-        request.state.caller = caller
-        return caller
+        return await _caller(request, credentials, session, (scope, *others))
 
     return dependency
+
+
+@authenticates_api_key
+async def optional_issue_caller(request: Request, credentials: BearerDep) -> Caller | None:
+    """The calling issuer when an API key (scope ``credentials:issue``) is presented, else None:
+    for a route a body elsewhere may call without a key (a joint credential's proof made
+    elsewhere). The key is looked up in a short read-only session of its own, so the route may
+    have the verifier (whose lookups use sessions of their own) run before its own session
+    begins: on SQLite one connection serves the process."""
+    if credentials is None:
+        await charge_unauthenticated(request.state)
+        return None
+    async with services_of(request).sessionmaker() as session:
+        return await _caller(request, credentials, session, ("credentials:issue",))
 
 
 AdminDep = Depends(require_admin)
@@ -68,3 +92,4 @@ JobsCaller = Annotated[
 ]
 CoursesWriteCaller = Annotated[Caller, Depends(require_scope("courses:write"))]
 CoursesReadCaller = Annotated[Caller, Depends(require_scope("courses:read"))]
+MaybeIssueCaller = Annotated[Caller | None, Depends(optional_issue_caller)]

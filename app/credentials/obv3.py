@@ -7,7 +7,9 @@ M2     title                   ``achievement.name`` and the credential ``name``
 M3     issuer country          ``issuer.address`` (``addressCountry``, ``addressCountryCode``
                                alpha-2); awarding bodies likewise
 M4     awarding body           ``issuer`` (Profile, ``otherIdentifier`` = legal identifier);
-                               ``achievement.creator`` = the (first) awarding body
+                               ``achievement.creator`` = the (first) awarding body; a joint
+                               award (two or more bodies with DIDs) names each in an
+                               ``ext:AwardingBody`` alignment (``targetUrl`` its DID)
 M5     date                    ``validFrom`` (issuance), ``awardedDate`` (award)
 M6     learning outcomes       ``achievement.criteria.narrative`` (all of them) and one
                                ``alignment`` per linked ESCO skill (``targetType ext:ESCOSkill``)
@@ -76,6 +78,7 @@ TARGET_TYPES: Mapping[str, str] = {
     "part-of": "ext:IsPartOf",
     "nqf": "ext:NQFLevel",
     "isced-f": "ext:ISCEDF",
+    "awarding-body": "ext:AwardingBody",
 }
 
 _FRAMEWORKS: Mapping[str, str] = {
@@ -263,6 +266,20 @@ class _ObBuilder:
                     aligned.append(
                         _alignment(part_of.url, self.text(part_of.title), TARGET_TYPES["part-of"])
                     )
+        # A jointly awarded badge (two or more awarding bodies with DIDs) names every body:
+        # OB's achievement has one creator, and verifiers check each body's proof.
+        joint = [body for body in self.bodies if body.id and body.id.startswith("did:")]
+        if len(joint) >= 2:
+            for body in joint:
+                assert body.id is not None
+                aligned.append(
+                    _alignment(
+                        body.id,
+                        self.text(body.name),
+                        TARGET_TYPES["awarding-body"],
+                        framework="Awarding bodies",
+                    )
+                )
         return aligned
 
     def qa_text(self) -> str:

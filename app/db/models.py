@@ -388,3 +388,46 @@ class CredentialShare(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     ended_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class JointCredential(SQLModel, table=True):
+    """A credential awarded jointly by several bodies (``POST /joint-credentials``): the draft
+    every body signs, the proofs gathered so far (by awarding DID), and its state.
+
+    ``version`` grows with each proof added: an update names the version it read (compare and
+    set), so two bodies signing at once both land, one after the other. The status indices
+    the draft carries are held in ``joint_status_holds`` until it is released.
+    """
+
+    __tablename__ = "joint_credentials"
+
+    id: str = Field(primary_key=True, max_length=36)
+    #: the lead issuer, the credential's ``issuer``
+    issuer_id: int = Field(foreign_key="issuers.id", index=True)
+    format: str = Field(max_length=8)
+    credential_uri: str = Field(max_length=2048)
+    #: the awarding bodies' DIDs, in the credential's order
+    bodies: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    draft: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    #: awarding DID -> its proof over the draft
+    proofs: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    #: awaiting-proofs | complete
+    state: str = Field(max_length=16)
+    version: int = 0
+    #: what the credential's row is stored with when released (learner, search fields)
+    record: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    completed_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+
+
+class JointStatusHold(SQLModel, table=True):
+    """A status index a joint draft carries: no other credential may draw it meanwhile."""
+
+    __tablename__ = "joint_status_holds"
+
+    list_id: str = Field(foreign_key="status_lists.id", primary_key=True, max_length=36)
+    index: int = Field(primary_key=True)
+    joint_id: str = Field(foreign_key="joint_credentials.id", index=True, max_length=36)

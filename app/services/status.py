@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Float, bindparam, func, update
+from sqlalchemy import Float, bindparam, func, union_all, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -33,7 +33,15 @@ from app.crypto import jws
 from app.crypto.dataintegrity import DataIntegrity
 from app.crypto.errors import ProofError
 from app.db.engine import on_postgresql
-from app.db.models import Credential, Issuer, SigningKey, StatusEntry, StatusList, utcnow
+from app.db.models import (
+    Credential,
+    Issuer,
+    JointStatusHold,
+    SigningKey,
+    StatusEntry,
+    StatusList,
+    utcnow,
+)
 from app.jsonld import JsonLdProcessingError
 from app.observability import STATUS_CHANGES, STATUS_LISTS_SIGNED
 from app.problems import (
@@ -124,10 +132,20 @@ _OPEN_LIST = (
     .order_by(_LISTS.c.created_at.desc())
     .limit(1)
 )
-_TAKEN = select(_ENTRIES.c.index).where(
-    _ENTRIES.c.list_id == bindparam("list_id"),
-    _ENTRIES.c.index.in_(bindparam("drawn", expanding=True)),
-)
+_HOLDS = JointStatusHold.__table__  # type: ignore[attr-defined]
+# An index is taken when a credential holds it, or a joint draft waiting for its proofs
+# (:mod:`app.services.joint`) does.
+_TAKEN_ANYWHERE = union_all(
+    select(_ENTRIES.c.index).where(
+        _ENTRIES.c.list_id == bindparam("list_id"),
+        _ENTRIES.c.index.in_(bindparam("drawn", expanding=True)),
+    ),
+    select(_HOLDS.c.index).where(
+        _HOLDS.c.list_id == bindparam("list_id"),
+        _HOLDS.c.index.in_(bindparam("drawn", expanding=True)),
+    ),
+).subquery()
+_TAKEN = select(_TAKEN_ANYWHERE.c.index)
 
 
 def token_bits(issuer: Issuer) -> int:

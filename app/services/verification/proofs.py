@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from app.credentials.joint import SignedBy, awarding_body_dids, body_states, signer_did
 from app.crypto.dataintegrity import DataIntegrity, ProofResult, VerifyResult
 from app.crypto.errors import (
     InvalidVerificationMethodError,
@@ -18,7 +19,7 @@ from app.crypto.errors import (
     ProofVerificationError,
 )
 from app.jsonld.values import as_list, node_id
-from app.problems import ISSUER_NOT_A_DID
+from app.problems import AWARDING_BODY_PROOF_MISSING, ISSUER_NOT_A_DID
 from app.services.verification.controllers import (
     MAX_PROOFS,
     Run,
@@ -26,6 +27,7 @@ from app.services.verification.controllers import (
     method_resolver,
 )
 from app.services.verification.results import (
+    AwardingBodiesResult,
     HolderCheck,
     IssuerCheck,
     ProofEntry,
@@ -151,3 +153,40 @@ def check_holder(
         )
         report.errors.append(from_error(error, "/holder"))
     return result
+
+
+_NONE = {"missing": "no proof", "invalid": "no valid proof"}
+
+
+def check_awarding_bodies(
+    document: Mapping[str, Any], proofs: VerifyResult, report: Verification
+) -> AwardingBodiesResult | None:
+    """A joint credential (two or more awarding bodies with DIDs) is verified only when each
+    awarding body controls a proof of the set that verified; None for any other credential."""
+    bodies = awarding_body_dids(document)
+    if len(bodies) < 2:
+        return None
+    signed = [
+        SignedBy(
+            result.verification_method.controller
+            if result.verification_method is not None
+            else signer_did(result.proof),
+            result.verified,
+        )
+        for result in proofs.proofs
+    ]
+    states = body_states(bodies, signed)
+    for did, state in states:
+        if state != "verified":
+            report.errors.append(
+                problem(
+                    AWARDING_BODY_PROOF_MISSING,
+                    f"the awarding body {did} has {_NONE[state]} in the credential's proof "
+                    "set: a joint credential needs every awarding body's proof",
+                    "/proof",
+                )
+            )
+    return {
+        "verified": all(state == "verified" for _, state in states),
+        "bodies": [{"did": did, "proof": state} for did, state in states],
+    }

@@ -15,6 +15,7 @@ from pydantic import ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
 from app.problems import (
+    AWARDING_BODY_PROOF_MISSING,
     CHALLENGE_NOT_CHECKED,
     CREDENTIAL_EXPIRED,
     CREDENTIAL_NOT_YET_VALID,
@@ -47,6 +48,7 @@ _TITLES = {
     CREDENTIAL_SUSPENDED: "Credential suspended",
     CREDENTIAL_STATUS_SET: "Credential status set",
     ISSUER_NOT_A_DID: "Issuer not bound to the signing key",
+    AWARDING_BODY_PROOF_MISSING: "An awarding body's proof is missing or invalid",
     SCHEMA_NOT_CHECKED: "Credential schema not checked",
     EU_MICROCREDENTIAL_INCOMPLETE: "Incomplete EU micro-credential",
     CHALLENGE_NOT_CHECKED: "Challenge not checked by this service",
@@ -472,6 +474,30 @@ class SdJwtResult(TypedDict):
 
 
 @with_config(ConfigDict(extra="forbid"))
+class AwardingBodyProof(TypedDict):
+    did: Annotated[str, Field(description="the awarding body's DID")]
+    proof: Annotated[
+        Literal["verified", "missing", "invalid"],
+        Field(
+            description="``verified``: a proof of the set made with a method the body controls "
+            "verified; ``invalid``: its proofs did not verify; ``missing``: the set has none"
+        ),
+    ]
+
+
+@with_config(ConfigDict(extra="forbid"))
+class AwardingBodiesResult(TypedDict):
+    verified: Annotated[
+        bool,
+        Field(description="whether every awarding body of the joint credential has a valid proof"),
+    ]
+    bodies: Annotated[
+        list[AwardingBodyProof],
+        Field(description="each awarding body named by DID, in the credential's order"),
+    ]
+
+
+@with_config(ConfigDict(extra="forbid"))
 class CredentialResults(TypedDict):
     form: Annotated[
         FormResult,
@@ -521,6 +547,15 @@ class CredentialResults(TypedDict):
             EuMicroCredentialResult | None,
             Field(
                 description="which mandatory EU micro-credential elements are present (informative)"
+            ),
+        ]
+    ]
+    awardingBodies: NotRequired[
+        Annotated[
+            AwardingBodiesResult | None,
+            Field(
+                description="a joint credential's (two or more awarding bodies with DIDs) proof "
+                "of each awarding body; absent for other credentials"
             ),
         ]
     ]

@@ -25,7 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
 from app.credentials.vcapi import issuer_id
-from app.crypto.dataintegrity import DataIntegrity
+from app.crypto.dataintegrity import DataIntegrity, ProofResult
 from app.did.web import DidWebResolver
 from app.jsonld import OfflineDocumentLoader
 from app.jsonld.form import PinnedForm
@@ -50,6 +50,7 @@ from app.services.verification.profile import (
 from app.services.verification.proofs import (
     ASSERTION,
     AUTHENTICATION,
+    check_awarding_bodies,
     check_holder,
     check_issuer,
     proof_results,
@@ -144,6 +145,19 @@ class Verifier:
             run, credential, report, challenge=challenge, domain=domain, trust=trust_required
         )
 
+    async def verify_proof_of(
+        self, draft: Mapping[str, Any], proof: Mapping[str, Any], *, now: datetime
+    ) -> ProofResult:
+        """One proof made over ``draft`` on its own (a joint credential's awarding body's,
+        made elsewhere): its method resolved as every proof's is (database, did:key, did:web)."""
+        document = {**draft, "proof": dict(proof)}
+        run = Run(now)
+        await self._controllers.resolve(run, controller_dids([document]))
+        result = await self._offload.run(
+            partial(verify_proofs, self._di, run, document, purpose=ASSERTION)
+        )
+        return result.proofs[0]
+
     async def _credential(
         self,
         run: Run,
@@ -169,6 +183,9 @@ class Verifier:
         )
         report.results["proof"] = proof_results(run, credential, proofs, report)
         report.results["proof"]["issuer"] = check_issuer(issuer, proofs, report)
+        joint = check_awarding_bodies(credential, proofs, report)
+        if joint is not None:
+            report.results["awardingBodies"] = joint
         valid_from, valid_until = check_validity(credential, version, run.now, report)
         report.results["validFrom"] = valid_from
         report.results["validUntil"] = valid_until
