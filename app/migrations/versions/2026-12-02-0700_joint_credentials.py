@@ -4,7 +4,7 @@ A joint credential's draft, the proofs its awarding bodies have added, its state
 the status indices a draft carries are held until it is released.
 
 Revision ID: 8a41c6e2f0d3
-Revises: 5e2c7a91d4b6
+Revises: 8c41d2e7f3a5
 Create Date: 2026-12-02 07:00:00
 """
 
@@ -15,7 +15,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "8a41c6e2f0d3"
-down_revision: str | None = "5e2c7a91d4b6"
+down_revision: str | None = "8c41d2e7f3a5"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
