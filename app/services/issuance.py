@@ -555,6 +555,7 @@ def microcredential_order(
                 }
             ],
         )
+    refuse_joint_award(mc)
     now = utcnow()
     build, validate = microcredential_builder(mc, issuer, issuing, now, branding)
     return IssueOrder(
@@ -570,6 +571,29 @@ def microcredential_order(
         now=now,
         search=SearchFields.of_learner(mc.learner),
     )
+
+
+def refuse_joint_award(mc: MicroCredentialIn) -> None:
+    """Refuse ``mc`` when it names two or more awarding bodies by DID: such a credential is a
+    joint award, which verifiers accept only with every body's proof (``POST
+    /joint-credentials`` gathers them); signed by the issuer alone it would never verify."""
+    named = [
+        (index, str(body.id))
+        for index, body in enumerate(mc.awardingBodies or [])
+        if body.id is not None and str(body.id).startswith("did:")
+    ]
+    if len({did for _, did in named}) >= 2:
+        raise ValidationFailed(
+            "a credential of several awarding bodies needs each body's proof",
+            errors=[
+                {
+                    "pointer": f"/awardingBodies/{index}/id",
+                    "detail": f"{did} is one of {len(named)} awarding bodies named by DID: a "
+                    "joint award is made with POST /joint-credentials, where each body signs",
+                }
+                for index, did in named
+            ],
+        )
 
 
 def status_contexts_for(contexts: Sequence[Any], *, adding_status: bool = True) -> list[Any]:

@@ -300,6 +300,7 @@ async def create_offer(
     ``course`` (id, version) is the course version it comes from: the credential redeemed
     points to it (:func:`app.services.courses.linked_to_course`)."""
     assert issuer.id is not None
+    issuance.refuse_joint_award(mc)  # it could never be redeemed
     offer_id = offer_id or str(uuid.uuid4())
     code = pre_authorized_code(policy, offer_id)
     if with_tx_code and tx_code is None:

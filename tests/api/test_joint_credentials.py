@@ -390,3 +390,31 @@ async def test_bodies_that_cannot_award_jointly_are_refused(
         reply = await client.post("/joint-credentials", json=body, headers=lead_auth)
         assert reply.status_code == 422, (pointer, reply.text)
         assert pointer in [e["pointer"] for e in problem_of(reply)["errors"]], reply.text
+
+
+async def test_a_credential_of_several_bodies_named_by_did_is_not_issued_by_one(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    """Signed by the issuer alone, it would never verify: the issue routes refuse it and name
+    the joint route; one body by DID (the issuer's own, or one it awards for) is issued."""
+    (lead, auth), _ = await alliance(client, admin_headers)
+    other = Elsewhere()
+    bodies = [
+        {"id": lead["did"], "name": {"en": "Universiteit Ay"}, "country": "NLD"},
+        {"id": other.did, "name": {"en": other.name}, "country": "ESP"},
+    ]
+    body = joint_body("edc", bodies)
+    for path in ("/microcredentials", "/microcredentials/offers"):
+        sent = dict(body)
+        if path.endswith("offers"):
+            sent["learner"] = {k: v for k, v in body["learner"].items() if k != "id"}
+        refused = await client.post(path, json=sent, headers=auth)
+        problem = problem_of(refused)
+        assert refused.status_code == 422, refused.text
+        pointers = [e["pointer"] for e in problem["errors"]]
+        assert pointers == ["/awardingBodies/0/id", "/awardingBodies/1/id"], problem
+        assert "POST /joint-credentials" in problem["errors"][1]["detail"]
+    batch = await client.post("/microcredentials/batch", json={"items": [body]}, headers=auth)
+    assert batch.json()["results"][0]["status"] == 422, batch.text
+    alone = await client.post("/microcredentials", json=joint_body("edc", bodies[1:]), headers=auth)
+    assert alone.status_code == 201, alone.text
