@@ -128,6 +128,8 @@ class Settings(BaseSettings):
     oid4vci_token_ttl_seconds: int = Field(default=300, ge=30, le=300)
     oid4vci_nonce_ttl_seconds: int = Field(default=300, ge=30, le=900)
     oid4vci_tx_code_max_attempts: int = Field(default=5, ge=1, le=10)
+    # OpenID4VP: how long a presentation request (its nonce and state) waits for the wallet.
+    presentation_request_ttl_seconds: int = Field(default=600, ge=30, le=3_600)
     # Background jobs (app/services/jobs.py): every service process runs a job runner unless
     # jobs_runner is false (then only `microcred worker` processes run jobs). A runner that
     # stops renewing its lease for jobs_lease_seconds (it died) loses the job to another.

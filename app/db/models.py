@@ -385,3 +385,33 @@ class CredentialShare(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     ended_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class PresentationRequest(SQLModel, table=True):
+    """An OpenID4VP request of a verifier organisation (an issuer here) to a wallet.
+
+    ``id`` is random and unguessable: it names the request URI and the public page. ``nonce`` is
+    a single-use challenge of the ``nonces`` table (spent by the verifier when a presentation is
+    shown to carry it); ``status`` moves from ``pending`` to ``answered`` once, by a conditional
+    UPDATE."""
+
+    __tablename__ = "presentation_requests"
+
+    id: str = Field(primary_key=True, max_length=64)
+    issuer_id: int = Field(foreign_key="issuers.id", index=True)
+    client_id: str = Field(max_length=400)
+    nonce: str = Field(max_length=128, unique=True)
+    state: str = Field(max_length=64, unique=True)
+    dcql_query: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    #: the service's own constraints beside DCQL: {course?, issuer?, eqfLevel?}
+    constraints: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    purpose: str = Field(max_length=500)
+    callback: str | None = Field(default=None, max_length=2000)
+    #: pending | answered (expiry is read from ``expires_at``)
+    status: str = Field(max_length=16)
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    answered_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )

@@ -1,0 +1,108 @@
+"""The public page of a presentation request (``/ask/{id}``, the id is random and unguessable):
+the QR code for the wallet, then the verdict with each check in plain words.
+
+The page's one script (``/static/ask.js``, same origin, allowed by the page's
+Content-Security-Policy) polls ``/ask/{id}/state`` and redraws; without script the page shows
+the state it was served with.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from app.api.deps import ServicesDep, SettingsDep
+from app.api.schemas.presentations import PresentationPageStateReply
+from app.db.models import Issuer, PresentationRequest, utcnow
+from app.services import oid4vp
+from app.services.oid4vci import qr_png
+from app.web import reading
+from app.web.pages import STATIC_DIR, page
+
+router = APIRouter(include_in_schema=False)
+#: The pages' policy, with this page's script and its polling (same origin only).
+ASK_POLICY = (
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+PRIVATE = {"cache-control": "no-store", "x-robots-tag": "noindex, nofollow"}
+
+
+async def _found(services: ServicesDep, request_id: str) -> tuple[PresentationRequest, str] | None:
+    async with services.sessionmaker() as session:
+        row = await oid4vp.public(session, request_id)
+        if row is None:
+            return None
+        issuer = await session.get(Issuer, row.issuer_id)
+        name = reading.text_in(issuer.name, "en") if issuer else None
+        return row, name or (issuer.slug if issuer else "A verifier")
+
+
+def _verdict(row: PresentationRequest) -> bool:
+    return bool(row.result and row.result.get("verified") is True)
+
+
+@router.get("/ask/{request_id}", response_class=HTMLResponse)
+async def ask_page(
+    request: Request, request_id: str, services: ServicesDep, settings: SettingsDep
+) -> Response:
+    found = await _found(services, request_id)
+    if found is None:
+        return page(request, "not_found.html", status=404)
+    row, verifier = found
+    urls = oid4vp.Urls(settings.public_url.rstrip("/"))
+    state = oid4vp.state_of(row, utcnow())
+    response = page(
+        request,
+        "ask.html",
+        verifier=verifier,
+        purpose=row.purpose,
+        state=state,
+        verified=_verdict(row),
+        checks=oid4vp.plain_checks(row.result if state == oid4vp.ANSWERED else None),
+        deep_link=oid4vp.deep_link(row, urls),
+        qr_url=f"/ask/{row.id}/qr.png",
+        state_url=f"/ask/{row.id}/state",
+    )
+    response.headers["content-security-policy"] = ASK_POLICY
+    response.headers.update(PRIVATE)
+    return response
+
+
+@router.get("/ask/{request_id}/qr.png")
+async def ask_qr(request_id: str, services: ServicesDep, settings: SettingsDep) -> Response:
+    """The QR code of the request's deep link, as a PNG (no image from elsewhere)."""
+    found = await _found(services, request_id)
+    if found is None:
+        return Response(status_code=404)
+    link = oid4vp.deep_link(found[0], oid4vp.Urls(settings.public_url.rstrip("/")))
+    return Response(qr_png(link), media_type="image/png", headers=PRIVATE)
+
+
+@router.get("/ask/{request_id}/state")
+async def ask_state(request_id: str, services: ServicesDep) -> Response:
+    """The request's state and, once answered, the verdict and each check in plain words (no
+    credential data: the page is public to whoever holds the link)."""
+    found = await _found(services, request_id)
+    if found is None:
+        return JSONResponse({"state": None}, status_code=404, headers=PRIVATE)
+    row = found[0]
+    state = oid4vp.state_of(row, utcnow())
+    answered = state == oid4vp.ANSWERED
+    body = PresentationPageStateReply.model_validate(
+        {
+            "state": state,
+            "verified": _verdict(row) if answered else None,
+            "checks": oid4vp.plain_checks(row.result) if answered else [],
+        }
+    )
+    return JSONResponse(body.model_dump(mode="json"), headers=PRIVATE)
+
+
+@router.get("/static/ask.js")
+async def ask_script() -> Response:
+    return Response(
+        (STATIC_DIR / "ask.js").read_bytes(),
+        media_type="text/javascript",
+        headers={"cache-control": "public, max-age=3600"},
+    )
