@@ -1,0 +1,168 @@
+"""OpenID4VP presentation requests: the callback (through the network guard), one answer of two
+concurrent ones, the public page and its state endpoint, the organisation's DCQL query, and the
+API key scope."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from app.config import Settings
+from app.main import create_app
+from tests.api.test_oid4vp import ask, issue_to, post_response, request_object
+from tests.api.test_presentations import Holder
+from tests.conftest import _empty_tables
+from tests.factories import issuer_with_key
+from tests.loopback import LoopbackServer
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def site() -> Iterator[LoopbackServer]:
+    with LoopbackServer() as server:
+        yield server
+
+
+@pytest.fixture
+async def loopback_app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The service allowed, for this test only, to reach loopback (the callback's receiver)."""
+    allowed = Settings.model_validate({**settings.model_dump(), "allow_private_network": True})
+    application = create_app(allowed)
+    async with application.router.lifespan_context(application):
+        yield application
+    await _empty_tables(allowed.database_url)
+
+
+async def answered_request(
+    app: FastAPI, client: httpx.AsyncClient, admin: dict[str, str], slug: str, **body: Any
+) -> tuple[dict[str, Any], dict[str, str], httpx.Response]:
+    _, auth = await issuer_with_key(client, admin, slug)
+    holder = Holder(app)
+    vc = await issue_to(client, auth, holder.did)
+    created = await ask(client, auth, **body)
+    claims = await request_object(client, created)
+    vp = holder.present([vc], challenge=claims["nonce"], domain=claims["client_id"])
+    response = await post_response(client, claims, {"microcredential": [vp]})
+    return created, auth, response
+
+
+async def test_the_callback_is_posted_the_result_once_answered(
+    loopback_app: FastAPI, site: LoopbackServer, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    transport = httpx.ASGITransport(app=loopback_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        callback = site.url("/hooks/presentations")
+        created, auth, response = await answered_request(
+            loopback_app, client, admin_headers, random_slug, callback=callback
+        )
+        assert response.status_code == 200, response.text
+        for _ in range(100):
+            if site.posted:
+                break
+            await asyncio.sleep(0.05)
+        [(path, body)] = site.posted
+        assert path == "/hooks/presentations"
+        delivered = json.loads(body)
+        polled = await client.get(f"/presentation-requests/{created['id']}", headers=auth)
+        assert delivered == polled.json()["result"] and delivered["verified"] is True
+
+
+async def test_a_callback_to_a_private_address_is_not_called(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    site: LoopbackServer,
+    admin_headers: dict[str, str],
+    random_slug: str,
+) -> None:
+    created, auth, response = await answered_request(
+        app, client, admin_headers, random_slug, callback=site.url("/internal")
+    )
+    assert response.status_code == 200, response.text
+    await asyncio.sleep(0.3)
+    assert site.posted == []  # the network guard refused 127.0.0.1
+    polled = await client.get(f"/presentation-requests/{created['id']}", headers=auth)
+    assert polled.json()["state"] == "answered"
+
+
+async def test_of_two_concurrent_answers_exactly_one_is_taken(
+    app: FastAPI, client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    _, auth = await issuer_with_key(client, admin_headers, random_slug)
+    holder = Holder(app)
+    vc = await issue_to(client, auth, holder.did)
+    created = await ask(client, auth)
+    claims = await request_object(client, created)
+    vp = holder.present([vc], challenge=claims["nonce"], domain=claims["client_id"])
+    replies = await asyncio.gather(
+        *(post_response(client, claims, {"microcredential": [vp]}) for _ in range(4))
+    )
+    statuses = sorted(r.status_code for r in replies)
+    assert statuses == [200, 400, 400, 400], [r.text for r in replies]
+    assert {r.json()["error"] for r in replies if r.status_code == 400} == {"invalid_request"}
+    polled = await client.get(f"/presentation-requests/{created['id']}", headers=auth)
+    assert polled.json()["state"] == "answered" and polled.json()["result"]["verified"] is True
+
+
+async def test_the_public_page_and_its_state(
+    app: FastAPI, client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    created, auth, response = await answered_request(
+        app, client, admin_headers, random_slug, course="Not this course"
+    )
+    assert response.status_code == 400 and response.json()["error"] == "access_denied"
+    page = await client.get(f"/ask/{created['id']}")
+    assert page.status_code == 200
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["cache-control"] == "no-store"
+    assert 'data-state="answered"' in page.text and 'data-verified="false"' in page.text
+    assert 'data-check="asked" data-state="failed"' in page.text
+    state = (await client.get(f"/ask/{created['id']}/state")).json()
+    assert state["state"] == "answered" and state["verified"] is False
+    assert {c["key"]: c["state"] for c in state["checks"]}["asked"] == "failed"
+    qr = await client.get(f"/ask/{created['id']}/qr.png")
+    assert qr.status_code == 200 and qr.content.startswith(b"\x89PNG")
+    script = await client.get("/static/ask.js")
+    assert script.status_code == 200 and "fetch(" in script.text
+    assert (await client.get("/ask/nope")).status_code == 404
+    assert (await client.get("/ask/nope/state")).status_code == 404
+    # the request object of an answered request is no longer served
+    gone = await client.get(created["request_uri"].removeprefix("https://credentials.example.edu"))
+    assert gone.status_code == 400 and gone.json()["error"] == "invalid_request"
+
+
+async def test_an_organisations_dcql_query_and_the_scope(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    _, auth = await issuer_with_key(client, admin_headers, random_slug)
+    query = {
+        "credentials": [
+            {
+                "id": "diploma",
+                "format": "dc+sd-jwt",
+                "meta": {"vct_values": ["https://credentials.example.edu/vct/x/microcredential"]},
+                "claims": [{"id": "t", "path": ["title"]}],
+            }
+        ]
+    }
+    created = await ask(client, auth, dcql_query=query)
+    assert created["dcql_query"] == query
+    claims = await request_object(client, created)
+    assert claims["dcql_query"] == query
+    two = {"credentials": [query["credentials"][0], {**query["credentials"][0], "id": "b"}]}
+    for bad in (two, {"credentials": [{**query["credentials"][0], "format": "mso_mdoc"}]}):
+        refused = await client.post(
+            "/presentation-requests", json={"purpose": "x", "dcql_query": bad}, headers=auth
+        )
+        assert refused.status_code == 422, refused.text
+    _, narrow = await issuer_with_key(
+        client, admin_headers, random_slug + "-n", scopes=("credentials:issue",)
+    )
+    forbidden = await client.post("/presentation-requests", json={"purpose": "x"}, headers=narrow)
+    assert forbidden.status_code == 403
