@@ -208,9 +208,41 @@ async def deliver_callback(services: AppState, url: str, result: dict[str, Any])
         log.warning("presentation callback failed: %s", exc.detail)
 
 
+_FORM_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["state"],
+                    "properties": {
+                        "vp_token": {
+                            "type": "string",
+                            "description": "JSON object keyed by the DCQL Credential Query id, "
+                            "each an array of one presentation",
+                        },
+                        "state": {"type": "string", "description": "the request's state"},
+                        "error": {
+                            "type": "string",
+                            "description": "the wallet's error code, instead of vp_token",
+                        },
+                        "error_description": {
+                            "type": "string",
+                            "description": "the wallet's explanation of its error",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
 @router.post(
     "/oid4vp/responses/{request_id}",
     tags=[WALLET],
+    openapi_extra=_FORM_BODY,
     responses={
         200: {"description": "Accepted: `{}`"},
         400: {"model": OAuthErrorReply, "description": "OpenID4VP / OAuth error"},

@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -54,6 +54,8 @@ PENDING, ANSWERED, EXPIRED = "pending", "answered", "expired"
 #: A static-discovery audience for request objects (OpenID4VP 1.0 section 5.8).
 SELF_ISSUED = "https://self-issued.me/v2"
 MAX_VP_TOKEN = 1_000_000
+#: Requests (and their results) are deleted this long after they expired, when new ones are made.
+RETENTION = timedelta(days=7)
 
 
 class RequestNotFound(NotFound):
@@ -109,8 +111,12 @@ async def create(
     ttl: timedelta,
     now: datetime,
 ) -> PresentationRequest:
-    """Record a request; its nonce is a challenge that expires with it."""
+    """Record a request; its nonce is a challenge that expires with it. Requests that expired
+    more than :data:`RETENTION` ago are removed meanwhile."""
     assert issuer.id is not None
+    await session.exec(
+        delete(PresentationRequest).where(col(PresentationRequest.expires_at) < now - RETENTION)
+    )
     nonce = await challenges.create_challenge(session, ttl=ttl, now=now)
     row = PresentationRequest(
         id=secrets.token_urlsafe(32),

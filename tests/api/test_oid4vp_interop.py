@@ -261,3 +261,50 @@ def test_the_wallet_library_answers_with_an_sd_jwt_vc_and_key_binding(served: st
         assert state["result"]["results"]["sdJwt"]["keyBinding"]["verified"] is True
         assert state["result"]["results"]["sdJwt"]["disclosed"] == ["grade"]
         assert state["result"]["credential"]["grade"] == "A"
+
+
+def test_the_wallet_library_is_refused_a_revoked_credential_and_one_not_asked_for(
+    served: str,
+) -> None:
+    holder_private = {**jws.public_jwk(HOLDER.public_key), "d": jws.b64url_encode(HOLDER.seed)}
+    with httpx.Client(base_url=served, timeout=60) as http:
+        _, auth = organisation(http, "uni-refused")
+        issued = http.post("/microcredentials", json=sd_jwt_body(), headers=auth)
+        assert issued.status_code == 201, issued.text
+        sd_jwt = issued.json()["verifiableCredential"]
+        credential_id = issued.headers["Location"].removeprefix("/credentials/")
+
+        # not the level asked for: bound to the request, so answered, and access_denied
+        created = ask(http, auth, format="dc+sd-jwt", eqfLevel=8)
+        resolved = resolved_by_wallet(created, created["client_id"].split(":", 1)[1])
+        answered = wallet(
+            {
+                "action": "respond",
+                "payload": resolved["payload"],
+                "sdJwt": sd_jwt,
+                "holderPrivateJwk": holder_private,
+                "now": int(time.time()),
+            }
+        )
+        assert answered["status"] == 400 and answered["body"]["error"] == "access_denied"
+        result = result_of(http, auth, created["id"])["result"]
+        assert result["verified"] is False
+        assert result["results"]["dcql"]["verified"] is False
+
+        # revoked
+        revoke = {"credentialId": credential_id, "credentialStatus": [{"status": "revoked"}]}
+        assert http.post("/credentials/status", json=revoke, headers=auth).status_code == 200
+        created = ask(http, auth, format="dc+sd-jwt")
+        resolved = resolved_by_wallet(created, created["client_id"].split(":", 1)[1])
+        answered = wallet(
+            {
+                "action": "respond",
+                "payload": resolved["payload"],
+                "sdJwt": sd_jwt,
+                "holderPrivateJwk": holder_private,
+                "now": int(time.time()),
+            }
+        )
+        assert answered["status"] == 400 and answered["body"]["error"] == "access_denied"
+        assert "revoked" in answered["body"]["error_description"].lower()
+        assert result_of(http, auth, created["id"])["result"]["verified"] is False
