@@ -32,6 +32,7 @@ from app.net import RemoteFetchError, post_json
 from app.problems import ValidationFailed
 from app.sdjwt.microcredential import vct_url
 from app.services import dcql, oid4vp
+from app.services import oid4vp_encryption as encrypting
 from app.services.apikeys import Caller
 from app.services.oid4vci import OAuthError, qr_png
 from app.state import AppState
@@ -45,7 +46,8 @@ PresentationsCaller = Annotated[Caller, Depends(require_scope("presentations:req
 
 
 async def get_urls(settings: SettingsDep) -> oid4vp.Urls:
-    return oid4vp.Urls(settings.public_url.rstrip("/"))
+    secret = encrypting.secret_of(settings.master_key_bytes) if settings.master_key else b""
+    return oid4vp.Urls(settings.public_url.rstrip("/"), secret)
 
 
 UrlsDep = Annotated[oid4vp.Urls, Depends(get_urls)]
@@ -84,6 +86,8 @@ async def create_presentation_request(
     The request is signed with the organisation's key under the client identifier
     `decentralized_identifier:<its DID>`."""
     issuer = caller.issuer
+    if body.response_mode == oid4vp.DIRECT_POST_JWT and not urls.response_secret:
+        raise ValidationFailed("encrypted responses need MICROCRED_MASTER_KEY")
     slugs = [issuer.slug]
     if body.issuer:  # an issuer of this service: its SD-JWT VC type
         named = (await session.exec(select(Issuer).where(Issuer.did == body.issuer))).first()
@@ -105,6 +109,7 @@ async def create_presentation_request(
         constraints=constraints,
         purpose=body.purpose,
         callback=body.callback,
+        response_mode=body.response_mode,
         ttl=timedelta(seconds=settings.presentation_request_ttl_seconds),
         now=utcnow(),
     )
@@ -215,7 +220,6 @@ _FORM_BODY = {
             "application/x-www-form-urlencoded": {
                 "schema": {
                     "type": "object",
-                    "required": ["state"],
                     "properties": {
                         "vp_token": {
                             "type": "string",
@@ -223,6 +227,11 @@ _FORM_BODY = {
                             "each an array of one presentation",
                         },
                         "state": {"type": "string", "description": "the request's state"},
+                        "response": {
+                            "type": "string",
+                            "description": "direct_post.jwt: the response parameters as a JWE "
+                            "(ECDH-ES) to the request's key",
+                        },
                         "error": {
                             "type": "string",
                             "description": "the wallet's error code, instead of vp_token",
@@ -255,13 +264,20 @@ async def direct_post(
     services: ServicesDep,
     verifier: VerifierDep,
     background: BackgroundTasks,
+    urls: UrlsDep,
 ) -> JSONResponse:
     """The response endpoint (`response_mode` `direct_post`): `vp_token` (a JSON object keyed
     by the DCQL Credential Query id, each an array of one presentation) and `state`."""
     try:
         form = await _form(request)
         answered = await oid4vp.answer(
-            session, services.sessionmaker, verifier, request_id, form, utcnow()
+            session,
+            services.sessionmaker,
+            verifier,
+            request_id,
+            form,
+            utcnow(),
+            response_secret=urls.response_secret,
         )
     except OAuthError as exc:
         return oauth_error_response(exc)

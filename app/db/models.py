@@ -407,6 +407,8 @@ class PresentationRequest(SQLModel, table=True):
     constraints: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     purpose: str = Field(max_length=500)
     callback: str | None = Field(default=None, max_length=2000)
+    #: direct_post | direct_post.jwt (the response encrypted to the request's own key)
+    response_mode: str = Field(default="direct_post", max_length=24)
     #: pending | answered (expiry is read from ``expires_at``)
     status: str = Field(max_length=16)
     result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))

@@ -42,6 +42,7 @@ from app.crypto import jws
 from app.db.models import Issuer, PresentationRequest
 from app.problems import NOT_AS_REQUESTED, PRESENTATION_REQUEST_NOT_FOUND, NotFound
 from app.services import challenges, dcql, issuers
+from app.services import oid4vp_encryption as encrypting
 from app.services.issuance import Issuing
 from app.services.oid4vci import CRYPTOSUITES, OAuthError
 from app.services.verification import NotACredential, NotAPresentation, Verifier
@@ -51,6 +52,7 @@ CLIENT_ID_PREFIX = "decentralized_identifier:"
 REQUEST_TYP = "oauth-authz-req+jwt"
 SCHEME = "openid4vp://"
 PENDING, ANSWERED, EXPIRED = "pending", "answered", "expired"
+DIRECT_POST, DIRECT_POST_JWT = "direct_post", "direct_post.jwt"
 #: A static-discovery audience for request objects (OpenID4VP 1.0 section 5.8).
 SELF_ISSUED = "https://self-issued.me/v2"
 MAX_VP_TOKEN = 1_000_000
@@ -65,7 +67,11 @@ class RequestNotFound(NotFound):
 
 @dataclass(frozen=True)
 class Urls:
+    """Where the endpoints are, and the secret each request's encryption key derives from
+    (:mod:`.oid4vp_encryption`; empty without a master key: no encrypted responses then)."""
+
     public_url: str
+    response_secret: bytes = b""
 
     def request_uri(self, request_id: str) -> str:
         return f"{self.public_url}/oid4vp/requests/{request_id}"
@@ -87,16 +93,24 @@ def deep_link(row: PresentationRequest, urls: Urls) -> str:
     return SCHEME + "?" + query
 
 
-def client_metadata() -> dict[str, Any]:
-    """What the verifier accepts (``vp_formats_supported``, section 11.1 and appendix B)."""
+def client_metadata(row: PresentationRequest | None = None, secret: bytes = b"") -> dict[str, Any]:
+    """What the verifier accepts (``vp_formats_supported``, section 11.1 and appendix B) and,
+    for ``direct_post.jwt``, the key to encrypt the response to (section 8.3)."""
+    encryption: dict[str, Any] = {}
+    if row is not None and row.response_mode == DIRECT_POST_JWT:
+        encryption = {
+            "jwks": encrypting.public_jwks(secret, row.id),
+            "encrypted_response_enc_values_supported": list(encrypting.ENCS),
+        }
     return {
+        **encryption,
         "vp_formats_supported": {
             dcql.LDP_VC: {
                 "proof_type_values": ["DataIntegrityProof"],
                 "cryptosuite_values": list(CRYPTOSUITES),
             },
             dcql.SD_JWT: {"sd-jwt_alg_values": [jws.EDDSA], "kb-jwt_alg_values": [jws.EDDSA]},
-        }
+        },
     }
 
 
@@ -110,6 +124,7 @@ async def create(
     callback: str | None,
     ttl: timedelta,
     now: datetime,
+    response_mode: str = DIRECT_POST,
 ) -> PresentationRequest:
     """Record a request; its nonce is a challenge that expires with it. Requests that expired
     more than :data:`RETENTION` ago are removed meanwhile."""
@@ -128,6 +143,7 @@ async def create(
         constraints=constraints,
         purpose=purpose,
         callback=callback,
+        response_mode=response_mode,
         status=PENDING,
         created_at=now,
         expires_at=nonce.expires_at,
@@ -176,12 +192,12 @@ async def request_object(
         "exp": int(row.expires_at.timestamp()),
         "client_id": row.client_id,
         "response_type": "vp_token",
-        "response_mode": "direct_post",
+        "response_mode": row.response_mode,
         "response_uri": urls.response_uri(row.id),
         "nonce": row.nonce,
         "state": row.state,
         "dcql_query": row.dcql_query,
-        "client_metadata": client_metadata(),
+        "client_metadata": client_metadata(row, urls.response_secret),
     }
     return jws.sign({"typ": REQUEST_TYP, "kid": key.key_id}, payload, pair)
 
@@ -245,12 +261,15 @@ async def answer(
     request_id: str,
     form: Mapping[str, str],
     now: datetime,
+    response_secret: bytes = b"",
 ) -> Answer:
     """Verify the wallet's ``direct_post`` answer and record it (see the module docstring).
 
     The request is read in a short session of its own and the verification spends the nonce in
     another, so ``session`` (the request's) only ever writes the answer."""
     row = await _load(sessionmaker, request_id)
+    if row is not None and row.response_mode == DIRECT_POST_JWT:
+        form = _decrypted(form, row, response_secret)
     if row is None or not secrets.compare_digest(form.get("state", ""), row.state):
         raise OAuthError("invalid_request", "no pending presentation request has this state")
     if row.status == ANSWERED:
@@ -288,6 +307,21 @@ async def answer(
     result["verified"] = not result["errors"]
     result["checks"] = [*result["checks"], "dcql"]
     return Answer(await _record(session, row, result, now), result)
+
+
+def _decrypted(form: Mapping[str, str], row: PresentationRequest, secret: bytes) -> dict[str, str]:
+    """The parameters of a ``direct_post.jwt`` response (its ``response`` JWE opened)."""
+    if "response" not in form or set(form) - {"response"}:
+        raise OAuthError("invalid_request", "this request wants the response encrypted (response)")
+    try:
+        payload = encrypting.decrypt(secret, row.id, form["response"])
+    except encrypting.UndecryptableResponse as exc:
+        raise OAuthError("invalid_request", str(exc)) from exc
+    return {
+        name: value if isinstance(value, str) else json.dumps(value)
+        for name, value in payload.items()
+        if name in ("vp_token", "state", "error", "error_description")
+    }
 
 
 def _refusal(form: Mapping[str, str]) -> dict[str, Any]:

@@ -12,11 +12,14 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from fastapi import FastAPI
+from joserfc import jwe
+from joserfc.jwk import ECKey
 from sqlalchemy import update
 
 from app.crypto import jws
 from app.db.models import PresentationRequest
 from app.sdjwt import core
+from app.services import oid4vp_encryption as encrypting
 from tests.api.test_presentations import Holder
 from tests.api.test_sdjwt_issuing import BASE, HOLDER, issue_sd_jwt, issuer_key
 from tests.api.test_verify_issued import change_status
@@ -218,3 +221,38 @@ async def test_an_sd_jwt_vc_with_key_binding_answers_and_a_wrong_audience_is_ref
     assert state["result"]["verified"] is True, state["result"]["errors"]
     assert state["result"]["results"]["sdJwt"]["keyBinding"]["verified"] is True
     assert state["result"]["credential"]["iss"] == issuer["did"]
+
+
+async def test_direct_post_jwt_takes_only_a_response_encrypted_to_the_requests_key(
+    app: FastAPI, client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    _, auth = await issuer_with_key(client, admin_headers, random_slug)
+    holder = Holder(app)
+    vc = await issue_to(client, auth, holder.did)
+    created = await ask(client, auth, response_mode="direct_post.jwt")
+    claims = await request_object(client, created)
+    assert claims["response_mode"] == "direct_post.jwt"
+    [key] = claims["client_metadata"]["jwks"]["keys"]
+    vp = holder.present([vc], challenge=claims["nonce"], domain=claims["client_id"])
+    path = claims["response_uri"].removeprefix(BASE)
+
+    # in the clear: refused
+    plain = await post_response(client, claims, {"microcredential": [vp]})
+    assert plain.status_code == 400 and plain.json()["error"] == "invalid_request"
+    # encrypted to another request's key: refused
+    other = await request_object(client, await ask(client, auth, response_mode="direct_post.jwt"))
+    inner = json.dumps({"vp_token": {"microcredential": [vp]}, "state": claims["state"]})
+
+    def sealed(to: dict[str, Any]) -> str:
+        header = {"alg": "ECDH-ES", "enc": "A256GCM", "kid": to["kid"]}
+        return jwe.encrypt_compact(
+            header, inner.encode(), ECKey.import_key(to), registry=encrypting.REGISTRY
+        )
+
+    wrong_key = other["client_metadata"]["jwks"]["keys"][0]
+    refused = await client.post(path, data={"response": sealed(wrong_key)})
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_request"
+    accepted = await client.post(path, data={"response": sealed(key)})
+    assert accepted.status_code == 200, accepted.text
+    state = (await client.get(f"/presentation-requests/{created['id']}", headers=auth)).json()
+    assert state["result"]["verified"] is True, state["result"]["errors"]

@@ -137,7 +137,9 @@ def result_of(http: httpx.Client, auth: dict[str, str], request_id: str) -> dict
     return state
 
 
-def resolved_by_wallet(created: dict[str, Any], did: str) -> dict[str, Any]:
+def resolved_by_wallet(
+    created: dict[str, Any], did: str, mode: str = "direct_post"
+) -> dict[str, Any]:
     resolved = wallet(
         {"action": "resolve", "deepLink": created["deep_link"], "didWebScheme": "http"}
     )
@@ -147,7 +149,7 @@ def resolved_by_wallet(created: dict[str, Any], did: str) -> dict[str, Any]:
     assert resolved["client"]["identifier"] == did
     assert resolved["client"]["didUrl"].startswith(did + "#")
     assert resolved["version"] == 100  # the library reads the request as OpenID4VP 1.0 final
-    assert resolved["payload"]["response_mode"] == "direct_post"
+    assert resolved["payload"]["response_mode"] == mode
     return resolved
 
 
@@ -308,3 +310,31 @@ def test_the_wallet_library_is_refused_a_revoked_credential_and_one_not_asked_fo
         assert answered["status"] == 400 and answered["body"]["error"] == "access_denied"
         assert "revoked" in answered["body"]["error_description"].lower()
         assert result_of(http, auth, created["id"])["result"]["verified"] is False
+
+
+def test_the_wallet_library_encrypts_its_response_for_direct_post_jwt(served: str) -> None:
+    holder_private = {**jws.public_jwk(HOLDER.public_key), "d": jws.b64url_encode(HOLDER.seed)}
+    with httpx.Client(base_url=served, timeout=60) as http:
+        org, auth = organisation(http, "uni-jwe")
+        issued = http.post("/microcredentials", json=sd_jwt_body(), headers=auth)
+        assert issued.status_code == 201, issued.text
+        created = ask(http, auth, format="dc+sd-jwt", response_mode="direct_post.jwt")
+        resolved = resolved_by_wallet(created, org["did"], mode="direct_post.jwt")
+        [key] = resolved["payload"]["client_metadata"]["jwks"]["keys"]
+        assert key["kty"] == "EC" and key["crv"] == "P-256" and "d" not in key
+        answered = wallet(
+            {
+                "action": "respond",
+                "payload": resolved["payload"],
+                "sdJwt": issued.json()["verifiableCredential"],
+                "holderPrivateJwk": holder_private,
+                "now": int(time.time()),
+            }
+        )
+        assert answered["responseMode"] == "direct_post.jwt"
+        header = json.loads(jws.b64url_decode(answered["jwe"].split(".")[0]))
+        assert header["alg"] == "ECDH-ES" and header["enc"] in ("A128GCM", "A256GCM")
+        assert answered["status"] == 200, answered["body"]
+        state = result_of(http, auth, created["id"])
+        assert state["state"] == "answered"
+        assert state["result"]["verified"] is True, state["result"]["errors"]

@@ -44,6 +44,11 @@ class PresentationRequestCreateRequest(BaseModel):
         default="ldp_vc",
         description="the credential format asked for when no `dcql_query` is given",
     )
+    response_mode: Literal["direct_post", "direct_post.jwt"] = Field(
+        default="direct_post",
+        description="`direct_post.jwt` has the wallet encrypt its response (ECDH-ES, P-256) to "
+        "a key of this request, named in the request's `client_metadata.jwks`",
+    )
     purpose: Annotated[str, StringConstraints(min_length=1, max_length=500)] = Field(
         description="why the credential is asked for, shown on the request page"
     )

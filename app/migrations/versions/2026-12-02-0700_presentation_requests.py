@@ -29,6 +29,12 @@ def upgrade() -> None:
         sa.Column("constraints", sa.JSON(), nullable=False),
         sa.Column("purpose", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
         sa.Column("callback", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
+        sa.Column(
+            "response_mode",
+            sqlmodel.sql.sqltypes.AutoString(length=24),
+            nullable=False,
+            server_default="direct_post",
+        ),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("result", sa.JSON(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),

@@ -12,8 +12,9 @@
 //      @sd-jwt/sd-jwt-vc; a Data Integrity presentation is given. The library builds the
 //      Authorization Response (vp_token keyed by the DCQL query id) and submits it by
 //      direct_post to the response_uri.
-import { createPrivateKey, createPublicKey, createHash, sign, verify } from 'node:crypto';
+import { createPrivateKey, createPublicKey, createHash, randomBytes, sign, verify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { CompactEncrypt, importJWK } from 'jose';
 import { Openid4vpClient } from '@openid4vc/openid4vp';
 import { setGlobalConfig } from '@openid4vc/utils';
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
@@ -80,6 +81,19 @@ const callbacks = {
   signJwt: async () => {
     throw new Error('this wallet signs no JWT through the library');
   },
+  // direct_post.jwt: the library picks the verifier's key and enc; jose (panva) encrypts.
+  encryptJwe: async (encryptor, data) => {
+    const key = await importJWK(encryptor.publicJwk, encryptor.alg);
+    const header = { alg: encryptor.alg, enc: encryptor.enc, kid: encryptor.publicJwk.kid };
+    const jwe = await new CompactEncrypt(new TextEncoder().encode(data))
+      .setProtectedHeader(header)
+      .setKeyManagementParameters({
+        apu: encryptor.apu ? Buffer.from(encryptor.apu, 'base64url') : undefined,
+        apv: encryptor.apv ? Buffer.from(encryptor.apv, 'base64url') : undefined,
+      })
+      .encrypt(key);
+    return { encryptionJwk: encryptor.publicJwk, jwe };
+  },
 };
 const client = new Openid4vpClient({ callbacks });
 
@@ -120,13 +134,25 @@ if (request.action === 'resolve') {
     });
   }
   const vpToken = { [query.id]: [presentation] };
+  const encrypted = payload.response_mode === 'direct_post.jwt';
   const created = await client.createOpenid4vpAuthorizationResponse({
     authorizationRequestPayload: payload,
     authorizationResponsePayload: { vp_token: vpToken },
+    jarm: encrypted
+      ? {
+          encryption: { nonce: randomBytes(16).toString('base64url') },
+          serverMetadata: {
+            authorization_signing_alg_values_supported: ['EdDSA'],
+            authorization_encryption_alg_values_supported: ['ECDH-ES'],
+            authorization_encryption_enc_values_supported: ['A128GCM', 'A256GCM'],
+          },
+        }
+      : undefined,
   });
   const submitted = await client.submitOpenid4vpAuthorizationResponse({
     authorizationRequestPayload: payload,
     authorizationResponsePayload: created.authorizationResponsePayload,
+    jarm: created.jarm ? { responseJwt: created.jarm.responseJwt } : undefined,
   });
   const text = await submitted.response.text();
   process.stdout.write(
@@ -135,6 +161,7 @@ if (request.action === 'resolve') {
       status: submitted.response.status,
       body: text ? JSON.parse(text) : null,
       sentState: created.authorizationResponsePayload.state ?? null,
+      jwe: created.jarm?.responseJwt ?? null,
       vpToken,
     }),
   );
