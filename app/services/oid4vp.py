@@ -293,7 +293,7 @@ async def answer(
     mismatches = (
         dcql.mismatches(query, row.constraints, format=query["format"], credential=credential)
         if credential is not None
-        else ["no credential could be read"]
+        else ["the presentation must carry exactly one credential"]
     )
     result["results"]["dcql"] = {
         "verified": not mismatches,
@@ -367,9 +367,9 @@ async def _verify_ldp(
     bound = challenge.get("state") == "accepted"
     items = presentation.get("verifiableCredential")
     items = items if isinstance(items, list) else [items] if items is not None else []
+    # Not exactly one credential: once bound, recorded as not what was asked for (the nonce is
+    # spent, so the request must not wait for an answer that can no longer come).
     credential = items[0] if len(items) == 1 and isinstance(items[0], dict) else None
-    if bound and credential is None:
-        raise OAuthError("access_denied", "the presentation must carry exactly one credential")
     inner = reply["results"]["credentials"][0] if reply["results"]["credentials"] else {}
     result = {
         "verified": reply["verified"],

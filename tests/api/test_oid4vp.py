@@ -256,3 +256,29 @@ async def test_direct_post_jwt_takes_only_a_response_encrypted_to_the_requests_k
     assert accepted.status_code == 200, accepted.text
     state = (await client.get(f"/presentation-requests/{created['id']}", headers=auth)).json()
     assert state["result"]["verified"] is True, state["result"]["errors"]
+
+
+async def test_a_wallet_error_and_a_presentation_of_two_credentials_are_recorded_as_refusals(
+    app: FastAPI, client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    _, auth = await issuer_with_key(client, admin_headers, random_slug)
+    created = await ask(client, auth)
+    claims = await request_object(client, created)
+    path = claims["response_uri"].removeprefix(BASE)
+    declined = {"error": "access_denied", "error_description": "the learner said no"}
+    answered = await client.post(path, data={**declined, "state": claims["state"]})
+    assert answered.status_code == 200 and answered.json() == {}
+    result = (await client.get(f"/presentation-requests/{created['id']}", headers=auth)).json()
+    assert result["state"] == "answered" and result["result"]["verified"] is False
+    assert result["result"]["results"]["wallet"]["error"] == "access_denied"
+
+    holder = Holder(app)
+    vcs = [await issue_to(client, auth, holder.did) for _ in range(2)]
+    created = await ask(client, auth)
+    claims = await request_object(client, created)
+    vp = holder.present(vcs, challenge=claims["nonce"], domain=claims["client_id"])
+    refused = await post_response(client, claims, {"microcredential": [vp]})
+    assert refused.status_code == 400 and refused.json()["error"] == "access_denied"
+    result = (await client.get(f"/presentation-requests/{created['id']}", headers=auth)).json()
+    assert result["state"] == "answered" and result["result"]["verified"] is False
+    assert "exactly one credential" in result["result"]["results"]["dcql"]["mismatches"][0]
