@@ -5,8 +5,10 @@ API key scope."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +22,7 @@ from tests.api.test_presentations import Holder
 from tests.conftest import _empty_tables
 from tests.factories import issuer_with_key
 from tests.loopback import LoopbackServer
+from tests.unit.test_certificate import zbar
 
 pytestmark = pytest.mark.anyio
 
@@ -111,7 +114,11 @@ async def test_of_two_concurrent_answers_exactly_one_is_taken(
 
 
 async def test_the_public_page_and_its_state(
-    app: FastAPI, client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    random_slug: str,
+    tmp_path: Path,
 ) -> None:
     created, auth, response = await answered_request(
         app, client, admin_headers, random_slug, course="Not this course"
@@ -128,6 +135,8 @@ async def test_the_public_page_and_its_state(
     assert {c["key"]: c["state"] for c in state["checks"]}["asked"] == "failed"
     qr = await client.get(f"/ask/{created['id']}/qr.png")
     assert qr.status_code == 200 and qr.content.startswith(b"\x89PNG")
+    assert zbar(qr.content, tmp_path) == [created["deep_link"]]  # what a wallet's camera reads
+    assert zbar(base64.b64decode(created["qr_png_base64"]), tmp_path) == [created["deep_link"]]
     script = await client.get("/static/ask.js")
     assert script.status_code == 200 and "fetch(" in script.text
     assert (await client.get("/ask/nope")).status_code == 404
