@@ -407,17 +407,10 @@ async def _verify_sd_jwt(
     return result, claims, bound
 
 
-# -- what a person reads ------------------------------------------------------------------------
+# -- what the request page shows ---------------------------------------------------------------
 
-#: (key, plain words) of each check the request page shows.
-PLAIN_CHECKS = [
-    ("answered", "The wallet answered this very request (its nonce and our identifier)"),
-    ("holder", "The learner's wallet signed the presentation"),
-    ("issuer", "The issuer's signature on the credential is genuine"),
-    ("status", "The credential has not been revoked or suspended"),
-    ("validity", "The credential is within its validity period"),
-    ("asked", "It is the credential that was asked for"),
-]
+#: The checks the request page shows, in order (their words are the pages' messages).
+CHECK_KEYS = ("answered", "holder", "issuer", "status", "validity", "asked")
 
 
 def _flag(value: Any) -> bool | None:
@@ -427,10 +420,10 @@ def _flag(value: Any) -> bool | None:
 
 
 def plain_checks(result: Mapping[str, Any] | None) -> list[dict[str, str]]:
-    """Each check of an answer as ``{key, text, state}`` (ok | failed | not_applicable)."""
+    """Each check of an answer as ``{key, state}`` (ok | failed | not_applicable)."""
     results = result.get("results") or {} if result else {}
     if result is None or "wallet" in results:
-        outcomes: dict[str, bool | None] = {key: None for key, _ in PLAIN_CHECKS}
+        outcomes: dict[str, bool | None] = dict.fromkeys(CHECK_KEYS)
         if result is not None:
             outcomes["answered"] = False
     else:
@@ -451,6 +444,4 @@ def plain_checks(result: Mapping[str, Any] | None) -> list[dict[str, str]]:
             "asked": _flag(results.get("dcql")),
         }
     states = {True: "ok", False: "failed", None: "not_applicable"}
-    return [
-        {"key": key, "text": text, "state": states[outcomes[key]]} for key, text in PLAIN_CHECKS
-    ]
+    return [{"key": key, "state": states[outcomes[key]]} for key in CHECK_KEYS]

@@ -17,6 +17,7 @@ from app.db.models import Issuer, PresentationRequest, utcnow
 from app.services import oid4vp
 from app.services.oid4vci import qr_png
 from app.web import reading
+from app.web.i18n import messages, negotiate
 from app.web.pages import STATIC_DIR, page
 
 router = APIRouter(include_in_schema=False)
@@ -42,6 +43,15 @@ def _verdict(row: PresentationRequest) -> bool:
     return bool(row.result and row.result.get("verified") is True)
 
 
+def _worded(row: PresentationRequest, language: str) -> list[dict[str, str]]:
+    """Each check with its words in ``language``."""
+    t = messages(language)
+    return [
+        {**check, "text": t["ask_check_" + check["key"]], "stateText": t[check["state"]]}
+        for check in oid4vp.plain_checks(row.result)
+    ]
+
+
 @router.get("/ask/{request_id}", response_class=HTMLResponse)
 async def ask_page(
     request: Request, request_id: str, services: ServicesDep, settings: SettingsDep
@@ -52,6 +62,7 @@ async def ask_page(
     row, verifier = found
     urls = oid4vp.Urls(settings.public_url.rstrip("/"))
     state = oid4vp.state_of(row, utcnow())
+    language = negotiate(request.headers.get("accept-language"))
     response = page(
         request,
         "ask.html",
@@ -59,7 +70,7 @@ async def ask_page(
         purpose=row.purpose,
         state=state,
         verified=_verdict(row),
-        checks=oid4vp.plain_checks(row.result if state == oid4vp.ANSWERED else None),
+        checks=_worded(row, language) if state == oid4vp.ANSWERED else [],
         deep_link=oid4vp.deep_link(row, urls),
         qr_url=f"/ask/{row.id}/qr.png",
         state_url=f"/ask/{row.id}/state",
@@ -80,7 +91,7 @@ async def ask_qr(request_id: str, services: ServicesDep, settings: SettingsDep) 
 
 
 @router.get("/ask/{request_id}/state")
-async def ask_state(request_id: str, services: ServicesDep) -> Response:
+async def ask_state(request: Request, request_id: str, services: ServicesDep) -> Response:
     """The request's state and, once answered, the verdict and each check in plain words (no
     credential data: the page is public to whoever holds the link)."""
     found = await _found(services, request_id)
@@ -89,14 +100,21 @@ async def ask_state(request_id: str, services: ServicesDep) -> Response:
     row = found[0]
     state = oid4vp.state_of(row, utcnow())
     answered = state == oid4vp.ANSWERED
+    language = negotiate(request.headers.get("accept-language"))
+    t = messages(language)
     body = PresentationPageStateReply.model_validate(
         {
             "state": state,
             "verified": _verdict(row) if answered else None,
-            "checks": oid4vp.plain_checks(row.result) if answered else [],
+            "verdictText": (t["ask_verified"] if _verdict(row) else t["ask_refused"])
+            if answered
+            else None,
+            "checks": _worded(row, language) if answered else [],
         }
     )
-    return JSONResponse(body.model_dump(mode="json"), headers=PRIVATE)
+    return JSONResponse(
+        body.model_dump(mode="json"), headers={**PRIVATE, "vary": "Accept-Language"}
+    )
 
 
 @router.get("/static/ask.js")

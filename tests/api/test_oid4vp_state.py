@@ -132,6 +132,11 @@ async def test_the_public_page_and_its_state(
     assert 'data-check="asked" data-state="failed"' in page.text
     state = (await client.get(f"/ask/{created['id']}/state")).json()
     assert state["state"] == "answered" and state["verified"] is False
+    assert state["verdictText"].startswith("Not verified")
+    french = await client.get(f"/ask/{created['id']}/state", headers={"Accept-Language": "fr"})
+    asked = {c["key"]: c for c in french.json()["checks"]}["asked"]
+    assert asked["text"] == "C'est l'attestation qui a été demandée"
+    assert asked["stateText"] == "échoué"
     assert {c["key"]: c["state"] for c in state["checks"]}["asked"] == "failed"
     qr = await client.get(f"/ask/{created['id']}/qr.png")
     assert qr.status_code == 200 and qr.content.startswith(b"\x89PNG")

@@ -95,9 +95,11 @@ class PresentationCheckReply(BaseModel):
     key: str = Field(description="the check's name")
     text: str = Field(description="the check in plain words")
     state: Literal["ok", "failed", "not_applicable"] = Field(description="its outcome")
+    stateText: str = Field(description="its outcome in plain words")
 
 
 class PresentationPageStateReply(BaseModel):
     state: Literal["pending", "answered", "expired"] = Field(description="the request's state")
     verified: bool | None = Field(description="the verdict once answered; null before")
+    verdictText: str | None = Field(description="the verdict in plain words; null before")
     checks: list[PresentationCheckReply] = Field(description="each check in plain words")

@@ -1,11 +1,11 @@
 // The presentation request page: asks the service for the request's state every two seconds
-// and shows the verdict, each check in plain words, once the wallet has answered.
+// and shows the verdict, each check in plain words (in the viewer's language: the words come
+// with the state), once the wallet has answered.
 "use strict";
 (function () {
   const root = document.getElementById("request");
   if (!root) return;
   const marks = { ok: "\u2713", failed: "\u2717" };
-  const words = { ok: "yes", failed: "no" };
 
   function show(id, visible) {
     document.getElementById(id).hidden = !visible;
@@ -21,7 +21,7 @@
     const verdict = document.getElementById("verdict");
     verdict.dataset.verified = String(body.verified === true);
     verdict.className = "verdict " + (body.verified ? "ok" : "refused");
-    document.getElementById("verdict-text").textContent = body.verified ? "Verified" : "Not verified";
+    document.getElementById("verdict-text").textContent = body.verdictText;
     const list = document.getElementById("checks");
     list.replaceChildren();
     for (const check of body.checks) {
@@ -38,7 +38,7 @@
       name.textContent = check.text;
       const state = document.createElement("span");
       state.className = "state";
-      state.textContent = words[check.state] || "does not apply";
+      state.textContent = check.stateText;
       item.append(mark, name, ": ", state);
       list.append(item);
     }
