@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 import orjson
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
 from fastapi.responses import JSONResponse
-from sqlmodel import select
+from sqlmodel import col, select
 
 from app.api.auth import require_scope
 from app.api.deps import IssuingDep, ServicesDep, SessionDep, SettingsDep, VerifierDep
@@ -89,15 +89,16 @@ async def create_presentation_request(
     if body.response_mode == oid4vp.DIRECT_POST_JWT and not urls.response_secret:
         raise ValidationFailed("encrypted responses need MICROCRED_MASTER_KEY")
     slugs = [issuer.slug]
-    if body.issuer:  # an issuer of this service: its SD-JWT VC type
-        named = (await session.exec(select(Issuer).where(Issuer.did == body.issuer))).first()
-        slugs = [named.slug] if named is not None else []
+    issuer_dids = [body.issuer] if isinstance(body.issuer, str) else body.issuer
+    if issuer_dids:  # the issuers of this service among them: their SD-JWT VC types
+        named = await session.exec(select(Issuer).where(col(Issuer.did).in_(issuer_dids)))
+        slugs = sorted(found.slug for found in named)
     query = _query_of(body, urls.public_url, slugs)
     constraints = {
         name: value
         for name, value in {
             "course": body.course,
-            "issuer": body.issuer,
+            "issuer": issuer_dids,
             "eqfLevel": body.eqfLevel,
         }.items()
         if value is not None

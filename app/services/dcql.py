@@ -168,9 +168,12 @@ def mismatches(
         ]
         if missing:
             reasons.append("claims missing or not as asked: " + ", ".join(missing))
-    wanted_issuer = constraints.get("issuer")
-    if wanted_issuer and issuer_id != wanted_issuer:
-        reasons.append(f"it was issued by {issuer_id!r}, not {wanted_issuer!r}")
+    wanted_issuers = constraints.get("issuer")
+    if isinstance(wanted_issuers, str):
+        wanted_issuers = [wanted_issuers]
+    if wanted_issuers and issuer_id not in wanted_issuers:
+        named = " or ".join(repr(i) for i in wanted_issuers)
+        reasons.append(f"it was issued by {issuer_id!r}, not {named}")
     course = constraints.get("course")
     if course and _fold(course) not in {_fold(t) for t in _titles(credential)}:
         reasons.append(f"it is not for the course {course!r}")

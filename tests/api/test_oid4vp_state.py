@@ -180,3 +180,30 @@ async def test_an_organisations_dcql_query_and_the_scope(
     )
     forbidden = await client.post("/presentation-requests", json={"purpose": "x"}, headers=narrow)
     assert forbidden.status_code == 403
+
+
+async def test_an_alliance_of_issuers_any_of_which_may_have_issued_the_credential(
+    app: FastAPI, client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    issuer, auth = await issuer_with_key(client, admin_headers, random_slug)
+    partner, _ = await issuer_with_key(client, admin_headers, random_slug + "-p")
+    outsider, _ = await issuer_with_key(client, admin_headers, random_slug + "-o")
+    holder = Holder(app)
+    vc = await issue_to(client, auth, holder.did)
+    for alliance, verified in (
+        ([partner["did"], issuer["did"]], True),
+        ([partner["did"], outsider["did"]], False),
+    ):
+        created = await ask(client, auth, issuer=alliance, format="ldp_vc")
+        claims = await request_object(client, created)
+        vp = holder.present([vc], challenge=claims["nonce"], domain=claims["client_id"])
+        reply = await post_response(client, claims, {"microcredential": [vp]})
+        assert (reply.status_code == 200) is verified, reply.text
+        polled = await client.get(f"/presentation-requests/{created['id']}", headers=auth)
+        assert polled.json()["result"]["verified"] is verified
+    sd = await ask(client, auth, issuer=[partner["did"], issuer["did"]], format="dc+sd-jwt")
+    vcts = sd["dcql_query"]["credentials"][0]["meta"]["vct_values"]
+    assert sorted(vcts) == sorted(
+        f"https://credentials.example.edu/vct/{slug}/microcredential"
+        for slug in (random_slug, random_slug + "-p")
+    )

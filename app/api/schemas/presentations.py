@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+Did = Annotated[str, StringConstraints(pattern=r"^did:", max_length=400)]
 PathStep = Annotated[str, StringConstraints(max_length=100)] | int | None
 
 
@@ -23,8 +24,10 @@ class PresentationRequestCreateRequest(BaseModel):
         description="the course title the micro-credential must be for (any of its languages, "
         "case and spacing ignored)",
     )
-    issuer: Annotated[str, StringConstraints(pattern=r"^did:", max_length=400)] | None = Field(
-        default=None, description="the DID of the issuer the micro-credential must come from"
+    issuer: Did | Annotated[list[Did], Field(min_length=1, max_length=50)] | None = Field(
+        default=None,
+        description="the DID of the issuer the micro-credential must come from, or a list of "
+        "DIDs (an alliance: any of them)",
     )
     eqfLevel: Annotated[int, Field(ge=1, le=8)] | None = Field(
         default=None, description="the EQF level the micro-credential must state"
