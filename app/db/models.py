@@ -398,7 +398,8 @@ class PresentationRequest(SQLModel, table=True):
     __tablename__ = "presentation_requests"
 
     id: str = Field(primary_key=True, max_length=64)
-    issuer_id: int = Field(foreign_key="issuers.id", index=True)
+    #: the organisation asking; null for the public verify page's own requests
+    issuer_id: int | None = Field(default=None, foreign_key="issuers.id", index=True)
     client_id: str = Field(max_length=400)
     nonce: str = Field(max_length=128, unique=True)
     state: str = Field(max_length=64, unique=True)

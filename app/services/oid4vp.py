@@ -49,6 +49,7 @@ from app.services.verification import NotACredential, NotAPresentation, Verifier
 from app.services.verification.results import problem
 
 CLIENT_ID_PREFIX = "decentralized_identifier:"
+REDIRECT_URI_PREFIX = "redirect_uri:"
 REQUEST_TYP = "oauth-authz-req+jwt"
 SCHEME = "openid4vp://"
 PENDING, ANSWERED, EXPIRED = "pending", "answered", "expired"
@@ -88,9 +89,29 @@ def client_id_of(issuer: Issuer) -> str:
 
 
 def deep_link(row: PresentationRequest, urls: Urls) -> str:
-    """``openid4vp://?client_id=…&request_uri=…`` (what the QR code holds)."""
-    query = urlencode({"client_id": row.client_id, "request_uri": urls.request_uri(row.id)})
-    return SCHEME + "?" + query
+    """What the QR code holds: ``openid4vp://?client_id=…&request_uri=…`` for an organisation's
+    signed request; the whole (unsigned) request by value for the public verify page's
+    ``redirect_uri:`` client, which has no key to sign with (section 5.9.3)."""
+    if row.issuer_id is not None:
+        query = urlencode({"client_id": row.client_id, "request_uri": urls.request_uri(row.id)})
+        return SCHEME + "?" + query
+    parameters = {
+        **_request_parameters(row, urls),
+        "dcql_query": json.dumps(row.dcql_query, separators=(",", ":")),
+        "client_metadata": json.dumps(client_metadata(row, urls.response_secret)),
+    }
+    return SCHEME + "?" + urlencode(parameters)
+
+
+def _request_parameters(row: PresentationRequest, urls: Urls) -> dict[str, Any]:
+    return {
+        "client_id": row.client_id,
+        "response_type": "vp_token",
+        "response_mode": row.response_mode,
+        "response_uri": urls.response_uri(row.id),
+        "nonce": row.nonce,
+        "state": row.state,
+    }
 
 
 def client_metadata(row: PresentationRequest | None = None, secret: bytes = b"") -> dict[str, Any]:
@@ -116,7 +137,7 @@ def client_metadata(row: PresentationRequest | None = None, secret: bytes = b"")
 
 async def create(
     session: AsyncSession,
-    issuer: Issuer,
+    issuer: Issuer | None,
     *,
     dcql_query: dict[str, Any],
     constraints: dict[str, Any],
@@ -125,18 +146,26 @@ async def create(
     ttl: timedelta,
     now: datetime,
     response_mode: str = DIRECT_POST,
+    urls: Urls | None = None,
 ) -> PresentationRequest:
     """Record a request; its nonce is a challenge that expires with it. Requests that expired
-    more than :data:`RETENTION` ago are removed meanwhile."""
-    assert issuer.id is not None
+    more than :data:`RETENTION` ago are removed meanwhile.
+
+    Without ``issuer`` the request is the public verify page's: its client identifier is
+    ``redirect_uri:`` and its response URI (``urls`` needed), and it is passed by value."""
+    assert issuer is None or issuer.id is not None
+    assert issuer is not None or urls is not None
     await session.exec(
         delete(PresentationRequest).where(col(PresentationRequest.expires_at) < now - RETENTION)
     )
     nonce = await challenges.create_challenge(session, ttl=ttl, now=now)
+    request_id = secrets.token_urlsafe(32)
     row = PresentationRequest(
-        id=secrets.token_urlsafe(32),
-        issuer_id=issuer.id,
-        client_id=client_id_of(issuer),
+        id=request_id,
+        issuer_id=issuer.id if issuer is not None else None,
+        client_id=client_id_of(issuer)
+        if issuer is not None
+        else REDIRECT_URI_PREFIX + urls.response_uri(request_id),  # type: ignore[union-attr]
         nonce=nonce.value,
         state=secrets.token_urlsafe(32),
         dcql_query=dcql_query,
@@ -162,7 +191,7 @@ def state_of(row: PresentationRequest, now: datetime) -> str:
 async def of_issuer(session: AsyncSession, issuer: Issuer, request_id: str) -> PresentationRequest:
     """The organisation's own request; another's is as if there were none."""
     row = await session.get(PresentationRequest, request_id)
-    if row is None or row.issuer_id != issuer.id:
+    if row is None or row.issuer_id is None or row.issuer_id != issuer.id:
         raise RequestNotFound(f"no presentation request {request_id!r}")
     return row
 
@@ -178,7 +207,7 @@ async def request_object(
 ) -> str:
     """The signed request object (JAR, RFC 9101) the wallet fetches from ``request_uri``."""
     row = await public(session, request_id)
-    if row is None:
+    if row is None or row.issuer_id is None:  # the verify page's requests go by value
         raise RequestNotFound(f"no presentation request {request_id!r}")
     if state_of(row, now) != PENDING:
         raise OAuthError("invalid_request", f"the presentation request is {state_of(row, now)}")
@@ -190,12 +219,7 @@ async def request_object(
         "aud": SELF_ISSUED,
         "iat": int(now.timestamp()),
         "exp": int(row.expires_at.timestamp()),
-        "client_id": row.client_id,
-        "response_type": "vp_token",
-        "response_mode": row.response_mode,
-        "response_uri": urls.response_uri(row.id),
-        "nonce": row.nonce,
-        "state": row.state,
+        **_request_parameters(row, urls),
         "dcql_query": row.dcql_query,
         "client_metadata": client_metadata(row, urls.response_secret),
     }

@@ -8,13 +8,19 @@ the state it was served with.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from datetime import timedelta
 
-from app.api.deps import ServicesDep, SettingsDep
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from app.api.deps import ServicesDep, SessionDep, SettingsDep
 from app.api.schemas.presentations import PresentationPageStateReply
+from app.config import Settings
 from app.db.models import Issuer, PresentationRequest, utcnow
-from app.services import oid4vp
+from app.sdjwt.microcredential import vct_url
+from app.services import dcql, oid4vp
+from app.services import issuers as issuer_service
+from app.services import oid4vp_encryption as encrypting
 from app.services.oid4vci import qr_png
 from app.web import reading
 from app.web.i18n import messages, negotiate
@@ -29,14 +35,19 @@ ASK_POLICY = (
 PRIVATE = {"cache-control": "no-store", "x-robots-tag": "noindex, nofollow"}
 
 
-async def _found(services: ServicesDep, request_id: str) -> tuple[PresentationRequest, str] | None:
+async def _found(
+    services: ServicesDep, request_id: str
+) -> tuple[PresentationRequest, str | None] | None:
+    """The request and the name of the organisation asking (None: the verify page asks)."""
     async with services.sessionmaker() as session:
         row = await oid4vp.public(session, request_id)
         if row is None:
             return None
+        if row.issuer_id is None:
+            return row, None
         issuer = await session.get(Issuer, row.issuer_id)
         name = reading.text_in(issuer.name, "en") if issuer else None
-        return row, name or (issuer.slug if issuer else "A verifier")
+        return row, name or (issuer.slug if issuer else None)
 
 
 def _verdict(row: PresentationRequest) -> bool:
@@ -60,14 +71,15 @@ async def ask_page(
     if found is None:
         return page(request, "not_found.html", status=404)
     row, verifier = found
-    urls = oid4vp.Urls(settings.public_url.rstrip("/"))
+    urls = urls_of(settings)
     state = oid4vp.state_of(row, utcnow())
     language = negotiate(request.headers.get("accept-language"))
+    t = messages(language)
     response = page(
         request,
         "ask.html",
-        verifier=verifier,
-        purpose=row.purpose,
+        verifier=verifier or t["ask_public_verifier"],
+        purpose=row.purpose if row.issuer_id is not None else t["ask_public_purpose"],
         state=state,
         verified=_verdict(row),
         checks=_worded(row, language) if state == oid4vp.ANSWERED else [],
@@ -86,7 +98,7 @@ async def ask_qr(request_id: str, services: ServicesDep, settings: SettingsDep) 
     found = await _found(services, request_id)
     if found is None:
         return Response(status_code=404)
-    link = oid4vp.deep_link(found[0], oid4vp.Urls(settings.public_url.rstrip("/")))
+    link = oid4vp.deep_link(found[0], urls_of(settings))
     return Response(qr_png(link), media_type="image/png", headers=PRIVATE)
 
 
@@ -124,3 +136,35 @@ async def ask_script() -> Response:
         media_type="text/javascript",
         headers={"cache-control": "public, max-age=3600"},
     )
+
+
+@router.post("/verify/ask")
+async def ask_from_the_verify_page(
+    request: Request, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """A single check from the public verify page: a request by value under the
+    ``redirect_uri:`` client identifier (this page signs nothing), then its page."""
+    async with request.form(max_files=0, max_fields=4) as form:
+        course, wanted = form.get("course"), form.get("format")
+    course = course.strip()[:300] if isinstance(course, str) and course.strip() else None
+    format = wanted if wanted in dcql.FORMATS else dcql.LDP_VC
+    urls = urls_of(settings)
+    issuers_here = [issuer.slug for issuer in await issuer_service.list_issuers(session)]
+    vcts = [vct_url(urls.public_url, slug) for slug in issuers_here[:50]]
+    row = await oid4vp.create(
+        session,
+        None,
+        dcql_query=dcql.build(format, vct_values=vcts, claims=None, eqf_level=None),
+        constraints={"course": course} if course else {},
+        purpose="verify page",
+        callback=None,
+        ttl=timedelta(seconds=settings.presentation_request_ttl_seconds),
+        now=utcnow(),
+        urls=urls,
+    )
+    return RedirectResponse(f"/ask/{row.id}", status_code=303)
+
+
+def urls_of(settings: Settings) -> oid4vp.Urls:
+    secret = encrypting.secret_of(settings.master_key_bytes) if settings.master_key else b""
+    return oid4vp.Urls(settings.public_url.rstrip("/"), secret)

@@ -11,8 +11,10 @@ over the nonce and client identifier the library resolved."""
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -338,3 +340,33 @@ def test_the_wallet_library_encrypts_its_response_for_direct_post_jwt(served: st
         state = result_of(http, auth, created["id"])
         assert state["state"] == "answered"
         assert state["result"]["verified"] is True, state["result"]["errors"]
+
+
+def test_the_wallet_library_answers_the_verify_pages_request_by_value(served: str) -> None:
+    holder_private = {**jws.public_jwk(HOLDER.public_key), "d": jws.b64url_encode(HOLDER.seed)}
+    with httpx.Client(base_url=served, timeout=60) as http:
+        _, auth = organisation(http, "uni-public")
+        issued = http.post("/microcredentials", json=sd_jwt_body(), headers=auth)
+        assert issued.status_code == 201, issued.text
+        asked = http.post("/verify/ask", data={"course": COURSE, "format": "dc+sd-jwt"})
+        assert asked.status_code == 303
+        page = http.get(asked.headers["location"]).text
+        found = re.search(r'id="deep-link" href="([^"]+)"', page)
+        assert found is not None
+        link = html.unescape(found.group(1))
+        resolved = wallet({"action": "resolve", "deepLink": link, "didWebScheme": "http"})
+        assert resolved["parsedType"] == "openid4vp" and resolved["jarSigner"] is None
+        assert resolved["client"]["prefix"] == "redirect_uri"
+        assert resolved["client"]["identifier"] == resolved["payload"]["response_uri"]
+        answered = wallet(
+            {
+                "action": "respond",
+                "payload": resolved["payload"],
+                "sdJwt": issued.json()["verifiableCredential"],
+                "holderPrivateJwk": holder_private,
+                "now": int(time.time()),
+            }
+        )
+        assert answered["status"] == 200, answered["body"]
+        state = http.get(asked.headers["location"] + "/state").json()
+        assert state["state"] == "answered" and state["verified"] is True

@@ -10,6 +10,7 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -17,8 +18,9 @@ from fastapi import FastAPI
 
 from app.config import Settings
 from app.main import create_app
-from tests.api.test_oid4vp import ask, issue_to, post_response, request_object
+from tests.api.test_oid4vp import COURSE, ask, issue_to, post_response, request_object
 from tests.api.test_presentations import Holder
+from tests.api.test_sdjwt_issuing import BASE
 from tests.conftest import _empty_tables
 from tests.factories import issuer_with_key
 from tests.loopback import LoopbackServer
@@ -207,3 +209,36 @@ async def test_an_alliance_of_issuers_any_of_which_may_have_issued_the_credentia
         f"https://credentials.example.edu/vct/{slug}/microcredential"
         for slug in (random_slug, random_slug + "-p")
     )
+
+
+async def test_the_verify_page_asks_a_wallet_by_value_under_redirect_uri(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    random_slug: str,
+    tmp_path: Path,
+) -> None:
+    _, auth = await issuer_with_key(client, admin_headers, random_slug)
+    holder = Holder(app)
+    vc = await issue_to(client, auth, holder.did)
+    form = await client.get("/verify")
+    assert 'action="/verify/ask"' in form.text
+    asked = await client.post("/verify/ask", data={"course": COURSE, "format": "ldp_vc"})
+    assert asked.status_code == 303
+    page = await client.get(asked.headers["location"])
+    assert page.status_code == 200 and 'data-state="pending"' in page.text
+    request_id = asked.headers["location"].removeprefix("/ask/")
+    [link] = zbar((await client.get(f"/ask/{request_id}/qr.png")).content, tmp_path)
+    params = {k: v[0] for k, v in parse_qs(urlsplit(link).query).items()}
+    assert "request_uri" not in params  # by value: nothing signed, nothing fetched
+    assert params["client_id"] == "redirect_uri:" + params["response_uri"]
+    assert json.loads(params["dcql_query"])["credentials"][0]["format"] == "ldp_vc"
+    fetched = await client.get(f"/oid4vp/requests/{request_id}")
+    assert fetched.status_code == 404
+    vp = holder.present([vc], challenge=params["nonce"], domain=params["client_id"])
+    answer = {"vp_token": json.dumps({"microcredential": [vp]}), "state": params["state"]}
+    reply = await client.post(params["response_uri"].removeprefix(BASE), data=answer)
+    assert reply.status_code == 200, reply.text
+    state = (await client.get(f"/ask/{request_id}/state")).json()
+    assert state["state"] == "answered" and state["verified"] is True
+    assert {c["key"]: c["state"] for c in state["checks"]}["asked"] == "ok"

@@ -21,7 +21,7 @@ def upgrade() -> None:
     op.create_table(
         "presentation_requests",
         sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("issuer_id", sa.Integer(), nullable=False),
+        sa.Column("issuer_id", sa.Integer(), nullable=True),
         sa.Column("client_id", sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
         sa.Column("nonce", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
         sa.Column("state", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
