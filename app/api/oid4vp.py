@@ -32,7 +32,6 @@ from app.net import RemoteFetchError, post_json
 from app.problems import ValidationFailed
 from app.sdjwt.microcredential import vct_url
 from app.services import dcql, oid4vp
-from app.services import oid4vp_encryption as encrypting
 from app.services.apikeys import Caller
 from app.services.oid4vci import OAuthError, qr_png
 from app.state import AppState
@@ -46,8 +45,7 @@ PresentationsCaller = Annotated[Caller, Depends(require_scope("presentations:req
 
 
 async def get_urls(settings: SettingsDep) -> oid4vp.Urls:
-    secret = encrypting.secret_of(settings.master_key_bytes) if settings.master_key else b""
-    return oid4vp.Urls(settings.public_url.rstrip("/"), secret)
+    return oid4vp.urls_of(settings)
 
 
 UrlsDep = Annotated[oid4vp.Urls, Depends(get_urls)]

@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.config import Settings
 from app.crypto import jws
 from app.db.models import Issuer, PresentationRequest
 from app.problems import NOT_AS_REQUESTED, PRESENTATION_REQUEST_NOT_FOUND, NotFound
@@ -82,6 +83,11 @@ class Urls:
 
     def page(self, request_id: str) -> str:
         return f"{self.public_url}/ask/{request_id}"
+
+
+def urls_of(settings: Settings) -> Urls:
+    secret = encrypting.secret_of(settings.master_key_bytes) if settings.master_key else b""
+    return Urls(settings.public_url.rstrip("/"), secret)
 
 
 def client_id_of(issuer: Issuer) -> str:

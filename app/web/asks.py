@@ -15,12 +15,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from app.api.deps import ServicesDep, SessionDep, SettingsDep
 from app.api.schemas.presentations import PresentationPageStateReply
-from app.config import Settings
 from app.db.models import Issuer, PresentationRequest, utcnow
 from app.sdjwt.microcredential import vct_url
 from app.services import dcql, oid4vp
 from app.services import issuers as issuer_service
-from app.services import oid4vp_encryption as encrypting
 from app.services.oid4vci import qr_png
 from app.web import reading
 from app.web.i18n import messages, negotiate
@@ -71,7 +69,7 @@ async def ask_page(
     if found is None:
         return page(request, "not_found.html", status=404)
     row, verifier = found
-    urls = urls_of(settings)
+    urls = oid4vp.urls_of(settings)
     state = oid4vp.state_of(row, utcnow())
     language = negotiate(request.headers.get("accept-language"))
     t = messages(language)
@@ -98,7 +96,7 @@ async def ask_qr(request_id: str, services: ServicesDep, settings: SettingsDep) 
     found = await _found(services, request_id)
     if found is None:
         return Response(status_code=404)
-    link = oid4vp.deep_link(found[0], urls_of(settings))
+    link = oid4vp.deep_link(found[0], oid4vp.urls_of(settings))
     return Response(qr_png(link), media_type="image/png", headers=PRIVATE)
 
 
@@ -148,7 +146,7 @@ async def ask_from_the_verify_page(
         course, wanted = form.get("course"), form.get("format")
     course = course.strip()[:300] if isinstance(course, str) and course.strip() else None
     format = wanted if wanted in dcql.FORMATS else dcql.LDP_VC
-    urls = urls_of(settings)
+    urls = oid4vp.urls_of(settings)
     issuers_here = [issuer.slug for issuer in await issuer_service.list_issuers(session)]
     vcts = [vct_url(urls.public_url, slug) for slug in issuers_here[:50]]
     row = await oid4vp.create(
@@ -163,8 +161,3 @@ async def ask_from_the_verify_page(
         urls=urls,
     )
     return RedirectResponse(f"/ask/{row.id}", status_code=303)
-
-
-def urls_of(settings: Settings) -> oid4vp.Urls:
-    secret = encrypting.secret_of(settings.master_key_bytes) if settings.master_key else b""
-    return oid4vp.Urls(settings.public_url.rstrip("/"), secret)
