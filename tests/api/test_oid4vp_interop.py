@@ -27,12 +27,13 @@ from typing import Any
 import httpx
 import pytest
 
-from app.config import CONTEXTS_DIR, new_master_key
+from app.config import new_master_key
 from app.crypto import jws
 from app.crypto.dataintegrity import DataIntegrity
 from app.crypto.keys import KeyPair
 from app.jsonld import OfflineDocumentLoader
 from app.jsonld.canonical import PyldCanonicalizer
+from app.resources import CONTEXTS_DIR
 from tests import processes
 from tests.api.test_sdjwt_issuing import HOLDER, sd_jwt_body
 from tests.api.test_serve import free_port
