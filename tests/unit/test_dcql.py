@@ -10,7 +10,7 @@ import pytest
 
 from app.services import dcql
 
-SD_JWT_CLAIMS = {
+SD_JWT_CLAIMS: dict[str, Any] = {
     "iss": "did:web:credentials.example.edu:issuers:uni-zed",
     "vct": "https://credentials.example.edu/vct/uni-zed/microcredential",
     "title": {"en": "Digital micro-credential creation", "ga": "Cruthú"},
