@@ -131,6 +131,8 @@ class Settings(BaseSettings):
     # Joint credentials (POST /joint-credentials): how long a draft waits for its awarding
     # bodies' proofs before it can no longer be signed (a week by default).
     joint_draft_ttl_seconds: int = Field(default=7 * 86_400, ge=60, le=90 * 86_400)
+    # OpenID4VP: how long a presentation request (its nonce and state) waits for the wallet.
+    presentation_request_ttl_seconds: int = Field(default=600, ge=30, le=3_600)
     # Background jobs (app/services/jobs.py): every service process runs a job runner unless
     # jobs_runner is false (then only `microcred worker` processes run jobs). A runner that
     # stops renewing its lease for jobs_lease_seconds (it died) loses the job to another.

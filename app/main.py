@@ -21,6 +21,7 @@ from app.api import (
     jobs,
     joint,
     oid4vci,
+    oid4vp,
     registry,
     sdjwt,
     sharing,
@@ -57,7 +58,7 @@ from app.services.offload import offload_for
 from app.services.status import StatusPolicy
 from app.services.verification import build_verifier
 from app.state import AppState
-from app.web import branding, catalogue, pages, shares
+from app.web import asks, branding, catalogue, pages, shares
 
 DESCRIPTION = """Issue EU micro-credentials as W3C Verifiable Credentials (Europass EDC / ELM v3
 and Open Badges 3.0), deliver them to wallets, and verify credentials and presentations.
@@ -231,6 +232,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sdjwt.admin_router)
     app.include_router(oid4vci.router)
     app.include_router(verify.router)
+    app.include_router(oid4vp.router)
+    app.include_router(asks.router)
     app.include_router(vocabularies.router)
     app.include_router(sharing.router)
     app.include_router(sharing.admin_router)

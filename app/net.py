@@ -384,3 +384,45 @@ def parse_json(fetched: Fetched, url: str) -> Any:
         return json.loads(fetched.body)
     except (ValueError, RecursionError) as exc:
         raise RemoteFetchError(f"{url} did not return JSON", url=url) from exc
+
+
+async def post_json(
+    client: httpx.AsyncClient,
+    url: str,
+    body: bytes,
+    *,
+    timeout: float,
+    allow_private: bool,
+) -> int:
+    """POST the JSON ``body`` to ``url`` under the same guards as a fetch (http(s) only, the
+    destination checked, no redirect followed, one deadline); the answer's status code.
+
+    Used for callbacks a caller named (a presentation request's ``callback``): the URL is the
+    caller's, so it gets no more reach than a URL found in a document."""
+    parsed = _parse_url(url)
+    port = parsed.port or _DEFAULT_PORTS[parsed.scheme]
+
+    async def attempt() -> int:
+        addresses = await checked_addresses(parsed.host, port, allow_private=allow_private)
+        headers = {"Content-Type": "application/json", "Accept-Encoding": "identity"}
+        targets = [parsed]
+        if parsed.scheme == "http":  # to the addresses just checked (see the docstring above)
+            headers["Host"] = parsed.netloc.decode("ascii")
+            targets = [parsed.copy_with(host=str(address)) for address in addresses]
+        for index, target in enumerate(targets):
+            try:
+                response = await client.post(
+                    target, content=body, headers=headers, follow_redirects=False
+                )
+                return response.status_code
+            except httpx.ConnectError:
+                if index == len(targets) - 1:
+                    raise
+        raise RemoteFetchError(f"{url} could not be reached", url=url)  # pragma: no cover
+
+    try:
+        return await asyncio.wait_for(attempt(), timeout)
+    except TimeoutError as exc:
+        raise FetchTimeoutError(f"{url} did not answer within {timeout} s", url=url) from exc
+    except httpx.HTTPError as exc:
+        raise RemoteFetchError(f"{url} could not be reached: {exc}", url=url) from exc

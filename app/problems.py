@@ -93,6 +93,11 @@ AWARDING_BODY_PROOF_MISSING = _URN + "AWARDING_BODY_PROOF_MISSING"
 TYPE_METADATA_NOT_FOUND = _URN + "TYPE_METADATA_NOT_FOUND"
 INVALID_DISCLOSURE_POLICY = _URN + "INVALID_DISCLOSURE_POLICY"
 TOKEN_STATUS_LIST_ERROR = _URN + "TOKEN_STATUS_LIST_ERROR"
+
+# -- OpenID4VP: presentation requests and what the wallet answered --------------------------------
+PRESENTATION_REQUEST_NOT_FOUND = _URN + "PRESENTATION_REQUEST_NOT_FOUND"
+#: A verified presentation whose credential is not what the request's DCQL query asked for.
+NOT_AS_REQUESTED = _URN + "CREDENTIAL_NOT_AS_REQUESTED"
 #: By the ``code`` of :class:`app.sdjwt.core.SdJwtError` and its subclasses.
 SD_JWT_PROBLEMS = {
     code: _URN + code

@@ -18,7 +18,12 @@ Slug = Annotated[
     StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$", max_length=64),
 ]
 Scope = Literal[
-    "credentials:issue", "credentials:status", "credentials:read", "courses:write", "courses:read"
+    "credentials:issue",
+    "credentials:status",
+    "credentials:read",
+    "courses:write",
+    "courses:read",
+    "presentations:request",
 ]
 assert set(Scope.__args__) == set(SCOPES)  # type: ignore[attr-defined]
 
@@ -138,7 +143,8 @@ class ApiKeyCreateRequest(Strict):
         examples=[["credentials:issue", "credentials:status", "credentials:read"]],
         description="What the key may do: `credentials:issue` (issue credentials), "
         "`credentials:status` (revoke, suspend), `credentials:read` (read issued credentials), "
-        "`courses:write` (describe courses), `courses:read` (read courses).",
+        "`courses:write` (describe courses), `courses:read` (read courses), "
+        "`presentations:request` (ask wallets for credentials, OpenID4VP).",
     )
 
 
@@ -152,7 +158,7 @@ class ApiKeyReply(BaseModel):
     scopes: list[str] = Field(
         description="what the key may do (``credentials:issue``, "
         "``credentials:status``, ``credentials:read``, ``courses:write``, "
-        "``courses:read``)"
+        "``courses:read``, ``presentations:request``)"
     )
     created: datetime = Field(description="when the key was created (ISO 8601 date-time, UTC)")
 

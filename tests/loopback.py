@@ -1,7 +1,8 @@
 """A real HTTP server on 127.0.0.1 for tests that fetch over the network.
 
 ``LoopbackServer`` runs a ``ThreadingHTTPServer`` on an ephemeral port in a daemon thread, answers
-GET requests from the routes given to :meth:`LoopbackServer.serve`, and counts requests per path.
+GET requests from the routes given to :meth:`LoopbackServer.serve`, and counts requests per path;
+POST bodies are recorded (``posted``) and answered 204.
 Use it as a context manager (or call :meth:`LoopbackServer.close`, which may be called twice).
 """
 
@@ -40,6 +41,8 @@ class LoopbackServer:
         self.routes: dict[str, Route] = {}
         self.requests: Counter[str] = Counter()
         self.request_headers: list[dict[str, str]] = []
+        #: (path, body) of every POST, in order (answered 204)
+        self.posted: list[tuple[str, bytes]] = []
         self.content_type = content_type
         self.not_found = not_found
         self._release = threading.Event()
@@ -78,6 +81,13 @@ class LoopbackServer:
                     self.wfile.write(route.body)
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                server.posted.append((self.path, self.rfile.read(length)))
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

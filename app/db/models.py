@@ -431,3 +431,36 @@ class JointStatusHold(SQLModel, table=True):
     list_id: str = Field(foreign_key="status_lists.id", primary_key=True, max_length=36)
     index: int = Field(primary_key=True)
     joint_id: str = Field(foreign_key="joint_credentials.id", index=True, max_length=36)
+
+
+class PresentationRequest(SQLModel, table=True):
+    """An OpenID4VP request of a verifier organisation (an issuer here) to a wallet.
+
+    ``id`` is random and unguessable: it names the request URI and the public page. ``nonce`` is
+    a single-use challenge of the ``nonces`` table (spent by the verifier when a presentation is
+    shown to carry it); ``status`` moves from ``pending`` to ``answered`` once, by a conditional
+    UPDATE."""
+
+    __tablename__ = "presentation_requests"
+
+    id: str = Field(primary_key=True, max_length=64)
+    #: the organisation asking; null for the public verify page's own requests
+    issuer_id: int | None = Field(default=None, foreign_key="issuers.id", index=True)
+    client_id: str = Field(max_length=400)
+    nonce: str = Field(max_length=128, unique=True)
+    state: str = Field(max_length=64, unique=True)
+    dcql_query: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    #: the service's own constraints beside DCQL: {course?, issuer?, eqfLevel?}
+    constraints: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    purpose: str = Field(max_length=500)
+    callback: str | None = Field(default=None, max_length=2000)
+    #: direct_post | direct_post.jwt (the response encrypted to the request's own key)
+    response_mode: str = Field(default="direct_post", max_length=24)
+    #: pending | answered (expiry is read from ``expires_at``)
+    status: str = Field(max_length=16)
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    answered_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )

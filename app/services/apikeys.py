@@ -26,6 +26,7 @@ SCOPES = (
     "credentials:read",
     "courses:write",
     "courses:read",
+    "presentations:request",
 )
 PREFIX = "mck"
 

@@ -27,6 +27,7 @@ from app.problems import (
     ISSUER_NOT_A_DID,
     ISSUER_NOT_TRUSTED,
     MALFORMED_VALUE_ERROR,
+    NOT_AS_REQUESTED,
     NOT_PINNED_FORM,
     PARSING_ERROR,
     RANGE_ERROR,
@@ -56,6 +57,7 @@ _TITLES = {
     ISSUER_NOT_TRUSTED: "No trust source vouches for the issuer",
     ISSUER_NAME_MISMATCH: "Issuer name differs from the registered legal name",
     TRUST_SOURCE_UNAVAILABLE: "Trust source unavailable",
+    NOT_AS_REQUESTED: "Not the credential asked for",
 }
 
 
