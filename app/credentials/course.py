@@ -25,7 +25,15 @@ from app.credentials.fieldtypes import MAX_LANGUAGES, InputModel, LanguageCode, 
 from app.credentials.microcredential import MicroCredentialIn
 
 #: The micro-credential fields that describe one learner's award, not the course.
-LEARNER_FIELDS = ("format", "cryptosuite", "learner", "awardedOn", "grade", "validUntil")
+LEARNER_FIELDS = (
+    "format",
+    "cryptosuite",
+    "learner",
+    "awardedOn",
+    "grade",
+    "validUntil",
+    "stack",
+)
 #: Learner fields that may also carry a course-wide default (the learner's value wins).
 OVERRIDABLE_FIELDS = ("supervision",)
 MAX_SUBJECTS = 10

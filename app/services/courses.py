@@ -26,9 +26,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.credentials.course import CourseIn, content, link_to_course, merge
+from app.credentials.stack import StackPart
 from app.db.models import Course, CourseVersion, Credential, Issuer, utcnow
 from app.problems import COURSE_NOT_FOUND, NotFound
-from app.services import audit, issuance
+from app.services import audit, issuance, stacks
+from app.services.verification import Verifier
 
 #: A course lists at most this many courses per request.
 MAX_LISTED = 1000
@@ -236,15 +238,21 @@ async def course_order(
     *,
     actor: str,
     idempotency_key: str | None = None,
+    verifier: Verifier | None = None,
 ) -> tuple[issuance.IssueOrder, PreparedCourse]:
     """The order that issues ``facts`` (a validated
     :class:`~app.credentials.course.LearnerFactsIn`) from the course version of ``state``,
     which it freezes (in ``session``): the credential points to that version's public page and
     its row records the course and version (``credentials.course_id``, ``course_version``).
-    Issuing it is the caller's: in transactions of its own or inside the caller's."""
+    Issuing it is the caller's: in transactions of its own or inside the caller's. A stack
+    (``facts.stack``) needs the ``verifier`` that checks its parts
+    (:func:`app.services.stacks.resolve_and_commit`)."""
     prepared = prepare(issuer, state.version, issuing.policy.public_url)
-    await freeze(session, state.version)
     mc = merge(prepared.model, facts)
+    parts: list[StackPart] | None = None
+    if mc.stack is not None and verifier is not None:
+        parts, mc = await stacks.resolve_and_commit(session, verifier, mc, now=utcnow())
+    await freeze(session, state.version)
     body_hash = facts_hash(prepared.course_id, prepared.version, facts)
     order = issuance.microcredential_order(
         mc,
@@ -254,6 +262,7 @@ async def course_order(
         idempotency_key=idempotency_key,
         body_hash=body_hash,
         branding=await issuance.branding_of(session, issuer),
+        parts=parts,
     )
     build = order.build
 
@@ -277,6 +286,7 @@ async def issue_from_course(
     *,
     actor: str,
     idempotency_key: str | None = None,
+    verifier: Verifier | None = None,
 ) -> tuple[issuance.Issued, PreparedCourse]:
     """Issue ``facts`` from the course's current version (:func:`course_order`).
 
@@ -286,7 +296,14 @@ async def issue_from_course(
     """
     state = await get_course(session, issuer, course_id)
     order, prepared = await course_order(
-        session, issuer, state, facts, issuing, actor=actor, idempotency_key=idempotency_key
+        session,
+        issuer,
+        state,
+        facts,
+        issuing,
+        actor=actor,
+        idempotency_key=idempotency_key,
+        verifier=verifier,
     )
     issued = await issuance.issue_and_commit(session, issuing, order)
     return issued, prepared

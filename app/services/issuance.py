@@ -24,6 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import jsontext
 from app.credentials.microcredential import IssuerProfile, Learner, MicroCredentialIn
+from app.credentials.stack import StackPart
 from app.crypto.cryptosuites import EDDSA_RDFC_2022
 from app.crypto.dataintegrity import DataIntegrity, with_data_integrity_context
 from app.crypto.errors import ProofError
@@ -474,12 +475,17 @@ def microcredential_builder(
     issuing: Issuing,
     now: datetime,
     branding: IssuerBranding | None = None,
+    parts: Sequence[StackPart] = (),
 ) -> tuple[Builder, Validator | None]:
-    """The builder for ``mc.format`` and, for EDC, the SHACL check every EDC must pass."""
+    """The builder for ``mc.format`` and, for EDC, the SHACL check every EDC must pass;
+    ``parts`` (verified by :func:`app.services.stacks.resolve_and_commit`) are recorded in the
+    credential.
+    """
     from app.credentials.edc import build_edc
     from app.credentials.obv3 import build_obv3
     from app.credentials.render import render_pages
     from app.credentials.shacl import validate_edc
+    from app.credentials.stack import record_parts
 
     profile = issuer_profile(issuer, branding, issuing.policy.public_url)
     issuer_awards = mc.awardingBodies is None or any(
@@ -498,7 +504,9 @@ def microcredential_builder(
     if mc.format == "obv3":
 
         def build_ob(uri: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
-            return build_obv3(mc, profile, credential_id=uri, issued=now, status=entries)
+            return record_parts(
+                build_obv3(mc, profile, credential_id=uri, issued=now, status=entries), parts
+            )
 
         return build_ob, None
 
@@ -506,13 +514,16 @@ def microcredential_builder(
         # With the Data Integrity context the signer would append (a micro-credential always
         # gets an eddsa proof): the SHACL check then canonicalizes what the signer does.
         return with_data_integrity_context(
-            build_edc(
-                mc,
-                profile,
-                credential_id=uri,
-                issued=now,
-                status=entries,
-                display_images=render_pages(mc, profile, link=public_page(issuing, uri)),
+            record_parts(
+                build_edc(
+                    mc,
+                    profile,
+                    credential_id=uri,
+                    issued=now,
+                    status=entries,
+                    display_images=render_pages(mc, profile, link=public_page(issuing, uri)),
+                ),
+                parts,
             )
         )
 
@@ -541,9 +552,23 @@ def microcredential_order(
     idempotency_key: str | None,
     body_hash: str,
     branding: IssuerBranding | None = None,
+    parts: Sequence[StackPart] | None = None,
 ) -> IssueOrder:
     """The order that issues ``mc`` as its format says; ``branding`` (:func:`branding_of`) gives
-    its pages the issuer's colour and logo."""
+    its pages the issuer's colour and logo. A stack's ``parts`` are those
+    :func:`app.services.stacks.resolve_and_commit` verified: a request with a stack is refused
+    without them."""
+    if mc.stack is not None and parts is None:
+        raise ValidationFailed(
+            "a stack is issued one credential at a time",
+            errors=[
+                {
+                    "pointer": "/stack",
+                    "detail": "a stacked credential is issued by POST /microcredentials or "
+                    "POST /courses/{id}/credentials, not in a batch or a cohort",
+                }
+            ],
+        )
     if mc.format == "sd-jwt":
         raise ValidationFailed(
             "an SD-JWT VC is issued on its own",
@@ -556,7 +581,7 @@ def microcredential_order(
             ],
         )
     now = utcnow()
-    build, validate = microcredential_builder(mc, issuer, issuing, now, branding)
+    build, validate = microcredential_builder(mc, issuer, issuing, now, branding, parts or ())
     return IssueOrder(
         issuer,
         build,
