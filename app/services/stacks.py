@@ -24,7 +24,7 @@ from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.credentials.fieldtypes import MAX_ECTS, MAX_HOURS
-from app.credentials.microcredential import MicroCredentialIn, Workload
+from app.credentials.microcredential import MicroCredentialIn, Workload, format_decimal
 from app.credentials.stack import (
     StackPart,
     digest_sri,
@@ -173,14 +173,16 @@ def with_workload(mc: MicroCredentialIn, parts: Sequence[StackPart]) -> MicroCre
         errors.append(
             {
                 "pointer": "/workload/ects",
-                "detail": f"less than the {stated_ects} ECTS credits of the stack's parts",
+                "detail": f"less than the {format_decimal(stated_ects)} ECTS credits of the "
+                "stack's parts",
             }
         )
     if given.hours is not None and given.hours < stated_hours:
         errors.append(
             {
                 "pointer": "/workload/hours",
-                "detail": f"less than the {stated_hours} hours of the stack's parts",
+                "detail": f"less than the {format_decimal(stated_hours)} hours of the stack's "
+                "parts",
             }
         )
     if errors:
