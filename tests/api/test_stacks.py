@@ -17,7 +17,7 @@ import pytest
 
 from app.credentials.stack import DIGEST_SCHEME, PART_ID_SCHEME, digest_sri
 from tests.conftest import problem_of
-from tests.factories import issuer_with_key, microcredential_body
+from tests.factories import issuer_with_key, microcredential_body, vc2_credential
 from tests.obv3_schema import schema_errors
 
 pytestmark = pytest.mark.anyio
@@ -326,3 +326,69 @@ async def test_a_stack_in_a_batch_is_refused(
     [result] = response.json()["results"]
     assert result["status"] == 422
     assert result["problem"]["errors"][0]["pointer"] == "/items/0/stack"
+
+
+async def test_the_parts_verified_are_those_the_proof_covers(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    auth_a, _, parts, _ = await _three_parts(client, admin_headers, random_slug)
+    stacked = await _issue(
+        client,
+        auth_a,
+        microcredential_body(
+            "edc", workload={"ects": "10"}, stack={"parts": [p["id"] for p in parts]}
+        ),
+    )
+    # Another part swapped in (its id and digest): the stack's proof fails.
+    swapped = copy.deepcopy(stacked)
+    node = _edc_has_part(swapped)[0]
+    node["identifier"] = [
+        {
+            **entry,
+            "notation": parts[1]["id"]
+            if entry["schemeName"] == PART_ID_SCHEME
+            else digest_sri(parts[1]),
+        }
+        for entry in node["identifier"]
+    ]
+    status, reply = await _verify(client, swapped)
+    assert status == 422 and reply["results"]["proof"]["verified"] is False
+    # hasPart spelled as its full IRI: not the one reading, so no part is read from it.
+    respelled = copy.deepcopy(stacked)
+    claim = respelled["credentialSubject"]["hasClaim"][0]
+    claim["http://data.europa.eu/snb/model/elm/hasPart"] = claim.pop("hasPart")
+    status, reply = await _verify(client, respelled)
+    assert status == 422 and [e["type"] for e in reply["errors"]] == [
+        "urn:microcred:problem:NOT_PINNED_FORM"
+    ]
+    assert "parts" not in reply["results"]
+
+
+async def test_parts_not_held_here_or_held_with_another_digest_are_reported(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    """A credential (VC-API) recording parts as evidence with digests, as an Open Badge does:
+    one this service does not hold, one it holds under another digest."""
+    issuer, auth = await issuer_with_key(client, admin_headers, random_slug)
+    held = await _issue(client, auth, _part_body("obv3", "Held", "1"))
+    unknown = "urn:uuid:22222222-2222-4222-8222-222222222222"
+    credential = vc2_credential(
+        issuer["did"],
+        evidence=[
+            {"id": unknown, "type": ["Evidence"], "digestSRI": "sha384-" + "A" * 64},
+            {"id": held["id"], "type": ["Evidence"], "digestSRI": "sha384-" + "B" * 64},
+        ],
+    )
+    response = await client.post(
+        "/credentials/issue", json={"credential": credential}, headers=auth
+    )
+    assert response.status_code == 201, response.text
+    status, reply = await _verify(client, response.json()["verifiableCredential"])
+    assert status == 200, reply["errors"]
+    [far, changed] = reply["results"]["parts"]
+    assert far["id"] == unknown and far["reachable"] is False and far["verified"] is None
+    assert changed["reachable"] is True and changed["digestMatches"] is False
+    assert changed["verified"] is False and changed["issuer"] == issuer["did"]
+    warnings = {w["pointer"]: w["type"] for w in reply["warnings"]}
+    assert warnings["/verifiableCredential/evidence/0"] == STACK_PART_UNREACHABLE
+    assert warnings["/verifiableCredential/evidence/1"] == STACK_PART_NOT_VERIFIED
