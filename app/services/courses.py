@@ -28,7 +28,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.credentials.course import CourseIn, content, link_to_course, merge
 from app.credentials.stack import StackPart
 from app.db.models import Course, CourseVersion, Credential, Issuer, utcnow
-from app.problems import COURSE_NOT_FOUND, NotFound
+from app.problems import COURSE_NOT_FOUND, NotFound, ValidationFailed
 from app.services import audit, issuance, stacks
 from app.services.verification import Verifier
 
@@ -77,6 +77,7 @@ async def create_course(
 ) -> CourseState:
     """Store ``course`` (a validated :class:`CourseIn`) as version 1 of a new course."""
     assert issuer.id is not None
+    await stacks.check_stack_of(session, course.stackOf)
     now = utcnow()
     row = Course(
         id=new_course_id(),
@@ -147,6 +148,7 @@ async def update_course(
     from it (frozen), add version N+1. ``published`` changes without a new version, and the
     same content again changes nothing else."""
     row = await _course(session, issuer, course_id)
+    await stacks.check_stack_of(session, course.stackOf, row.id)
     # Lock the course row on PostgreSQL: two edits at once must not both make version N+1.
     await session.exec(update(Course).where(col(Course.id) == row.id).values(updated_at=utcnow()))
     await session.refresh(row)
@@ -250,6 +252,20 @@ async def course_order(
     prepared = prepare(issuer, state.version, issuing.policy.public_url)
     mc = merge(prepared.model, facts)
     parts: list[StackPart] | None = None
+    stack_of = prepared.model.stackOf
+    if stack_of and verifier is None:
+        raise ValidationFailed(
+            "a course that is a stack issues one credential at a time",
+            errors=[
+                {
+                    "pointer": "/stackOf",
+                    "detail": "its credentials are issued by POST /courses/{id}/credentials, "
+                    "each stack verified there",
+                }
+            ],
+        )
+    if stack_of and mc.stack is None:
+        mc = await stacks.course_stack(session, mc, stack_of)
     if mc.stack is not None and verifier is not None:
         parts, mc = await stacks.resolve_and_commit(session, verifier, mc, now=utcnow())
     await freeze(session, state.version)

@@ -7,6 +7,10 @@ validity, status) and must belong to the new credential's learner
 must be that credential byte for byte in JCS form (else its digest would not be found again).
 Every bad part is reported at once, in one 422 whose ``errors`` name ``/stack/parts/<i>``.
 
+A course may declare itself a stack of other courses (``stackOf``): the ids must name courses
+held here (:func:`check_stack_of`), and a learner's credential from it is then awarded for the
+learner's latest credential of each (:func:`course_stack`), unless the request names the parts.
+
 The workload rule: a unit (ECTS, hours) the request leaves out of ``workload`` is the sum of
 the parts' when every part states it; a unit given must be at least the sum of the parts that
 state it (a stack is worth no less than its parts).
@@ -24,7 +28,12 @@ from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.credentials.fieldtypes import MAX_ECTS, MAX_HOURS
-from app.credentials.microcredential import MicroCredentialIn, Workload, format_decimal
+from app.credentials.microcredential import (
+    MicroCredentialIn,
+    StackIn,
+    Workload,
+    format_decimal,
+)
 from app.credentials.stack import (
     StackPart,
     digest_sri,
@@ -33,8 +42,9 @@ from app.credentials.stack import (
     workload_of,
 )
 from app.crypto.jcs import JcsError
-from app.db.models import Credential
+from app.db.models import Course, Credential
 from app.problems import STACK_PART_REFUSED, ValidationFailed
+from app.services.issuance import SearchFields
 from app.services.verification import NotACredential, Verifier
 from app.services.verification.results import Verification
 
@@ -197,3 +207,57 @@ def with_workload(mc: MicroCredentialIn, parts: Sequence[StackPart]) -> MicroCre
         return mc
     workload = Workload.model_construct(ects=new_ects, hours=new_hours)
     return mc.model_copy(update={"workload": workload})
+
+
+async def check_stack_of(
+    session: AsyncSession, course_ids: Sequence[str] | None, own_id: str | None = None
+) -> None:
+    """Refuse (422, ``/stackOf/<i>``) a ``stackOf`` naming no course held here, or itself."""
+    errors = []
+    for index, course_id in enumerate(course_ids or ()):
+        if course_id == own_id:
+            errors.append(
+                {"pointer": f"/stackOf/{index}", "detail": "a course cannot stack itself"}
+            )
+        elif await session.get(Course, course_id) is None:
+            errors.append(
+                {"pointer": f"/stackOf/{index}", "detail": f"no course {course_id!r} is held here"}
+            )
+    if errors:
+        raise ValidationFailed("stackOf names courses that cannot be stacked", errors=errors)
+
+
+async def course_stack(
+    session: AsyncSession, mc: MicroCredentialIn, course_ids: Sequence[str]
+) -> MicroCredentialIn:
+    """``mc`` with ``stack`` naming the learner's latest credential of each course of
+    ``course_ids`` (found by the learner's identifier value, else e-mail, else DID, as
+    ``GET /credentials?learner=`` finds it); a 422 at ``/stack`` for a course without one."""
+    key = SearchFields.of_learner(mc.learner).learner_key
+    parts: list[str | dict[str, Any]] = []
+    errors = []
+    for course_id in course_ids:
+        query = (
+            select(Credential.id)
+            .where(
+                col(Credential.course_id) == course_id,
+                col(Credential.learner_key) == key,
+                col(Credential.format) != "sd-jwt",
+            )
+            .order_by(col(Credential.created_at).desc())
+            .limit(1)
+        )
+        found = (await session.exec(query)).first()
+        if found is None:
+            errors.append(
+                {
+                    "pointer": "/stack",
+                    "detail": f"the learner has no credential of course {course_id}, which this "
+                    "course is a stack of",
+                }
+            )
+        else:
+            parts.append(found)
+    if errors:
+        raise StackPartRefused("the learner lacks a part of this stack", errors=errors)
+    return mc.model_copy(update={"stack": StackIn(parts=parts)})

@@ -392,3 +392,79 @@ async def test_parts_not_held_here_or_held_with_another_digest_are_reported(
     warnings = {w["pointer"]: w["type"] for w in reply["warnings"]}
     assert warnings["/verifiableCredential/evidence/0"] == STACK_PART_UNREACHABLE
     assert warnings["/verifiableCredential/evidence/1"] == STACK_PART_NOT_VERIFIED
+
+
+def _course_body(title: str, ects: str, **extra: Any) -> dict[str, Any]:
+    body = microcredential_body("edc", title={"en": title}, workload={"ects": ects})
+    course = {
+        name: value
+        for name, value in body.items()
+        if name not in ("format", "cryptosuite", "learner", "awardedOn", "grade", "validUntil")
+    }
+    return {**course, **extra}
+
+
+async def _course(client: httpx.AsyncClient, auth: dict[str, str], body: Any) -> str:
+    response = await client.post("/courses", json=body, headers=auth)
+    assert response.status_code == 201, response.text
+    course_id: str = response.json()["id"]
+    return course_id
+
+
+async def test_a_course_that_is_a_stack_of_courses_stacks_the_learners_credentials(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    _, auth_a = await issuer_with_key(client, admin_headers, random_slug)
+    _, auth_b = await issuer_with_key(client, admin_headers, random_slug + "-b", country="ESP")
+    first = await _course(client, auth_a, _course_body("Data literacy", "2"))
+    second = await _course(client, auth_b, _course_body("Machine learning", "5"))
+    stack = await _course(
+        client, auth_a, _course_body("Data science", "7", stackOf=[first, second])
+    )
+    learner = microcredential_body("edc")["learner"]
+    facts = {"format": "edc", "learner": learner, "awardedOn": "2026-06-30"}
+
+    # The learner has no credential of the second course yet.
+    response = await client.post(f"/courses/{first}/credentials", json=facts, headers=auth_a)
+    assert response.status_code == 201, response.text
+    part_1 = response.json()["verifiableCredential"]
+    response = await client.post(f"/courses/{stack}/credentials", json=facts, headers=auth_a)
+    assert response.status_code == 422
+    [error] = problem_of(response)["errors"]
+    assert error["pointer"] == "/stack" and second in error["detail"]
+
+    response = await client.post(
+        f"/courses/{second}/credentials", json={**facts, "format": "obv3"}, headers=auth_b
+    )
+    assert response.status_code == 201, response.text
+    part_2 = response.json()["verifiableCredential"]
+    response = await client.post(f"/courses/{stack}/credentials", json=facts, headers=auth_a)
+    assert response.status_code == 201, response.text
+    stacked = response.json()["verifiableCredential"]
+    assert [_identifiers(node)[PART_ID_SCHEME] for node in _edc_has_part(stacked)] == [
+        part_1["id"],
+        part_2["id"],
+    ]
+    status, reply = await _verify(client, stacked)
+    assert status == 200, reply["errors"]
+    assert [entry["verified"] for entry in reply["results"]["parts"]] == [True, True]
+
+
+async def test_stack_of_names_courses_held_here(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    _, auth = await issuer_with_key(client, admin_headers, random_slug)
+    unknown = "00000000-0000-4000-8000-000000000000"
+    response = await client.post(
+        "/courses", json=_course_body("Stack", "7", stackOf=[unknown]), headers=auth
+    )
+    assert response.status_code == 422
+    assert problem_of(response)["errors"] == [
+        {"pointer": "/stackOf/0", "detail": f"no course {unknown!r} is held here"}
+    ]
+    course = await _course(client, auth, _course_body("Alone", "2"))
+    response = await client.put(
+        f"/courses/{course}", json=_course_body("Alone", "2", stackOf=[course]), headers=auth
+    )
+    assert response.status_code == 422
+    assert problem_of(response)["errors"][0]["pointer"] == "/stackOf/0"
