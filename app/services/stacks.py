@@ -93,8 +93,12 @@ async def _document(
         return held[0].document
     credential_id = part.get("id")
     if isinstance(credential_id, str):
+        try:
+            given = digest_sri(part)
+        except JcsError as exc:
+            return _Fault(index, str(exc))
         for row in await held_credentials(session, credential_id):
-            if row.credential_uri == credential_id and digest_sri(row.document) != digest_sri(part):
+            if row.credential_uri == credential_id and digest_sri(row.document) != given:
                 return _Fault(
                     index,
                     "it differs from the credential this service holds under its id (a tampered "
