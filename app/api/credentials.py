@@ -171,6 +171,10 @@ async def issue_microcredential(
             body_hash=body_hash,
         )
         return issued_reply(sd_jwt)
+    if body.stack is not None:
+        earlier = await issuance.replayed(session, caller.issuer, idempotency_key, body_hash)
+        if earlier is not None:  # a retry: its parts were verified the first time
+            return issued_reply(earlier)
     parts, body = await stacks.resolve_and_commit(session, verifier, body, now=utcnow())
     order = issuance.microcredential_order(
         body,

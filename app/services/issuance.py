@@ -184,16 +184,38 @@ async def public_credential(session: AsyncSession, credential_id: str) -> Creden
 
 
 async def _replay(session: AsyncSession, order: IssueOrder) -> Credential | None:
+    return await _earlier(
+        session, order.issuer, order.idempotency_key, order.client_id, order.body_hash
+    )
+
+
+async def replayed(
+    session: AsyncSession, issuer: Issuer, idempotency_key: str | None, body_hash: str
+) -> Issued | None:
+    """The credential a first request with this ``Idempotency-Key`` issued, to replay before
+    any other work (a stack's parts are not verified again for a retry); a 409 when the key
+    came with another body."""
+    earlier = await _earlier(session, issuer, idempotency_key, None, body_hash)
+    return Issued.stored(earlier, replayed=True) if earlier is not None else None
+
+
+async def _earlier(
+    session: AsyncSession,
+    issuer: Issuer,
+    idempotency_key: str | None,
+    client_id: str | None,
+    body_hash: str,
+) -> Credential | None:
     conditions = []
-    if order.idempotency_key is not None:
-        conditions.append(Credential.idempotency_key == order.idempotency_key)
-    if order.client_id is not None:
-        conditions.append(Credential.client_id == order.client_id)
+    if idempotency_key is not None:
+        conditions.append(Credential.idempotency_key == idempotency_key)
+    if client_id is not None:
+        conditions.append(Credential.client_id == client_id)
     if not conditions:
         return None
-    query = select(Credential).where(Credential.issuer_id == order.issuer.id, or_(*conditions))
+    query = select(Credential).where(Credential.issuer_id == issuer.id, or_(*conditions))
     earlier = (await session.exec(query)).first()
-    if earlier is not None and earlier.request_hash != order.body_hash:
+    if earlier is not None and earlier.request_hash != body_hash:
         raise IdempotencyConflict(
             "the idempotency key (or credentialId) was first used with a different request body"
         )

@@ -468,3 +468,23 @@ async def test_stack_of_names_courses_held_here(
     )
     assert response.status_code == 422
     assert problem_of(response)["errors"][0]["pointer"] == "/stackOf/0"
+
+
+async def test_a_retried_stack_replays_even_when_a_part_was_revoked_since(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    auth_a, _, parts, _ = await _three_parts(client, admin_headers, random_slug)
+    body = microcredential_body(
+        "edc", workload={"ects": "10"}, stack={"parts": [p["id"] for p in parts]}
+    )
+    headers = {**auth_a, "Idempotency-Key": f"stack-{random_slug}"}
+    first = await client.post("/microcredentials", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    await _revoke(client, auth_a, parts[0])
+    again = await client.post("/microcredentials", json=body, headers=headers)
+    assert again.status_code == 201, again.text
+    assert again.json() == first.json()
+    other = await client.post(
+        "/microcredentials", json={**body, "title": {"en": "Other"}}, headers=headers
+    )
+    assert other.status_code == 409
