@@ -264,12 +264,16 @@ async def course_order(
                 }
             ],
         )
-    if stack_of and mc.stack is None:
+    body_hash = facts_hash(prepared.course_id, prepared.version, facts)
+    if (stack_of or mc.stack is not None) and await issuance.replayed(
+        session, issuer, idempotency_key, body_hash
+    ):
+        parts = []  # a retry: the first credential is replayed, its parts verified then
+    elif stack_of and mc.stack is None:
         mc = await stacks.course_stack(session, mc, stack_of)
-    if mc.stack is not None and verifier is not None:
+    if mc.stack is not None and verifier is not None and parts is None:
         parts, mc = await stacks.resolve_and_commit(session, verifier, mc, now=utcnow())
     await freeze(session, state.version)
-    body_hash = facts_hash(prepared.course_id, prepared.version, facts)
     order = issuance.microcredential_order(
         mc,
         issuer,

@@ -438,16 +438,20 @@ async def test_a_course_that_is_a_stack_of_courses_stacks_the_learners_credentia
     )
     assert response.status_code == 201, response.text
     part_2 = response.json()["verifiableCredential"]
-    response = await client.post(f"/courses/{stack}/credentials", json=facts, headers=auth_a)
+    keyed = {**auth_a, "Idempotency-Key": f"course-stack-{random_slug}"}
+    response = await client.post(f"/courses/{stack}/credentials", json=facts, headers=keyed)
     assert response.status_code == 201, response.text
     stacked = response.json()["verifiableCredential"]
+    await _revoke(client, auth_b, part_2)  # a retry still replays the first credential
+    again = await client.post(f"/courses/{stack}/credentials", json=facts, headers=keyed)
+    assert again.status_code == 201 and again.json()["verifiableCredential"] == stacked
     assert [_identifiers(node)[PART_ID_SCHEME] for node in _edc_has_part(stacked)] == [
         part_1["id"],
         part_2["id"],
     ]
     status, reply = await _verify(client, stacked)
     assert status == 200, reply["errors"]
-    assert [entry["verified"] for entry in reply["results"]["parts"]] == [True, True]
+    assert [entry["revoked"] for entry in reply["results"]["parts"]] == [False, True]
 
 
 async def test_stack_of_names_courses_held_here(
