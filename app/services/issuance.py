@@ -301,6 +301,8 @@ class IssueOrder:
     #: The status purposes to add entries for (none when empty); by default those
     #: :func:`status.purposes_for` gives the issuer and format.
     purposes: Sequence[str] | None = None
+    #: More details of the ``credential.issued`` audit event (a stack's parts).
+    audit_details: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -416,7 +418,7 @@ async def _sign(issuing: Issuing, order: IssueOrder, drawn: _Drawn) -> _Signed:
         "credential.issued",
         order.issuer.id,
         credential_id,
-        {"format": order.format, "key": drawn.key.key_id},
+        {"format": order.format, "key": drawn.key.key_id, **(order.audit_details or {})},
     )
     rows = IssuedRows(
         credential, status.entry_rows(drawn.reservations, credential_id, order.now), event
@@ -616,6 +618,11 @@ def microcredential_order(
         idempotency_key=idempotency_key,
         now=now,
         search=SearchFields.of_learner(mc.learner),
+        audit_details=(
+            {"stack": [{"id": p.credential_id, "digestSRI": p.digest} for p in parts]}
+            if parts
+            else None
+        ),
     )
 
 

@@ -114,6 +114,15 @@ async def test_a_stack_of_three_parts_from_two_issuers_is_issued_and_verified_as
     assert specification["creditPoint"][0]["point"] == "10"
     assert specification["volumeOfLearning"] == "PT200H"
 
+    # The audit trail records the parts with their digests.
+    response = await client.get(f"/admin/audit?issuer={random_slug}", headers=admin_headers)
+    [event] = [
+        e
+        for e in response.json()["events"]
+        if e["action"] == "credential.issued" and "stack" in (e.get("details") or {})
+    ]
+    assert event["details"]["stack"] == [{"id": p["id"], "digestSRI": digest_sri(p)} for p in parts]
+
     status, reply = await _verify(client, stacked)
     assert status == 200, reply["errors"]
     assert reply["results"]["credentialSchema"]["verified"] is True  # the EDC SHACL shapes
