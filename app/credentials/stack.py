@@ -480,43 +480,40 @@ def record_parts(document: Json, parts: Sequence[StackPart]) -> Json:
 # -- reading the parts back ----------------------------------------------------------------------
 
 
+def _members(
+    node: Mapping[str, Any], key: str, pointer: str
+) -> list[tuple[str, Mapping[str, Any]]]:
+    """The objects of ``node[key]`` (one object or an array) with their JSON Pointers."""
+    value = node.get(key)
+    if isinstance(value, list):
+        return [
+            (f"{pointer}/{key}/{i}", item)
+            for i, item in enumerate(value)
+            if isinstance(item, Mapping)
+        ]
+    return [(f"{pointer}/{key}", value)] if isinstance(value, Mapping) else []
+
+
 def read_parts(credential: Mapping[str, Any]) -> list[PartRef]:
     """The parts a credential records (empty when it is no stack), as its JSON says them: read
     after the one-reading check, so this is what the proof covers."""
     refs: list[PartRef] = []
     if shape_of(credential) == "edc":
-        subjects = as_list(credential.get("credentialSubject"))
-        for s, subject in enumerate(subjects):
-            if not isinstance(subject, Mapping):
-                continue
-            for c, claim in enumerate(as_list(subject.get("hasClaim"))):
-                if not isinstance(claim, Mapping):
-                    continue
-                for p, part in enumerate(as_list(claim.get("hasPart"))):
-                    if not isinstance(part, Mapping):
-                        continue
+        for at_subject, subject in _members(credential, "credentialSubject", ""):
+            for at_claim, claim in _members(subject, "hasClaim", at_subject):
+                for pointer, part in _members(claim, "hasPart", at_claim):
                     found: dict[str, str] = {}
-                    for entry in as_list(part.get("identifier")):
-                        if isinstance(entry, Mapping) and isinstance(entry.get("notation"), str):
-                            scheme = entry.get("schemeName")
-                            if scheme in (PART_ID_SCHEME, DIGEST_SCHEME):
-                                found.setdefault(str(scheme), entry["notation"])
-                    pointer = "/credentialSubject" + (
-                        f"/{s}" if isinstance(credential.get("credentialSubject"), list) else ""
-                    )
+                    for _, entry in _members(part, "identifier", pointer):
+                        scheme, notation = entry.get("schemeName"), entry.get("notation")
+                        if scheme in (PART_ID_SCHEME, DIGEST_SCHEME) and isinstance(notation, str):
+                            found.setdefault(str(scheme), notation)
                     refs.append(
-                        PartRef(
-                            found.get(PART_ID_SCHEME),
-                            found.get(DIGEST_SCHEME),
-                            f"{pointer}/hasClaim/{c}/hasPart/{p}",
-                        )
+                        PartRef(found.get(PART_ID_SCHEME), found.get(DIGEST_SCHEME), pointer)
                     )
         return refs
-    evidence = credential.get("evidence")
-    for e, entry in enumerate(as_list(evidence)):
-        if isinstance(entry, Mapping) and "digestSRI" in entry:
+    for pointer, entry in _members(credential, "evidence", ""):
+        if "digestSRI" in entry:
             digest = entry.get("digestSRI")
-            pointer = "/evidence" + (f"/{e}" if isinstance(evidence, list) else "")
             refs.append(
                 PartRef(node_id(entry), digest if isinstance(digest, str) else None, pointer)
             )

@@ -4,9 +4,10 @@ The parts are read from the stack as its proof covers it (:func:`app.credentials
 read_parts`, after the one-reading check): each part's credential id and digest. A part this
 service holds under that id is found by its digest (the copy whose RFC 8785 JSON hashes to it)
 and verified in full, its own parts too, down to :data:`MAX_DEPTH` levels and at most
-:data:`MAX_PARTS_CHECKED` parts per verification; its live status is the one it has now. A part
-held under that id with another digest is reported as not the part the stack was issued for;
-a part this service does not hold is reported unreachable (not verified): a warning.
+:data:`MAX_PARTS_CHECKED` parts looked up per verification (and reported per stack); its live
+status is the one it has now. A part held under that id with another digest is reported as not
+the part the stack was issued for; a part this service does not hold is reported unreachable
+(not verified): a warning.
 
 A part that does not verify (revoked, suspended, expired, its digest differs) is reported on
 its entry and as a warning of the stack, not as an error: the stack's own proof, status and
@@ -39,7 +40,7 @@ from app.services.verification.results import (
 
 #: Parts nested deeper than this (a stack of stacks of stacks…) are not checked.
 MAX_DEPTH = 3
-#: Parts verified at most per verification, all levels together.
+#: Parts looked up at most per verification, all levels together; and reported per stack.
 MAX_PARTS_CHECKED = 40
 #: Copies held under one credential id looked at (VC-API callers choose ids).
 MAX_HELD_COPIES = 5
@@ -98,7 +99,15 @@ async def check_parts(
 ) -> list[PartResult]:
     """Each part's entry of ``results.parts``; warnings of the stack go to ``report``."""
     entries: list[PartResult] = []
-    for index, ref in enumerate(refs):
+    if len(refs) > MAX_PARTS_CHECKED:
+        report.warnings.append(
+            problem(
+                STACK_PART_UNREACHABLE,
+                f"{len(refs)} parts: only the first {MAX_PARTS_CHECKED} are reported",
+                None,
+            )
+        )
+    for index, ref in enumerate(refs[:MAX_PARTS_CHECKED]):
         entry: PartResult = {
             "id": ref.credential_id,
             "issuer": None,
@@ -133,6 +142,7 @@ async def check_parts(
                 )
             )
             continue
+        budget.left -= 1  # a lookup, and a verification when the part is held
         documents = await held.documents(ref.credential_id)
         if not documents:
             report.warnings.append(
@@ -158,7 +168,6 @@ async def check_parts(
                 )
             )
             continue
-        budget.left -= 1
         checked = await verify(document)
         status = checked.results.get("credentialStatus") or {}
         entry["digestMatches"] = True
