@@ -73,6 +73,11 @@ ISSUER_NOT_TRUSTED = _URN + "ISSUER_NOT_TRUSTED"
 ISSUER_NAME_MISMATCH = _URN + "ISSUER_NAME_MISMATCH"
 TRUST_SOURCE_UNAVAILABLE = _URN + "TRUST_SOURCE_UNAVAILABLE"
 
+# -- stacked credentials: a part refused at issuing, a part's outcome when verifying -------------
+STACK_PART_REFUSED = _URN + "STACK_PART_REFUSED"
+STACK_PART_NOT_VERIFIED = _URN + "STACK_PART_NOT_VERIFIED"
+STACK_PART_UNREACHABLE = _URN + "STACK_PART_UNREACHABLE"
+
 # -- courses, jobs, sharing, vocabularies --------------------------------------------------------
 COURSE_NOT_FOUND = _URN + "COURSE_NOT_FOUND"
 JOB_NOT_FOUND = _URN + "JOB_NOT_FOUND"

@@ -10,7 +10,7 @@ from starlette.background import BackgroundTask
 
 from app.api.auth import CoursesReadCaller, CoursesWriteCaller, IssueCaller
 from app.api.credentials import IdempotencyKey, issued_reply
-from app.api.deps import SessionDep, services_of
+from app.api.deps import SessionDep, VerifierDep, services_of
 from app.api.schemas.courses import (
     CourseListReply,
     CourseReply,
@@ -123,12 +123,14 @@ async def issue_from_course(
     body: Annotated[LearnerFactsIn, Body(examples=[FACTS_EXAMPLE])],
     request: Request,
     session: SessionDep,
+    verifier: VerifierDep,
     caller: IssueCaller,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Issue one learner's micro-credential from the course's current version (`format`,
-    `cryptosuite`, `learner`, `awardedOn`, `grade`, `validUntil`, and `supervision` to
-    override the course's); the credential links to that version's public page."""
+    `cryptosuite`, `learner`, `awardedOn`, `grade`, `validUntil`, `stack`, and `supervision`
+    to override the course's); the credential links to that version's public page. With
+    `stack`, each part is verified first (a 422 names every bad part, `/stack/parts/<i>`)."""
     issuing: issuance.Issuing = services_of(request).issuing
     issued, _ = await courses.issue_from_course(
         session,
@@ -138,6 +140,7 @@ async def issue_from_course(
         issuing,
         actor=caller.actor,
         idempotency_key=idempotency_key,
+        verifier=verifier,
     )
     return issued_reply(issued)
 

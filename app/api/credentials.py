@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from app import jsontext
 from app.api.auth import IssueCaller, ReadCaller
-from app.api.deps import IssuingDep, SessionDep
+from app.api.deps import IssuingDep, SessionDep, VerifierDep
 from app.api.schemas.issuing import (
     BatchReply,
     BatchRequest,
@@ -23,9 +23,10 @@ from app.api.schemas.issuing import (
 from app.credentials.examples import example_request
 from app.credentials.microcredential import MicroCredentialIn
 from app.credentials.vcapi import check_issuable, issuable_document
+from app.db.models import utcnow
 from app.limits import LARGE_BODY, ParsedOnceRoute, pause_if_large
 from app.problems import ValidationFailed
-from app.services import issuance, sdjwt, status
+from app.services import issuance, sdjwt, stacks, status
 
 router = APIRouter(tags=["issuing"], route_class=ParsedOnceRoute)
 
@@ -139,19 +140,24 @@ async def issue_credential(
     status_code=201,
     responses={
         409: {"description": "Idempotency key reused with another body"},
-        422: {"description": "Missing or invalid micro-credential elements"},
+        422: {
+            "description": "Missing or invalid micro-credential elements, or parts of a stack "
+            "that cannot be stacked"
+        },
     },
 )
 async def issue_microcredential(
     body: Annotated[MicroCredentialIn, Body(openapi_examples=MICROCREDENTIAL_EXAMPLES)],
     session: SessionDep,
     issuing: IssuingDep,
+    verifier: VerifierDep,
     caller: IssueCaller,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Issue an EU micro-credential as a Europass EDC (`edc`), an Open Badge 3.0 (`obv3`) or an
     SD-JWT VC (`sd-jwt`, bound to `holderJwk` when given; the main path for wallets is
-    OpenID4VCI)."""
+    OpenID4VCI). With `stack`, a credential awarded for earlier credentials (its parts), each
+    verified first: a 422 names every part that cannot be stacked (`/stack/parts/<i>`)."""
     body_hash = issuance.request_hash(body.model_dump(mode="json"))
     if body.format == "sd-jwt":  # not a JSON-LD document: signed in the request's transaction
         sd_jwt = await sdjwt.issue(
@@ -165,6 +171,11 @@ async def issue_microcredential(
             body_hash=body_hash,
         )
         return issued_reply(sd_jwt)
+    if body.stack is not None:
+        earlier = await issuance.replayed(session, caller.issuer, idempotency_key, body_hash)
+        if earlier is not None:  # a retry: its parts were verified the first time
+            return issued_reply(earlier)
+    parts, body = await stacks.resolve_and_commit(session, verifier, body, now=utcnow())
     order = issuance.microcredential_order(
         body,
         caller.issuer,
@@ -173,6 +184,7 @@ async def issue_microcredential(
         idempotency_key=idempotency_key,
         body_hash=body_hash,
         branding=await issuance.branding_of(session, caller.issuer),
+        parts=parts if body.stack is not None else None,
     )
     issued = await issuance.issue_and_commit(session, issuing, order)
     return issued_reply(issued)

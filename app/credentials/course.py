@@ -4,7 +4,8 @@
 own fields, so a course is validated exactly as a micro-credential is, with the same per-field
 errors; it leaves out what belongs to one learner (:data:`LEARNER_FIELDS`) and adds what only a
 course has: ``published`` (whether the public catalogue lists it), ``languages`` (of
-instruction) and ``subjects`` (ISCED-F fields of education), which the catalogue filters by.
+instruction) and ``subjects`` (ISCED-F fields of education), which the catalogue filters by;
+and ``stackOf``, the courses it is a stack of (:mod:`app.services.stacks`).
 
 :class:`LearnerFactsIn` (the body of ``POST /courses/{id}/credentials``) is composed the same
 way from the learner's fields; ``supervision`` given there overrides the course's for that
@@ -21,11 +22,25 @@ from typing import Annotated, Any
 
 from pydantic import Field, ValidationInfo, create_model, field_validator
 
-from app.credentials.fieldtypes import MAX_LANGUAGES, InputModel, LanguageCode, SubjectArea
-from app.credentials.microcredential import MicroCredentialIn
+from app.credentials.fieldtypes import (
+    MAX_LANGUAGES,
+    InputModel,
+    LanguageCode,
+    SubjectArea,
+    text_constraint,
+)
+from app.credentials.microcredential import MAX_STACK_PARTS, MicroCredentialIn
 
 #: The micro-credential fields that describe one learner's award, not the course.
-LEARNER_FIELDS = ("format", "cryptosuite", "learner", "awardedOn", "grade", "validUntil")
+LEARNER_FIELDS = (
+    "format",
+    "cryptosuite",
+    "learner",
+    "awardedOn",
+    "grade",
+    "validUntil",
+    "stack",
+)
 #: Learner fields that may also carry a course-wide default (the learner's value wins).
 OVERRIDABLE_FIELDS = ("supervision",)
 MAX_SUBJECTS = 10
@@ -59,6 +74,19 @@ class _CourseExtras(InputModel):
         default=[],
         description="the course's fields of education, ISCED-F concept URIs (see GET "
         "/vocabularies/isced-f); at most 10",
+    )
+    stackOf: (
+        Annotated[
+            list[Annotated[str, text_constraint(64)]],
+            Field(min_length=1, max_length=MAX_STACK_PARTS),
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description="the ids of the courses (held by this service) this course is a stack "
+        "of: a learner's credential from it is awarded for the learner's latest credential "
+        "of each of them, found by the learner's identifier (or e-mail, or DID), unless the "
+        "request gives `stack` itself",
     )
 
 

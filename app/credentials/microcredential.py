@@ -108,6 +108,7 @@ __all__ = [
     "MAX_ESCO_SKILLS_PER_OUTCOME",
     "MAX_LANGUAGES",
     "MAX_LEARNING_OUTCOMES",
+    "MAX_STACK_PARTS",
     "MicroCredentialIn",
     "NqfLevelIn",
     "OrganisationIn",
@@ -115,6 +116,7 @@ __all__ = [
     "ParticipationIn",
     "QDR_SCHEME",
     "QualityAssuranceIn",
+    "StackIn",
     "StackabilityIn",
     "Workload",
     "awarding_bodies",
@@ -419,6 +421,24 @@ class StackabilityIn(InputModel):
     )
 
 
+#: At most this many parts per stack (each is verified before issuing).
+MAX_STACK_PARTS = 20
+
+
+class StackIn(InputModel):
+    """The earlier credentials a stacked credential is awarded for (``API.md``, "Stacks")."""
+
+    parts: Annotated[
+        list[Annotated[str, text_constraint(2048)] | dict[str, Any]],
+        Field(min_length=1, max_length=MAX_STACK_PARTS),
+    ] = Field(
+        description="The parts, each the id of a credential this service holds (its `id` or "
+        "its VC `id`, of any issuer here) or a whole signed credential (EDC, Open Badge or "
+        "other VC). Each is verified first (signature, status, validity) and must be the "
+        f"same learner's; at most {MAX_STACK_PARTS}."
+    )
+
+
 class MicroCredentialIn(InputModel):
     """The body of ``POST /microcredentials`` (``API.md``)."""
 
@@ -562,6 +582,15 @@ class MicroCredentialIn(InputModel):
         "is an awarding body",
     )
 
+    stack: StackIn | None = Field(
+        default=None,
+        description="A stacked credential: the earlier micro-credentials (of this issuer or "
+        "others) it is awarded for. Recorded with their digests (EDC: the achievement's "
+        "`hasPart`; Open Badges: `evidence`); `edc` and `obv3` only. Workload: a unit left out "
+        "of `workload` is the sum of the parts' when every part states it; a unit given must "
+        "be at least that sum.",
+    )
+
     @field_validator("holderJwk")
     @classmethod
     def _public_ed25519(cls, value: dict[str, str] | None, info: ValidationInfo) -> Any:
@@ -580,6 +609,8 @@ class MicroCredentialIn(InputModel):
     def _sd_jwt_has_no_cryptosuite(self) -> MicroCredentialIn:
         if self.format == "sd-jwt" and self.cryptosuite is not None:
             raise ValueError("an sd-jwt credential is signed EdDSA as a JWS: no cryptosuite")
+        if self.format == "sd-jwt" and self.stack is not None:
+            raise ValueError("a stack is issued as an edc or obv3 credential, not sd-jwt")
         return self
 
     @field_validator("validUntil")

@@ -146,7 +146,7 @@ def _credits(value: Decimal) -> float:
     return float(value)
 
 
-def _ext_identity_type(scheme: str) -> str:
+def ext_identity_type(scheme: str) -> str:
     """``student-number`` → ``ext:student-number`` (OB's pattern for extension values)."""
     return "ext:" + (re.sub(r"[^A-Za-z0-9._-]+", "-", scheme).strip("-") or "identifier")
 
@@ -203,9 +203,7 @@ class _ObBuilder:
         if learner.email:
             entries.append(("emailAddress", learner.email))
         if learner.identifier:
-            entries.append(
-                (_ext_identity_type(learner.identifier.scheme), learner.identifier.value)
-            )
+            entries.append((ext_identity_type(learner.identifier.scheme), learner.identifier.value))
         return [
             {"type": "IdentityObject", "identityHash": value, "identityType": kind, "hashed": False}
             for kind, value in entries

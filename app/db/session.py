@@ -15,6 +15,9 @@ any exception). A service never commits or rolls back, with these named exceptio
   in a session of its own, committed at once.
 - ``app.services.bulk_status.change_and_commit``: a bulk status change commits a transaction per
   chunk of credentials, so one large change never holds every status row locked.
+- ``app.services.stacks.resolve_and_commit``: a stacked credential's parts held here are read in
+  the request's session, whose transaction (reads only) then ends before the parts are verified:
+  the verifier reads in sessions of its own and may wait for remote servers.
 
 Sessions opened elsewhere only read (the verifier's status, controller and trust-list lookups,
 the public credential page) or are a whole unit of work in ``session.begin()`` (the CLI's

@@ -27,9 +27,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.credentials.course import CourseIn, content, link_to_course, merge
 from app.credentials.microcredential import MicroCredentialIn
+from app.credentials.stack import StackPart
 from app.db.models import Course, CourseVersion, Credential, Issuer, utcnow
-from app.problems import COURSE_NOT_FOUND, NotFound
-from app.services import audit, issuance
+from app.problems import COURSE_NOT_FOUND, NotFound, ValidationFailed
+from app.services import audit, issuance, stacks
+from app.services.verification import Verifier
 
 #: A course lists at most this many courses per request.
 MAX_LISTED = 1000
@@ -76,6 +78,7 @@ async def create_course(
 ) -> CourseState:
     """Store ``course`` (a validated :class:`CourseIn`) as version 1 of a new course."""
     assert issuer.id is not None
+    await stacks.check_stack_of(session, course.stackOf)
     now = utcnow()
     row = Course(
         id=new_course_id(),
@@ -146,6 +149,7 @@ async def update_course(
     from it (frozen), add version N+1. ``published`` changes without a new version, and the
     same content again changes nothing else."""
     row = await _course(session, issuer, course_id)
+    await stacks.check_stack_of(session, course.stackOf, row.id)
     # Lock the course row on PostgreSQL: two edits at once must not both make version N+1.
     await session.exec(update(Course).where(col(Course.id) == row.id).values(updated_at=utcnow()))
     await session.refresh(row)
@@ -237,16 +241,40 @@ async def course_order(
     *,
     actor: str,
     idempotency_key: str | None = None,
+    verifier: Verifier | None = None,
 ) -> tuple[issuance.IssueOrder, PreparedCourse]:
     """The order that issues ``facts`` (a validated
     :class:`~app.credentials.course.LearnerFactsIn`) from the course version of ``state``,
     which it freezes (in ``session``): the credential points to that version's public page and
     its row records the course and version (``credentials.course_id``, ``course_version``).
-    Issuing it is the caller's: in transactions of its own or inside the caller's."""
+    Issuing it is the caller's: in transactions of its own or inside the caller's. A stack
+    (``facts.stack``) needs the ``verifier`` that checks its parts
+    (:func:`app.services.stacks.resolve_and_commit`)."""
     prepared = prepare(issuer, state.version, issuing.policy.public_url)
-    await freeze(session, state.version)
     mc = merge(prepared.model, facts)
+    parts: list[StackPart] | None = None
+    stack_of = prepared.model.stackOf
+    if stack_of and verifier is None:
+        raise ValidationFailed(
+            "a course that is a stack issues one credential at a time",
+            errors=[
+                {
+                    "pointer": "/stackOf",
+                    "detail": "its credentials are issued by POST /courses/{id}/credentials, "
+                    "each stack verified there",
+                }
+            ],
+        )
     body_hash = facts_hash(prepared.course_id, prepared.version, facts)
+    if (stack_of or mc.stack is not None) and await issuance.replayed(
+        session, issuer, idempotency_key, body_hash
+    ):
+        parts = []  # a retry: the first credential is replayed, its parts verified then
+    elif stack_of and mc.stack is None:
+        mc = await stacks.course_stack(session, mc, stack_of)
+    if mc.stack is not None and verifier is not None and parts is None:
+        parts, mc = await stacks.resolve_and_commit(session, verifier, mc, now=utcnow())
+    await freeze(session, state.version)
     order = issuance.microcredential_order(
         mc,
         issuer,
@@ -255,6 +283,7 @@ async def course_order(
         idempotency_key=idempotency_key,
         body_hash=body_hash,
         branding=await issuance.branding_of(session, issuer),
+        parts=parts,
     )
     order = linked_to_course(order, mc, prepared.course_id, prepared.version, prepared.url)
     return order, prepared
@@ -287,6 +316,7 @@ async def issue_from_course(
     *,
     actor: str,
     idempotency_key: str | None = None,
+    verifier: Verifier | None = None,
 ) -> tuple[issuance.Issued, PreparedCourse]:
     """Issue ``facts`` from the course's current version (:func:`course_order`).
 
@@ -296,7 +326,14 @@ async def issue_from_course(
     """
     state = await get_course(session, issuer, course_id)
     order, prepared = await course_order(
-        session, issuer, state, facts, issuing, actor=actor, idempotency_key=idempotency_key
+        session,
+        issuer,
+        state,
+        facts,
+        issuing,
+        actor=actor,
+        idempotency_key=idempotency_key,
+        verifier=verifier,
     )
     issued = await issuance.issue_and_commit(session, issuing, order)
     return issued, prepared

@@ -24,6 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import jsontext
 from app.credentials.microcredential import IssuerProfile, Learner, MicroCredentialIn
+from app.credentials.stack import StackPart
 from app.crypto.cryptosuites import EDDSA_RDFC_2022
 from app.crypto.dataintegrity import DataIntegrity, with_data_integrity_context
 from app.crypto.errors import ProofError
@@ -183,16 +184,38 @@ async def public_credential(session: AsyncSession, credential_id: str) -> Creden
 
 
 async def _replay(session: AsyncSession, order: IssueOrder) -> Credential | None:
+    return await _earlier(
+        session, order.issuer, order.idempotency_key, order.client_id, order.body_hash
+    )
+
+
+async def replayed(
+    session: AsyncSession, issuer: Issuer, idempotency_key: str | None, body_hash: str
+) -> Issued | None:
+    """The credential a first request with this ``Idempotency-Key`` issued, to replay before
+    any other work (a stack's parts are not verified again for a retry); a 409 when the key
+    came with another body."""
+    earlier = await _earlier(session, issuer, idempotency_key, None, body_hash)
+    return Issued.stored(earlier, replayed=True) if earlier is not None else None
+
+
+async def _earlier(
+    session: AsyncSession,
+    issuer: Issuer,
+    idempotency_key: str | None,
+    client_id: str | None,
+    body_hash: str,
+) -> Credential | None:
     conditions = []
-    if order.idempotency_key is not None:
-        conditions.append(Credential.idempotency_key == order.idempotency_key)
-    if order.client_id is not None:
-        conditions.append(Credential.client_id == order.client_id)
+    if idempotency_key is not None:
+        conditions.append(Credential.idempotency_key == idempotency_key)
+    if client_id is not None:
+        conditions.append(Credential.client_id == client_id)
     if not conditions:
         return None
-    query = select(Credential).where(Credential.issuer_id == order.issuer.id, or_(*conditions))
+    query = select(Credential).where(Credential.issuer_id == issuer.id, or_(*conditions))
     earlier = (await session.exec(query)).first()
-    if earlier is not None and earlier.request_hash != order.body_hash:
+    if earlier is not None and earlier.request_hash != body_hash:
         raise IdempotencyConflict(
             "the idempotency key (or credentialId) was first used with a different request body"
         )
@@ -278,6 +301,8 @@ class IssueOrder:
     #: The status purposes to add entries for (none when empty); by default those
     #: :func:`status.purposes_for` gives the issuer and format.
     purposes: Sequence[str] | None = None
+    #: More details of the ``credential.issued`` audit event (a stack's parts).
+    audit_details: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -393,7 +418,7 @@ async def _sign(issuing: Issuing, order: IssueOrder, drawn: _Drawn) -> _Signed:
         "credential.issued",
         order.issuer.id,
         credential_id,
-        {"format": order.format, "key": drawn.key.key_id},
+        {"format": order.format, "key": drawn.key.key_id, **(order.audit_details or {})},
     )
     rows = IssuedRows(
         credential, status.entry_rows(drawn.reservations, credential_id, order.now), event
@@ -474,12 +499,17 @@ def microcredential_builder(
     issuing: Issuing,
     now: datetime,
     branding: IssuerBranding | None = None,
+    parts: Sequence[StackPart] = (),
 ) -> tuple[Builder, Validator | None]:
-    """The builder for ``mc.format`` and, for EDC, the SHACL check every EDC must pass."""
+    """The builder for ``mc.format`` and, for EDC, the SHACL check every EDC must pass;
+    ``parts`` (verified by :func:`app.services.stacks.resolve_and_commit`) are recorded in the
+    credential.
+    """
     from app.credentials.edc import build_edc
     from app.credentials.obv3 import build_obv3
     from app.credentials.render import render_pages
     from app.credentials.shacl import validate_edc
+    from app.credentials.stack import record_parts
 
     profile = issuer_profile(issuer, branding, issuing.policy.public_url)
     issuer_awards = mc.awardingBodies is None or any(
@@ -498,7 +528,9 @@ def microcredential_builder(
     if mc.format == "obv3":
 
         def build_ob(uri: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
-            return build_obv3(mc, profile, credential_id=uri, issued=now, status=entries)
+            return record_parts(
+                build_obv3(mc, profile, credential_id=uri, issued=now, status=entries), parts
+            )
 
         return build_ob, None
 
@@ -506,13 +538,16 @@ def microcredential_builder(
         # With the Data Integrity context the signer would append (a micro-credential always
         # gets an eddsa proof): the SHACL check then canonicalizes what the signer does.
         return with_data_integrity_context(
-            build_edc(
-                mc,
-                profile,
-                credential_id=uri,
-                issued=now,
-                status=entries,
-                display_images=render_pages(mc, profile, link=public_page(issuing, uri)),
+            record_parts(
+                build_edc(
+                    mc,
+                    profile,
+                    credential_id=uri,
+                    issued=now,
+                    status=entries,
+                    display_images=render_pages(mc, profile, link=public_page(issuing, uri)),
+                ),
+                parts,
             )
         )
 
@@ -541,9 +576,23 @@ def microcredential_order(
     idempotency_key: str | None,
     body_hash: str,
     branding: IssuerBranding | None = None,
+    parts: Sequence[StackPart] | None = None,
 ) -> IssueOrder:
     """The order that issues ``mc`` as its format says; ``branding`` (:func:`branding_of`) gives
-    its pages the issuer's colour and logo."""
+    its pages the issuer's colour and logo. A stack's ``parts`` are those
+    :func:`app.services.stacks.resolve_and_commit` verified: a request with a stack is refused
+    without them."""
+    if mc.stack is not None and parts is None:
+        raise ValidationFailed(
+            "a stack is issued one credential at a time",
+            errors=[
+                {
+                    "pointer": "/stack",
+                    "detail": "a stacked credential is issued by POST /microcredentials or "
+                    "POST /courses/{id}/credentials, not in a batch or a cohort",
+                }
+            ],
+        )
     if mc.format == "sd-jwt":
         raise ValidationFailed(
             "an SD-JWT VC is issued on its own",
@@ -557,7 +606,7 @@ def microcredential_order(
         )
     refuse_joint_award(mc)
     now = utcnow()
-    build, validate = microcredential_builder(mc, issuer, issuing, now, branding)
+    build, validate = microcredential_builder(mc, issuer, issuing, now, branding, parts or ())
     return IssueOrder(
         issuer,
         build,
@@ -570,6 +619,11 @@ def microcredential_order(
         idempotency_key=idempotency_key,
         now=now,
         search=SearchFields.of_learner(mc.learner),
+        audit_details=(
+            {"stack": [{"id": p.credential_id, "digestSRI": p.digest} for p in parts]}
+            if parts
+            else None
+        ),
     )
 
 

@@ -353,6 +353,10 @@ def _verdict(result: Verification) -> dict[str, Any]:
         "validUntil": results.get("validUntil"),
         "validFrom": results.get("validFrom"),
         "issuer": results.get("proof", {}).get("issuer"),
+        "parts": [
+            (part["id"], part["digestMatches"], part["verified"], part["revoked"])
+            for part in results.get("parts") or []
+        ],
     }
 
 
@@ -397,6 +401,17 @@ async def test_no_respelling_changes_a_verdict_or_a_claim(
         if then == "revoke":
             await _revoke(client, auth, credential)
         originals.append(credential)
+    # Stacks (issue 20), an EDC and an Open Badge, one of whose parts is revoked after issuing:
+    # the parts a verifier reads are those the proof covers, in every spelling.
+    parts = [
+        await _issue(client, auth, "/microcredentials", microcredential_body(format))
+        for format in ("edc", "obv3")
+    ]
+    for format in ("edc", "obv3"):
+        stack = {"parts": [part["id"] for part in parts]}
+        body = microcredential_body(format, workload={"ects": 4}, stack=stack)
+        originals.append(await _issue(client, auth, "/microcredentials", body))
+    await _revoke(client, auth, parts[1])
     # A suspended one, of an issuer whose credentials carry a suspension entry too.
     suspending, suspending_auth = await issuer_with_key(
         client, admin_headers, random_slug + "-s", suspensionEnabled=True
@@ -448,8 +463,11 @@ async def test_no_respelling_changes_a_verdict_or_a_claim(
         )
         assert _verdict(checked.credentials[0]) == verdict
     assert [v["verified"] for v in verdicts] == [
-        True, False, False, False, False, True, False, True, False, False, True, False
+        True, False, False, False, False, True, False, True, False, False, True, True, True,
+        False,
     ]  # fmt: skip
+    for stacked in verdicts[-3:-1]:  # each part read and checked: the second one revoked
+        assert [part[1:] for part in stacked["parts"]] == [(True, True, False), (True, False, True)]
     assert "urn:microcred:problem:CREDENTIAL_SUSPENDED" in verdicts[-1]["errors"]
     signed = [signed_content(di, original) for original in originals]
     iris = [_term_iris(app, original) for original in originals]

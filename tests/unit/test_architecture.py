@@ -23,6 +23,7 @@ COMMITTING_ENTRY_POINTS = {
     "app.services.issuance.issue_and_commit",
     "app.services.challenges.consume_and_commit",
     "app.services.bulk_status.change_and_commit",
+    "app.services.stacks.resolve_and_commit",
 }
 PURE_PACKAGES = ("credentials", "crypto", "jsonld", "status", "did")
 HTTP_LAYERS = ("app.api", "app.web")

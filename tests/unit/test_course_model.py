@@ -33,6 +33,7 @@ def test_the_course_has_every_field_of_the_body_but_the_learners() -> None:
         "published",
         "languages",
         "subjects",
+        "stackOf",
     }
     assert set(LearnerFactsIn.model_fields) == set(LEARNER_FIELDS) | {"supervision"}
 

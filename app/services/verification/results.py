@@ -32,6 +32,8 @@ from app.problems import (
     PARSING_ERROR,
     RANGE_ERROR,
     SCHEMA_NOT_CHECKED,
+    STACK_PART_NOT_VERIFIED,
+    STACK_PART_UNREACHABLE,
     TRUST_SOURCE_UNAVAILABLE,
     ParsingError,
     ProblemDetails,
@@ -58,6 +60,8 @@ _TITLES = {
     ISSUER_NAME_MISMATCH: "Issuer name differs from the registered legal name",
     TRUST_SOURCE_UNAVAILABLE: "Trust source unavailable",
     NOT_AS_REQUESTED: "Not the credential asked for",
+    STACK_PART_NOT_VERIFIED: "A part of the stack does not verify",
+    STACK_PART_UNREACHABLE: "A part of the stack was not checked",
 }
 
 
@@ -500,6 +504,64 @@ class AwardingBodiesResult(TypedDict):
 
 
 @with_config(ConfigDict(extra="forbid"))
+class PartResult(TypedDict):
+    """One part of a stacked credential, as its verification found it."""
+
+    id: Annotated[
+        str | None,
+        Field(description="the part's credential id, as the stack records it"),
+    ]
+    issuer: Annotated[
+        str | None,
+        Field(description="the part's issuer (a DID or URL); null when the part was not found"),
+    ]
+    reachable: Annotated[
+        bool,
+        Field(
+            description="whether this service holds a credential under that id (only such "
+            "parts are checked)"
+        ),
+    ]
+    digestMatches: Annotated[
+        bool | None,
+        Field(
+            description="whether the credential held is the one the stack records (its "
+            "digestSRI); null when not reachable"
+        ),
+    ]
+    verified: Annotated[
+        bool | None,
+        Field(
+            description="whether the part verified now (proof, validity, live status); null "
+            "when it was not checked"
+        ),
+    ]
+    revoked: Annotated[
+        bool | None,
+        Field(description="whether the part is revoked now; null when not checked"),
+    ]
+    suspended: Annotated[
+        bool | None,
+        Field(description="whether the part is suspended now; null when not checked"),
+    ]
+    checks: Annotated[
+        list[str], Field(description="the checks that applied to the part (see ``checks``)")
+    ]
+    errors: Annotated[
+        list[ResultProblem],
+        Field(description="why the part does not verify; pointers lead into the part"),
+    ]
+    warnings: Annotated[
+        list[ResultProblem],
+        Field(description="the part's warnings; pointers lead into the part"),
+    ]
+    parts: Annotated[
+        list[PartResult],
+        Field(description="the part's own parts, when it is a stack too; empty otherwise"),
+    ]
+
+
+@with_config(ConfigDict(extra="forbid"))
 class CredentialResults(TypedDict):
     form: Annotated[
         FormResult,
@@ -572,6 +634,16 @@ class CredentialResults(TypedDict):
     ]
     sdJwt: NotRequired[
         Annotated[SdJwtResult | None, Field(description="SD-JWT VC presentations only")]
+    ]
+    parts: NotRequired[
+        Annotated[
+            list[PartResult] | None,
+            Field(
+                description="a stacked credential's parts as a tree: each part's id, issuer, "
+                "digest, verdict and live status, and its own parts; absent when the "
+                "credential is no stack"
+            ),
+        ]
     ]
 
 

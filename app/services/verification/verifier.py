@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
+from app.credentials.stack import read_parts
 from app.credentials.vcapi import issuer_id
 from app.crypto.dataintegrity import DataIntegrity, ProofResult
 from app.did.web import DidWebResolver
@@ -41,6 +42,7 @@ from app.services.verification.datamodel import (
     ensure_credential,
     ensure_presentation,
 )
+from app.services.verification.parts import HeldParts, PartsBudget, check_parts
 from app.services.verification.profile import (
     check_eu_profile,
     check_schema,
@@ -121,6 +123,7 @@ class Verifier:
             http_max_bytes=http_max_bytes,
             trust=self._trust,
         )
+        self._held = HeldParts(sessionmaker)
 
     async def verify_credential(
         self,
@@ -167,6 +170,8 @@ class Verifier:
         challenge: str | None = None,
         domain: str | None = None,
         trust: bool | None = None,
+        budget: PartsBudget | None = None,
+        depth: int = 0,
     ) -> Verification:
         version = check_data_model(credential, report, self._loader.contents)
         issuer = issuer_id(credential)
@@ -205,7 +210,32 @@ class Verifier:
         report.results["issuerTrust"] = await self._trust.check(
             run, credential, issuer, report, required=trust
         )
+        refs = read_parts(credential)
+        if refs:
+            budget = budget or PartsBudget()
+
+            async def verify_part(part: Mapping[str, Any]) -> Verification:
+                return await self._part(run, part, trust, budget, depth + 1)
+
+            report.results["parts"] = await check_parts(
+                refs, report, self._held, verify_part, budget, depth
+            )
         return report
+
+    async def _part(
+        self,
+        run: Run,
+        part: Mapping[str, Any],
+        trust: bool | None,
+        budget: PartsBudget,
+        depth: int,
+    ) -> Verification:
+        """A part of a stack this service holds, verified as a credential of its own."""
+        report = await self._offload.run(partial(check_form, self._form, part))
+        if not report.verified:
+            return report
+        await self._controllers.resolve(run, controller_dids([part]))
+        return await self._credential(run, part, report, trust=trust, budget=budget, depth=depth)
 
     async def verify_presentation(
         self,
