@@ -93,6 +93,12 @@ async def test_a_joint_course_drafts_a_credential_every_body_signs(
     else:
         assert_valid_open_badge(credential)
 
+    # The trail names the course version the draft was made from.
+    trail = await client.get("/admin/audit", params={"issuer": lead["slug"]}, headers=admin_headers)
+    events = [e for e in trail.json()["events"] if e["target"] == joint_id]
+    courses = [e["details"]["course"] for e in events if e["action"] == "joint.drafted"]
+    assert courses == [{"id": course["id"], "version": 1}]
+
 
 async def test_a_course_naming_bodies_that_cannot_award_is_refused(
     client: httpx.AsyncClient, admin_headers: dict[str, str]
