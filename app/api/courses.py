@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, File, Form, Query, Request, Response, UploadFile
@@ -10,17 +11,19 @@ from starlette.background import BackgroundTask
 
 from app.api.auth import CoursesReadCaller, CoursesWriteCaller, IssueCaller
 from app.api.credentials import IdempotencyKey, issued_reply
-from app.api.deps import SessionDep, VerifierDep, services_of
+from app.api.deps import SessionDep, SettingsDep, VerifierDep, services_of
+from app.api.joint import joint_reply
 from app.api.schemas.courses import (
     CourseListReply,
     CourseReply,
 )
 from app.api.schemas.issuing import IssuedReply
+from app.api.schemas.joint import JointCredentialReply
 from app.api.schemas.registry import JobAcceptedReply
 from app.credentials.course import LEARNER_FIELDS, CourseIn, LearnerFactsIn
 from app.credentials.examples import example_request
 from app.limits import ParsedOnceRoute
-from app.services import cohorts, courses, issuance, spreadsheets
+from app.services import cohorts, courses, issuance, joint, spreadsheets
 
 router = APIRouter(tags=["courses"], route_class=ParsedOnceRoute)
 
@@ -113,6 +116,11 @@ async def update_course(
     response_model=IssuedReply,
     status_code=201,
     responses={
+        202: {
+            "model": JointCredentialReply,
+            "description": "A jointly awarded course: the credential's draft, awaiting the "
+            "other awarding bodies' proofs (`Location`: its /joint-credentials/{id})",
+        },
         404: {"description": "No such course of this issuer"},
         409: {"description": "Idempotency key reused with another body"},
         422: {"description": "Missing or invalid learner facts"},
@@ -124,13 +132,21 @@ async def issue_from_course(
     request: Request,
     session: SessionDep,
     verifier: VerifierDep,
+    settings: SettingsDep,
     caller: IssueCaller,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Issue one learner's micro-credential from the course's current version (`format`,
     `cryptosuite`, `learner`, `awardedOn`, `grade`, `validUntil`, `stack`, and `supervision`
     to override the course's); the credential links to that version's public page. With
-    `stack`, each part is verified first (a 422 names every bad part, `/stack/parts/<i>`)."""
+    `stack`, each part is verified first (a 422 names every bad part, `/stack/parts/<i>`).
+
+    A jointly awarded course (`jointAwardingBodies`) makes a joint credential's draft instead,
+    `edc` or `obv3`, signed by the caller's issuer (the lead): 202 with the draft as
+    `GET /joint-credentials/{id}` shows it and `Location: /joint-credentials/{id}`. Each other
+    body adds its proof (`POST /joint-credentials/{id}/proofs`); the last one releases the
+    credential, which `GET /credentials?course=` then finds. A draft is not replayed: a retry
+    drafts again (`Idempotency-Key` is not used)."""
     issuing: issuance.Issuing = services_of(request).issuing
     issued, _ = await courses.issue_from_course(
         session,
@@ -141,7 +157,14 @@ async def issue_from_course(
         actor=caller.actor,
         idempotency_key=idempotency_key,
         verifier=verifier,
+        joint_ttl=timedelta(seconds=settings.joint_draft_ttl_seconds),
     )
+    if isinstance(issued, joint.JointView):
+        return JSONResponse(
+            joint_reply(issued).model_dump(mode="json", exclude_none=True),
+            status_code=202,
+            headers={"Location": f"/joint-credentials/{issued.row.id}"},
+        )
     return issued_reply(issued)
 
 
@@ -185,7 +208,10 @@ async def cohort_template(
     response_model=JobAcceptedReply,
     responses={
         404: {"description": "No such course of this issuer"},
-        422: {"description": "The file cannot be read (its faults by row), or a bad `format`"},
+        422: {
+            "description": "The file cannot be read (its faults by row), a bad `format`, or "
+            "a jointly awarded course"
+        },
     },
 )
 async def issue_cohort(
@@ -209,6 +235,8 @@ async def issue_cohort(
     names its row, column and fault) and the others go on. Rows are idempotent: a row uploaded
     again (same course version, format and values) gives back its first credential or offer.
     Needs the `credentials:issue` scope, as issuing one learner's credential from a course does.
+    A jointly awarded course is refused (422): each of its credentials needs every awarding
+    body's proof, drafted one learner at a time.
     """
     data = await file.read(spreadsheets.Limits().max_file_bytes + 1)
     cohort = await cohorts.create_cohort(

@@ -23,7 +23,7 @@ from app.services import joint
 router = APIRouter(tags=["joint credentials"])
 
 
-def _reply(view: joint.JointView) -> JointCredentialReply:
+def joint_reply(view: joint.JointView) -> JointCredentialReply:
     row = view.row
     return JointCredentialReply(
         id=row.id,
@@ -75,7 +75,7 @@ async def create_joint_credential(
         actor=caller.actor,
         ttl=timedelta(seconds=settings.joint_draft_ttl_seconds),
     )
-    return _reply(view)
+    return joint_reply(view)
 
 
 @router.post(
@@ -131,4 +131,4 @@ async def read_joint_credential(
 ) -> JointCredentialReply:
     """The joint credential's state, for any of its awarding issuers; when complete, the
     credential with one proof per awarding body."""
-    return _reply(await joint.read(session, joint_id, caller.issuer))
+    return joint_reply(await joint.read(session, joint_id, caller.issuer))

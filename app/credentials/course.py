@@ -5,7 +5,9 @@ own fields, so a course is validated exactly as a micro-credential is, with the 
 errors; it leaves out what belongs to one learner (:data:`LEARNER_FIELDS`) and adds what only a
 course has: ``published`` (whether the public catalogue lists it), ``languages`` (of
 instruction) and ``subjects`` (ISCED-F fields of education), which the catalogue filters by;
-and ``stackOf``, the courses it is a stack of (:mod:`app.services.stacks`).
+``stackOf``, the courses it is a stack of (:mod:`app.services.stacks`); and
+``jointAwardingBodies``, the bodies (the course's issuer among them) that award its credentials
+jointly, each signing them (:mod:`app.services.joint`).
 
 :class:`LearnerFactsIn` (the body of ``POST /courses/{id}/credentials``) is composed the same
 way from the learner's fields; ``supervision`` given there overrides the course's for that
@@ -23,12 +25,14 @@ from typing import Annotated, Any
 from pydantic import Field, ValidationInfo, create_model, field_validator
 
 from app.credentials.fieldtypes import (
+    MAX_AWARDING_BODIES,
     MAX_LANGUAGES,
     InputModel,
     LanguageCode,
     SubjectArea,
     text_constraint,
 )
+from app.credentials.joint import JointAwardingBodyIn
 from app.credentials.microcredential import MAX_STACK_PARTS, MicroCredentialIn
 
 #: The micro-credential fields that describe one learner's award, not the course.
@@ -87,6 +91,19 @@ class _CourseExtras(InputModel):
         "of: a learner's credential from it is awarded for the learner's latest credential "
         "of each of them, found by the learner's identifier (or e-mail, or DID), unless the "
         "request gives `stack` itself",
+    )
+    jointAwardingBodies: (
+        Annotated[
+            list[JointAwardingBodyIn],
+            Field(min_length=2, max_length=MAX_AWARDING_BODIES),
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description="the bodies that award the course's credentials jointly (2 to "
+        f"{MAX_AWARDING_BODIES}), the course's issuer among them, as `awardingBodies` of POST "
+        "/joint-credentials: then POST /courses/{id}/credentials drafts a joint credential "
+        "each of them signs (`awardingBodies`, `stackOf` and `mandateStatement` are left out)",
     )
 
 

@@ -7,6 +7,9 @@ A credential naming two or more awarding bodies by DID is joint: it is verified 
 of them controls a proof that verified. Every proof of the set is made over the same unsigned
 draft, independently (no ``previousProof``): https://www.w3.org/TR/vc-data-integrity/#proof-sets
 
+:class:`JointAwardingBodyIn` is how a request (``POST /joint-credentials``) or a jointly awarded
+course (``jointAwardingBodies``) names one awarding body.
+
 Pure: no database, no web framework.
 """
 
@@ -14,8 +17,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from pydantic import Field
+
+from app.credentials.fieldtypes import (
+    Country,
+    HttpUrl,
+    InputModel,
+    Logo,
+    TitleMap,
+    text_constraint,
+)
 from app.jsonld.values import as_list
 
 #: The Open Badge alignment ``targetType`` naming an awarding body (``targetUrl`` its DID).
@@ -24,6 +37,30 @@ AWARDING_BODY_TARGET = "ext:AwardingBody"
 JOINT_CRYPTOSUITES = frozenset({"eddsa-rdfc-2022", "eddsa-jcs-2022"})
 
 ProofState = Literal["verified", "missing", "invalid"]
+
+
+class JointAwardingBodyIn(InputModel):
+    """An awarding body of a joint credential: an issuer of this service, or a DID elsewhere."""
+
+    issuer: Annotated[str, text_constraint(512)] = Field(
+        description="The awarding issuer: the slug or DID of an issuer of this service (its "
+        "name, country and legal identifier come from its record), or the did:key or did:web "
+        "of a body elsewhere (then `name` and `country` are required)."
+    )
+    name: TitleMap | None = Field(
+        default=None, description="The body's name per language (a body elsewhere only)."
+    )
+    country: Country | None = Field(
+        default=None,
+        description="The country where the body is established, ISO 3166-1 alpha-3 or alpha-2.",
+    )
+    legalIdentifier: Annotated[str, text_constraint(100)] | None = Field(
+        default=None, description="The body's legal identifier (VAT or registration number)."
+    )
+    homepage: HttpUrl | None = Field(default=None, description="The body's website.")
+    logo: Logo | None = Field(
+        default=None, description="The body's logo: an http(s) URL or a base64 data:image URI."
+    )
 
 
 def _is_did(value: Any) -> bool:

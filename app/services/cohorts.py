@@ -217,6 +217,7 @@ async def create_cohort(
             errors=[{"pointer": "/format", "detail": f"one of {', '.join(FORMATS)}"}],
         )
     state = await courses.get_course(session, issuer, course_id)
+    courses.refuse_joint(courses.is_joint(state))
     rows = read_rows(data, format)
     await courses.freeze(session, state.version)
     params = {

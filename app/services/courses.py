@@ -12,25 +12,30 @@ For cohorts: :func:`prepare` validates a version's content once per process
 :func:`course_order` builds one learner's order from it, which :func:`issue_from_course` issues
 in transactions of its own (:func:`app.services.issuance.issue_and_commit`) and a cohort's row
 (:mod:`app.services.cohorts`) inside the row's transaction.
+
+A jointly awarded course (``jointAwardingBodies``) issues nothing alone: each learner's credential
+is drafted (:func:`draft_from_course`, :mod:`app.services.joint`) and released once every body
+has signed it; its bodies are checked when the course is stored (:func:`joint_bodies`).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.credentials.course import CourseIn, content, link_to_course, merge
-from app.credentials.microcredential import MicroCredentialIn
+from app.credentials.microcredential import MicroCredentialIn, OrganisationIn
 from app.credentials.stack import StackPart
 from app.db.models import Course, CourseVersion, Credential, Issuer, utcnow
-from app.problems import COURSE_NOT_FOUND, NotFound, ValidationFailed
-from app.services import audit, issuance, stacks
+from app.problems import COURSE_NOT_FOUND, NotFound, ValidationFailed, json_pointer
+from app.services import audit, issuance, joint, stacks
 from app.services.verification import Verifier
 
 #: A course lists at most this many courses per request.
@@ -79,6 +84,7 @@ async def create_course(
     """Store ``course`` (a validated :class:`CourseIn`) as version 1 of a new course."""
     assert issuer.id is not None
     await stacks.check_stack_of(session, course.stackOf)
+    await joint_bodies(session, issuer, course)
     now = utcnow()
     row = Course(
         id=new_course_id(),
@@ -150,6 +156,7 @@ async def update_course(
     same content again changes nothing else."""
     row = await _course(session, issuer, course_id)
     await stacks.check_stack_of(session, course.stackOf, row.id)
+    await joint_bodies(session, issuer, course)
     # Lock the course row on PostgreSQL: two edits at once must not both make version N+1.
     await session.exec(update(Course).where(col(Course.id) == row.id).values(updated_at=utcnow()))
     await session.refresh(row)
@@ -251,6 +258,7 @@ async def course_order(
     (``facts.stack``) needs the ``verifier`` that checks its parts
     (:func:`app.services.stacks.resolve_and_commit`)."""
     prepared = prepare(issuer, state.version, issuing.policy.public_url)
+    refuse_joint(bool(prepared.model.jointAwardingBodies))
     mc = merge(prepared.model, facts)
     parts: list[StackPart] | None = None
     stack_of = prepared.model.stackOf
@@ -317,14 +325,22 @@ async def issue_from_course(
     actor: str,
     idempotency_key: str | None = None,
     verifier: Verifier | None = None,
-) -> tuple[issuance.Issued, PreparedCourse]:
+    joint_ttl: timedelta | None = None,
+) -> tuple[issuance.Issued | joint.JointView, PreparedCourse]:
     """Issue ``facts`` from the course's current version (:func:`course_order`).
 
     Issues through :func:`app.services.issuance.issue_and_commit`, whose read step also commits
     the version's freeze. With ``idempotency_key`` a retry replays the first credential (the key
-    is the issuer's, shared with ``POST /microcredentials``).
+    is the issuer's, shared with ``POST /microcredentials``). Given ``joint_ttl``, a jointly
+    awarded course drafts the credential instead (:func:`draft_from_course`): the view of the
+    draft is returned.
     """
     state = await get_course(session, issuer, course_id)
+    if joint_ttl is not None and is_joint(state):
+        view, prepared = await draft_from_course(
+            session, issuer, state, facts, issuing, actor=actor, ttl=joint_ttl
+        )
+        return view, prepared
     order, prepared = await course_order(
         session,
         issuer,
@@ -337,6 +353,110 @@ async def issue_from_course(
     )
     issued = await issuance.issue_and_commit(session, issuing, order)
     return issued, prepared
+
+
+def is_joint(state: CourseState) -> bool:
+    """Whether the version's content declares the course jointly awarded."""
+    return bool(state.version.content.get("jointAwardingBodies"))
+
+
+def refuse_joint(declared: bool) -> None:
+    """Refuse to issue alone from a course ``declared`` jointly awarded: its credentials need
+    every body's proof (a cohort cannot gather them)."""
+    if declared:
+        raise ValidationFailed(
+            "a jointly awarded course's credentials are drafted one learner at a time",
+            errors=[
+                {
+                    "pointer": "/jointAwardingBodies",
+                    "detail": "each credential of this course needs every awarding body's "
+                    "proof: draft it with POST /courses/{id}/credentials, then each body signs "
+                    "it (POST /joint-credentials/{id}/proofs); cohorts are not issued jointly",
+                }
+            ],
+        )
+
+
+async def joint_bodies(
+    session: AsyncSession, issuer: Issuer, course: Any
+) -> list[OrganisationIn] | None:
+    """A jointly awarded course's (``course``, a :class:`CourseIn`) awarding bodies as the
+    credential names them: hosted issuers found by slug or DID (their records' data), bodies
+    elsewhere by did:key or did:web with their name and country; ``issuer`` must be one of
+    them. None for a course awarded by its issuer alone. 422 with pointers otherwise."""
+    if not course.jointAwardingBodies:
+        return None
+    errors = [
+        {"pointer": f"/{name}", "detail": detail}
+        for name, detail in (
+            ("awardingBodies", "a jointly awarded course names its bodies in jointAwardingBodies"),
+            ("stackOf", "a stack is not awarded jointly"),
+            ("mandateStatement", "the issuer is an awarding body: it needs no mandate"),
+        )
+        if getattr(course, name)
+    ]
+    if errors:
+        raise ValidationFailed("the course cannot be awarded jointly", errors=errors)
+    refs = [
+        joint.BodyRef(
+            ref.issuer, ref.model_dump(mode="json", exclude={"issuer"}, exclude_none=True)
+        )
+        for ref in course.jointAwardingBodies
+    ]
+    organisations = await joint.resolve_bodies(
+        session, issuer, refs, field="jointAwardingBodies", lead_role="the course's issuer"
+    )
+    bodies: list[OrganisationIn] = []
+    for index, organisation in enumerate(organisations):
+        try:
+            bodies.append(OrganisationIn.model_validate(organisation))
+        except ValidationError as exc:
+            errors += [
+                {
+                    "pointer": json_pointer(("jointAwardingBodies", index, *e["loc"])),
+                    "detail": str(e["msg"]),
+                }
+                for e in exc.errors()
+            ]
+    if errors:
+        raise ValidationFailed("the awarding bodies cannot be used", errors=errors)
+    return bodies
+
+
+async def draft_from_course(
+    session: AsyncSession,
+    issuer: Issuer,
+    state: CourseState,
+    facts: Any,
+    issuing: issuance.Issuing,
+    *,
+    actor: str,
+    ttl: timedelta,
+) -> tuple[joint.JointView, PreparedCourse]:
+    """Draft the joint credential of ``facts`` from a jointly awarded course version (which it
+    freezes, in ``session``): the lead's (``issuer``'s) proof added now, the other bodies' with
+    ``POST /joint-credentials/{id}/proofs``. The draft points to the version's public page;
+    the credential, once released, records the course and version (``GET /credentials?course=``).
+    No idempotent replay: each call drafts anew."""
+    if facts.stack is not None:
+        raise ValidationFailed(
+            "a jointly awarded credential is not a stack",
+            errors=[{"pointer": "/stack", "detail": "leave it out for a jointly awarded course"}],
+        )
+    prepared = prepare(issuer, state.version, issuing.policy.public_url)
+    bodies = await joint_bodies(session, issuer, prepared.model)
+    mc = merge(prepared.model, facts).model_copy(update={"awardingBodies": bodies})
+    await freeze(session, state.version)
+    view = await joint.create(
+        session,
+        issuing,
+        issuer,
+        mc,
+        actor=actor,
+        ttl=ttl,
+        course=joint.CourseLink(prepared.course_id, prepared.version, prepared.url),
+    )
+    return view, prepared
 
 
 async def version_credentials(

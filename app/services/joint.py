@@ -7,6 +7,10 @@ indices held in ``joint_status_holds`` so no other credential draws them meanwhi
 added by compare and set on the row's ``version``: two bodies signing at once both land, and
 exactly one request (the one adding the last proof) releases the credential. Drafts expire.
 Every step is in the audit trail. Runs in the request's session (committed by it).
+
+A jointly awarded course (``jointAwardingBodies``) drafts its learners' credentials here too
+(:func:`app.services.courses.draft_from_course`): the draft then points to the course version's
+public page and, once released, is found by ``GET /credentials?course=`` (:class:`CourseLink`).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import jsontext
+from app.credentials.course import link_to_course
 from app.credentials.joint import ProofRefused, assemble, check_offered_proof
 from app.credentials.microcredential import MicroCredentialIn
 from app.crypto.cryptosuites import EDDSA_RDFC_2022
@@ -82,6 +87,15 @@ class BodyRef:
 
 
 @dataclass(frozen=True)
+class CourseLink:
+    """The course version a joint credential is drafted from, and its public page."""
+
+    course_id: str
+    version: int
+    url: str
+
+
+@dataclass(frozen=True)
 class JointView:
     row: JointCredential
 
@@ -102,14 +116,20 @@ async def _hosted(session: AsyncSession, name: str) -> Issuer | None:
 
 
 async def resolve_bodies(
-    session: AsyncSession, lead: Issuer, refs: Sequence[BodyRef]
+    session: AsyncSession,
+    lead: Issuer,
+    refs: Sequence[BodyRef],
+    *,
+    field: str = "awardingBodies",
+    lead_role: str = "the caller",
 ) -> list[dict[str, Any]]:
     """The request's awarding bodies as micro-credential organisations, each with its DID:
-    hosted issuers' data from their records; the lead must be one of them."""
+    hosted issuers' data from their records; the lead must be one of them. Errors point into
+    ``/{field}``."""
     organisations: list[dict[str, Any]] = []
     errors: list[dict[str, str]] = []
     for index, ref in enumerate(refs):
-        pointer = f"/awardingBodies/{index}/issuer"
+        pointer = f"/{field}/{index}/issuer"
         hosted = await _hosted(session, ref.issuer)
         if hosted is not None:
             organisation: dict[str, Any] = {
@@ -140,16 +160,16 @@ async def resolve_bodies(
             )
     dids = [organisation["id"] for organisation in organisations]
     if len(set(dids)) != len(dids):
-        errors.append({"pointer": "/awardingBodies", "detail": "an awarding body is named twice"})
-    if len(dids) < 2:
+        errors.append({"pointer": f"/{field}", "detail": "an awarding body is named twice"})
+    if len(refs) < 2:  # an unknown body has its own error
         errors.append(
-            {"pointer": "/awardingBodies", "detail": "a joint credential has two or more bodies"}
+            {"pointer": f"/{field}", "detail": "a joint credential has two or more bodies"}
         )
     if lead.did not in dids:
         errors.append(
             {
-                "pointer": "/awardingBodies",
-                "detail": "the lead issuer (the caller) must be one of the awarding bodies",
+                "pointer": f"/{field}",
+                "detail": f"the lead issuer ({lead_role}) must be one of the awarding bodies",
             }
         )
     if errors:
@@ -202,8 +222,11 @@ async def create(
     *,
     actor: str,
     ttl: timedelta,
+    course: CourseLink | None = None,
 ) -> JointView:
-    """Build the draft, hold its status indices, add the lead's proof: ``awaiting-proofs``."""
+    """Build the draft, hold its status indices, add the lead's proof: ``awaiting-proofs``.
+    Drafted from a ``course`` version, the draft points to its public page and the credential
+    records the course and version."""
     assert lead.id is not None
     if mc.format == "sd-jwt":
         raise ValidationFailed(
@@ -214,6 +237,8 @@ async def create(
     await _release_expired_holds(session, lead, now)
     branding = await issuance.branding_of(session, lead)
     build, validate = issuance.microcredential_builder(mc, lead, issuing, now, branding)
+    if course is not None:
+        build = _linked(build, mc.format, course.url)
     reservations = [
         await status.reserve(session, lead, purpose, issuing.policy)
         for purpose in status.purposes_for(lead, mc.format)
@@ -236,7 +261,11 @@ async def create(
         )
     )
     bodies = [body.id for body in mc.awardingBodies or () if body.id is not None]
-    search = issuance.SearchFields.of_learner(mc.learner)
+    search = issuance.SearchFields.of_learner(
+        mc.learner,
+        course.course_id if course is not None else None,
+        course.version if course is not None else None,
+    )
     row = JointCredential(
         id=joint_id,
         issuer_id=lead.id,
@@ -278,10 +307,26 @@ async def create(
         action="joint.drafted",
         issuer_id=lead.id,
         target=joint_id,
-        details={"format": mc.format, "bodies": bodies, "expiresAt": row.expires_at.isoformat()},
+        details={
+            "format": mc.format,
+            "bodies": bodies,
+            "expiresAt": row.expires_at.isoformat(),
+            **(
+                {"course": {"id": course.course_id, "version": course.version}}
+                if course is not None
+                else {}
+            ),
+        },
     )
     await _proof_recorded(session, row, lead.did, actor, hosted=True)
     return JointView(row)
+
+
+def _linked(build: issuance.Builder, format: str, url: str) -> issuance.Builder:
+    def build_linked(uri: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
+        return link_to_course(build(uri, entries), format, url)
+
+    return build_linked
 
 
 async def _release_expired_holds(session: AsyncSession, lead: Issuer, now: datetime) -> None:

@@ -8,40 +8,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from app.credentials.fieldtypes import (
-    MAX_AWARDING_BODIES,
-    Country,
-    HttpUrl,
-    InputModel,
-    Logo,
-    TitleMap,
-    text_constraint,
-)
+from app.credentials.fieldtypes import MAX_AWARDING_BODIES
+from app.credentials.joint import JointAwardingBodyIn
 from app.credentials.microcredential import MicroCredentialIn
 
-
-class JointAwardingBodyIn(InputModel):
-    """An awarding body of a joint credential: an issuer of this service, or a DID elsewhere."""
-
-    issuer: Annotated[str, text_constraint(512)] = Field(
-        description="The awarding issuer: the slug or DID of an issuer of this service (its "
-        "name, country and legal identifier come from its record), or the did:key or did:web "
-        "of a body elsewhere (then `name` and `country` are required)."
-    )
-    name: TitleMap | None = Field(
-        default=None, description="The body's name per language (a body elsewhere only)."
-    )
-    country: Country | None = Field(
-        default=None,
-        description="The country where the body is established, ISO 3166-1 alpha-3 or alpha-2.",
-    )
-    legalIdentifier: Annotated[str, text_constraint(100)] | None = Field(
-        default=None, description="The body's legal identifier (VAT or registration number)."
-    )
-    homepage: HttpUrl | None = Field(default=None, description="The body's website.")
-    logo: Logo | None = Field(
-        default=None, description="The body's logo: an http(s) URL or a base64 data:image URI."
-    )
+__all__ = [
+    "JointAwardingBodyIn",
+    "JointCredentialReply",
+    "JointCredentialRequest",
+    "JointProofReply",
+    "JointProofRequest",
+]
 
 
 class JointCredentialRequest(MicroCredentialIn):
