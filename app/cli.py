@@ -1,4 +1,5 @@
-"""The ``microcred`` command: serve, migrate, openapi, and administration commands.
+"""The ``microcred`` command: serve, worker, migrate, openapi, and the administration commands
+(:mod:`app.cli_admin`); the database part is in :mod:`app.cli_db`.
 
 Every mistake (an unknown command, a bad option, a missing secret, a database that cannot be
 reached) ends in one line on stderr and a non-zero exit, never a traceback. In a folder with a
@@ -10,69 +11,43 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import NoReturn
 
 from alembic.util.exc import CommandError
-from pydantic import TypeAdapter, ValidationError
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlmodel.ext.asyncio.session import AsyncSession
+from pydantic import ValidationError
 
+from app.cli_admin import (
+    cmd_api_key_create,
+    cmd_api_key_delete,
+    cmd_course,
+    cmd_credential_status,
+    cmd_issuer_create,
+    cmd_issuer_revoke_key,
+    cmd_issuer_rotate,
+    cmd_issuer_show,
+    cmd_trust_list,
+    cmd_trust_put,
+    cmd_trust_remove,
+)
+from app.cli_db import DatabaseUnusable, database_errors, migrate, one_line
 from app.config import (
     ConfigurationError,
-    Settings,
     dev_secrets_file,
     ensure_development_secrets,
     get_settings,
     load_development_settings,
 )
 from app.problems import Problem
-from app.resources import MIGRATIONS_DIR, PackageDataError
-from app.services import audit
+from app.resources import PackageDataError
 from app.services.apikeys import SCOPES
 
 DESCRIPTION = "Issue and verify EU micro-credentials as W3C Verifiable Credentials."
 EPILOG = """settings come from MICROCRED_* environment variables (see README.md), or from
 .env.local in the working directory (written by 'make run'); 'microcred COMMAND --help'
 describes a command"""
-
-
-def alembic_config(database_url: str) -> object:
-    from alembic.config import Config
-
-    config = Config()  # no alembic.ini: the migrations are package data (app/resources.py)
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
-    return config
-
-
-class DatabaseUnusable(RuntimeError):
-    """The database cannot be reached or used (the message is one line, without the URL)."""
-
-
-@contextmanager
-def _database_errors() -> Iterator[None]:
-    try:
-        yield
-    except (SQLAlchemyError, OSError) as exc:
-        raise DatabaseUnusable(_database_error(exc)) from exc
-
-
-def migrate(database_url: str, revision: str = "head") -> None:
-    from alembic import command
-
-    with _database_errors():
-        command.upgrade(alembic_config(database_url), revision)  # type: ignore[arg-type]
-
-
-def downgrade(database_url: str, revision: str) -> None:
-    from alembic import command
-
-    command.downgrade(alembic_config(database_url), revision)  # type: ignore[arg-type]
 
 
 def _prepare_environment() -> None:
@@ -134,192 +109,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
             print(f"microcred: worker {runner.owner} polling", file=sys.stderr)
             await stop.wait()
 
-    with _database_errors():
+    with database_errors():
         asyncio.run(run())
-    return 0
-
-
-def _run_with_session(work: Callable[[AsyncSession, Settings], Awaitable[object]]) -> object:
-    """Run one admin operation in a transaction, as the HTTP admin API would."""
-    from app.db.engine import create_engine, session_factory
-
-    settings = get_settings()
-
-    async def run() -> object:
-        engine = create_engine(settings.database_url)
-        try:
-            async with session_factory(engine)() as session, session.begin():
-                return await work(session, settings)
-        finally:
-            await engine.dispose()
-
-    with _database_errors():
-        return asyncio.run(run())
-
-
-def _print_json(value: object) -> None:
-    print(json.dumps(value, indent=2, ensure_ascii=False, default=str))
-
-
-def cmd_issuer_create(args: argparse.Namespace) -> int:
-    from app.schemas import IssuerCreateRequest
-    from app.services.admin import create_issuer_from
-
-    body = IssuerCreateRequest.model_validate(
-        {
-            "slug": args.slug,
-            "name": dict(_lang_pair(n) for n in args.name),
-            "country": args.country,
-            "legalIdentifier": args.legal_identifier,
-            "homepage": args.homepage,
-            "didMethod": args.did_method,
-            "suspensionEnabled": args.suspension,
-        }
-    )
-
-    async def work(session: AsyncSession, settings: Settings) -> object:
-        return (await create_issuer_from(session, body, settings)).model_dump(mode="json")
-
-    _print_json(_run_with_session(work))
-    return 0
-
-
-def _lang_pair(text: str) -> tuple[str, str]:
-    lang, sep, value = text.partition("=")
-    if not sep:
-        raise argparse.ArgumentTypeError(f"--name takes LANG=TEXT, got {text!r}")
-    return lang, value
-
-
-def cmd_issuer_show(args: argparse.Namespace) -> int:
-    from app.services import issuers
-    from app.services.admin import issuer_out
-
-    async def work(session: AsyncSession, settings: Settings) -> object:
-        found = (
-            [await issuers.get_issuer(session, args.slug)]
-            if args.slug
-            else (await issuers.list_issuers(session))
-        )
-        return [
-            issuer_out(i, await issuers.keys_of(session, i.id or 0)).model_dump(mode="json")
-            for i in found
-        ]
-
-    _print_json(_run_with_session(work))
-    return 0
-
-
-def cmd_issuer_rotate(args: argparse.Namespace) -> int:
-    from app.services import issuers
-    from app.services.admin import key_out
-
-    async def work(session: AsyncSession, settings: Settings) -> object:
-        issuer = await issuers.get_issuer(session, args.slug)
-        key = await issuers.rotate_key(session, issuer, master_key=settings.master_key_bytes)
-        return key_out(key).model_dump(mode="json")
-
-    _print_json(_run_with_session(work))
-    return 0
-
-
-def cmd_issuer_revoke_key(args: argparse.Namespace) -> int:
-    from app.services import issuers
-    from app.services.admin import key_out
-
-    async def work(session: AsyncSession, settings: Settings) -> object:
-        issuer = await issuers.get_issuer(session, args.slug)
-        return key_out(await issuers.revoke_key(session, issuer, args.key_id)).model_dump(
-            mode="json"
-        )
-
-    _print_json(_run_with_session(work))
-    return 0
-
-
-def cmd_api_key_create(args: argparse.Namespace) -> int:
-    from app.schemas import ApiKeyCreateRequest
-    from app.services import apikeys, issuers
-
-    body = ApiKeyCreateRequest.model_validate({"name": args.name, "scopes": args.scope})
-
-    async def work(session: AsyncSession, settings: Settings) -> object:
-        issuer = await issuers.get_issuer(session, args.slug)
-        row, key = await apikeys.create_api_key(session, issuer, name=body.name, scopes=body.scopes)
-        return {"id": row.id, "name": row.name, "scopes": row.scopes, "key": key}
-
-    _print_json(_run_with_session(work))
-    return 0
-
-
-def cmd_api_key_delete(args: argparse.Namespace) -> int:
-    from app.services import apikeys, issuers
-
-    async def work(session: AsyncSession, settings: Settings) -> object:
-        issuer = await issuers.get_issuer(session, args.slug)
-        await apikeys.delete_api_key(session, issuer, args.key_id)
-        return {"deleted": args.key_id}
-
-    _print_json(_run_with_session(work))
-    return 0
-
-
-def cmd_credential_status(args: argparse.Namespace) -> int:
-    from app.services import issuance, issuers, status
-
-    purpose, value = {
-        "revoke": (status.REVOCATION, True),
-        "suspend": (status.SUSPENSION, True),
-        "unsuspend": (status.SUSPENSION, False),
-    }[args.change]
-
-    async def work(session: AsyncSession, settings: Settings) -> object:
-        issuer = await issuers.get_issuer(session, args.slug)
-        credential = await issuance.find_credential(session, issuer, args.credential_id)
-        flags = await status.set_status(
-            session, credential, purpose, value, actor=audit.ADMIN, reason=args.reason
-        )
-        return {"credentialId": args.credential_id, **flags}
-
-    _print_json(_run_with_session(work))
-    return 0
-
-
-def _course_file(path: str) -> object:
-    """The JSON course body in ``path`` (``-``: standard input)."""
-    from pathlib import Path
-
-    text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not JSON ({exc})") from None
-
-
-def cmd_course(args: argparse.Namespace) -> int:
-    """``course create|list|show|update``: the services ``POST/GET/PUT /courses`` call."""
-    from app.credentials.course import CourseIn
-    from app.services import courses, issuers
-
-    body = CourseIn.model_validate(_course_file(args.file)) if "file" in args else None
-
-    async def work(session: AsyncSession, settings: Settings) -> object:
-        issuer = await issuers.get_issuer(session, args.slug)
-        base = settings.public_url
-        if args.action == "create":
-            state = await courses.create_course(session, issuer, body, actor=audit.ADMIN)
-        elif args.action == "update":
-            state = await courses.update_course(
-                session, issuer, args.course_id, body, actor=audit.ADMIN
-            )
-        elif args.action == "show":
-            state = await courses.get_course(session, issuer, args.course_id, args.version)
-        else:
-            listed = await courses.list_courses(session, issuer)
-            return [courses.describe(s, issuer, base) for s in listed]
-        return courses.describe(state, issuer, base)
-
-    _print_json(_run_with_session(work))
     return 0
 
 
@@ -327,58 +118,8 @@ def cmd_issue(args: argparse.Namespace) -> int:
     """``issue --course ID --file FILE SLUG``: a cohort (:mod:`app.cli_issue`)."""
     from app.cli_issue import issue_cohort
 
-    with _database_errors():
+    with database_errors():
         return issue_cohort(args)
-
-
-def cmd_trust_put(args: argparse.Namespace) -> int:
-    from app.schemas import Did, TrustEntryRequest
-    from app.services.admin import put_trusted_from
-
-    did = TypeAdapter(Did).validate_python(args.did)
-    try:
-        accreditation = json.loads(args.accreditation) if args.accreditation else None
-    except ValueError:
-        print("microcred: --accreditation is not JSON", file=sys.stderr)
-        return 2
-    body = TrustEntryRequest.model_validate(
-        {
-            "legalName": args.legal_name,
-            "country": args.country,
-            "legalIdentifier": args.legal_identifier,
-            "accreditation": accreditation,
-            "note": args.note,
-        }
-    )
-
-    async def work(session: AsyncSession, settings: Settings) -> object:
-        return (await put_trusted_from(session, did, body)).model_dump(mode="json")
-
-    _print_json(_run_with_session(work))
-    return 0
-
-
-def cmd_trust_remove(args: argparse.Namespace) -> int:
-    from app.services import trust
-
-    async def work(session: AsyncSession, settings: Settings) -> object:
-        await trust.remove_entry(session, args.did)
-        return None
-
-    _run_with_session(work)
-    return 0
-
-
-def cmd_trust_list(args: argparse.Namespace) -> int:
-    from app.services import trust
-    from app.services.admin import trust_entry_out
-
-    async def work(session: AsyncSession, settings: Settings) -> object:
-        entries = await trust.list_entries(session)
-        return [trust_entry_out(e).model_dump(mode="json") for e in entries]
-
-    _print_json(_run_with_session(work))
-    return 0
 
 
 def cmd_openapi(args: argparse.Namespace) -> int:
@@ -526,21 +267,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
-
-
-def _database_error(exc: SQLAlchemyError | OSError) -> str:
-    """What went wrong with the database, without the URL (it may hold a password)."""
-    reason = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
-    if isinstance(reason, SQLAlchemyError):
-        # SQLAlchemy appends a "Background on this error" link to its own messages.
-        text = str(reason).split("(Background on this error", 1)[0]
-    else:
-        text = str(reason) or type(reason).__name__
-    return f"the database (MICROCRED_DATABASE_URL) cannot be used: {_one_line(text)}"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -549,24 +275,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = handler(args)
         return result
     except (ConfigurationError, PackageDataError) as exc:
-        print(f"microcred: {_one_line(exc)}", file=sys.stderr)
+        print(f"microcred: {one_line(exc)}", file=sys.stderr)
         return 2
     except Problem as exc:
-        print(f"microcred: {exc.title}: {_one_line(exc.detail or '')}", file=sys.stderr)
+        print(f"microcred: {exc.title}: {one_line(exc.detail or '')}", file=sys.stderr)
         return 1
     except ValidationError as exc:
         for error in exc.errors():
             where = "/".join(str(part) for part in error["loc"])
-            print(f"microcred: {where}: {_one_line(error['msg'])}", file=sys.stderr)
+            print(f"microcred: {where}: {one_line(error['msg'])}", file=sys.stderr)
         return 1
     except DatabaseUnusable as exc:  # down, refusing us, or not where the URL says
         print(f"microcred: {exc}", file=sys.stderr)
         return 1
     except (OSError, ValueError) as exc:  # e.g. a folder that cannot be written, a bad file
-        print(f"microcred: {_one_line(exc)}", file=sys.stderr)
+        print(f"microcred: {one_line(exc)}", file=sys.stderr)
         return 1
     except CommandError as exc:  # e.g. a database at a revision this version does not know
-        print(f"microcred: migrations: {_one_line(exc)}", file=sys.stderr)
+        print(f"microcred: migrations: {one_line(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

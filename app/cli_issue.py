@@ -69,7 +69,7 @@ def results_path(args: argparse.Namespace) -> Path:
 def issue_cohort(args: argparse.Namespace) -> int:
     """Issue a cohort of a course from a CSV or XLSX file: 0 when every row was issued, 1 when
     a row failed (the results file says why)."""
-    from app.cli import migrate
+    from app.cli_db import migrate
     from app.main import create_app
     from app.services import audit, cohorts, issuers, jobs, spreadsheets
     from app.state import state_of

@@ -1,6 +1,6 @@
 """Compact JWS for OpenID4VCI key proofs, over joserfc (:mod:`app.crypto.jws`).
 
-The key-proof code (:mod:`app.services.oid4vci`) parses a token before it knows the key
+The key-proof code (:mod:`app.services.oid4vci_proofs`) parses a token before it knows the key
 (:func:`parse_compact`), then checks it with the key the header names
 (:meth:`CompactJws.verify`); both go through the same joserfc-based module the SD-JWT VC code
 uses, which accepts only Ed25519 (``alg`` ``EdDSA`` or ``Ed25519``). This module keeps the names

@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
-from app.cli import migrate
+from app.cli_db import migrate
 from app.config import Settings, new_master_key
 from app.db import models as _models  # noqa: F401  (registers tables)
 from app.db.engine import create_engine

@@ -1,5 +1,6 @@
 """Wallet delivery (OpenID4VCI 1.0, pre-authorized code flow): offers, metadata, token, nonce,
-credential. The protocol logic is in :mod:`app.services.oid4vci`.
+credential. The protocol logic is in :mod:`app.services.oid4vci` and its sibling modules
+(``oid4vci_metadata``, ``oid4vci_token``, ``oid4vci_proofs``, ``oid4vci_credential``).
 
 Wallet-facing errors are OAuth JSON bodies ``{error, error_description}`` with the statuses the
 specifications give (400; 401/403 with ``WWW-Authenticate`` on the credential endpoint), not
@@ -30,7 +31,14 @@ from app.credentials.microcredential import MicroCredentialIn
 from app.db.models import utcnow
 from app.limits import unwritable_json_problem
 from app.problems import ValidationFailed
-from app.services import issuers, oid4vci
+from app.services import (
+    issuers,
+    oid4vci,
+    oid4vci_credential,
+    oid4vci_metadata,
+    oid4vci_proofs,
+    oid4vci_token,
+)
 from app.services.oid4vci import OAuthError
 
 router = APIRouter()
@@ -186,7 +194,7 @@ async def credential_issuer_metadata(
     here without the path.
     """
     issuer = await issuers.get_issuer(session, slug)
-    return oid4vci.issuer_metadata(issuer, oid4vci.IssuerUrls.of(policy.public_url, slug))
+    return oid4vci_metadata.issuer_metadata(issuer, oid4vci.IssuerUrls.of(policy.public_url, slug))
 
 
 @router.get(
@@ -213,7 +221,9 @@ async def authorization_server_metadata(
 ) -> dict[str, Any]:
     """RFC 8414 Authorization Server Metadata of the issuer (each issuer is its own AS)."""
     await issuers.get_issuer(session, slug)
-    return oid4vci.authorization_server_metadata(oid4vci.IssuerUrls.of(policy.public_url, slug))
+    return oid4vci_metadata.authorization_server_metadata(
+        oid4vci.IssuerUrls.of(policy.public_url, slug)
+    )
 
 
 @router.get(
@@ -227,7 +237,9 @@ async def authorization_server_metadata_after_path(
     """The same Authorization Server Metadata with the well-known suffix after the issuer's
     path, where draft-era wallets look for it."""
     await issuers.get_issuer(session, slug)
-    return oid4vci.authorization_server_metadata(oid4vci.IssuerUrls.of(policy.public_url, slug))
+    return oid4vci_metadata.authorization_server_metadata(
+        oid4vci.IssuerUrls.of(policy.public_url, slug)
+    )
 
 
 # --- token, nonce, credential -------------------------------------------------------------------
@@ -277,7 +289,7 @@ async def token(slug: str, request: Request, session: SessionDep, policy: Policy
     issuer = await issuers.get_issuer(session, slug)
     try:
         params = await _form(request)
-        grant = await oid4vci.exchange_pre_authorized_code(
+        grant = await oid4vci_token.exchange_pre_authorized_code(
             session, issuer, params, policy, now=utcnow()
         )
     except OAuthError as exc:
@@ -301,7 +313,7 @@ async def token(slug: str, request: Request, session: SessionDep, policy: Policy
 async def nonce(slug: str, session: SessionDep, policy: PolicyDep) -> Any:
     """Nonce endpoint (section 7): a fresh single-use `c_nonce` for a key proof."""
     await issuers.get_issuer(session, slug)
-    value = await oid4vci.new_c_nonce(session, policy, now=utcnow())
+    value = await oid4vci_proofs.new_c_nonce(session, policy, now=utcnow())
     return JSONResponse({"c_nonce": value}, headers=NO_STORE)
 
 
@@ -377,15 +389,15 @@ async def credential(
     urls = oid4vci.IssuerUrls.of(policy.public_url, slug)
     now = utcnow()
     try:
-        offer = await oid4vci.authenticate_access_token(
+        offer = await oid4vci_credential.authenticate_access_token(
             session, issuer, _bearer_token(request), now=now
         )
-        proof_jwt = oid4vci.key_proof_of_request(await _json_body(request), offer)
-        proof = oid4vci.verify_key_proof(
+        proof_jwt = oid4vci_credential.key_proof_of_request(await _json_body(request), offer)
+        proof = oid4vci_proofs.verify_key_proof(
             proof_jwt, audience=urls.identifier, now=now, max_age=policy.nonce_ttl
         )
-        await oid4vci.spend_c_nonce(session, proof.nonce, now=now)
-        document = await oid4vci.redeem_offer(
+        await oid4vci_proofs.spend_c_nonce(session, proof.nonce, now=now)
+        document = await oid4vci_credential.redeem_offer(
             session, issuer, offer, proof.holder_did, issuing, now=now
         )
     except OAuthError as exc:

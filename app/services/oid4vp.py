@@ -45,7 +45,8 @@ from app.problems import NOT_AS_REQUESTED, PRESENTATION_REQUEST_NOT_FOUND, NotFo
 from app.services import challenges, dcql, issuers
 from app.services import oid4vp_encryption as encrypting
 from app.services.issuance import Issuing
-from app.services.oid4vci import CRYPTOSUITES, OAuthError
+from app.services.oid4vci import OAuthError
+from app.services.oid4vci_metadata import CRYPTOSUITES
 from app.services.verification import NotACredential, NotAPresentation, Verifier
 from app.services.verification.results import problem
 

@@ -23,7 +23,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import jsontext
-from app.credentials import pdf
+from app.credentials import pdf, pdf_content
 from app.credentials.logos import PNG, SVG, CheckedLogo
 from app.db.models import (
     Credential,
@@ -103,10 +103,10 @@ async def put_branding(
     return branding
 
 
-def logo_of(branding: IssuerBranding | None) -> pdf.Logo | None:
+def logo_of(branding: IssuerBranding | None) -> pdf_content.Logo | None:
     if branding is None or branding.logo is None or branding.logo_type not in (PNG, SVG):
         return None
-    return pdf.Logo("png" if branding.logo_type == PNG else "svg", branding.logo)
+    return pdf_content.Logo("png" if branding.logo_type == PNG else "svg", branding.logo)
 
 
 async def set_public_page(
@@ -237,7 +237,7 @@ async def credential_pdf(
     uri = credential.credential_uri or ""
     if uri.startswith("urn:uuid:") and await public_page_enabled(session, credential):
         link = f"{public_url}/v/{uri.removeprefix('urn:uuid:')}"
-    content = pdf.content_from_document(
+    content = pdf_content.content_from_document(
         credential.document,
         language,
         link=link,

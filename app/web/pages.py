@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.datastructures import UploadFile
 
 from app.api.deps import ServicesDep, SessionDep, VerifierDep
-from app.credentials import pdf
+from app.credentials import pdf_attachment
 from app.db.models import utcnow
 from app.limits import i_json_problem, parse_json_document
 from app.observability import CREDENTIALS_VERIFIED
@@ -95,13 +95,13 @@ async def verify_submitted(request: Request, verifier: VerifierDep) -> HTMLRespo
     async with request.form(max_files=1, max_fields=4) as form:
         upload, pasted = form.get("file"), form.get("json")
         if isinstance(upload, UploadFile):
-            text = await upload.read(pdf.MAX_PDF_BYTES + 1)
+            text = await upload.read(pdf_attachment.MAX_PDF_BYTES + 1)
         if not text.strip() and isinstance(pasted, str):
             text = pasted
     try:
         if isinstance(text, bytes) and text.startswith(b"%PDF-"):
             # The certificate's PDF: its attached credential.json is what is verified.
-            text = await asyncio.to_thread(pdf.attached_credential, text)
+            text = await asyncio.to_thread(pdf_attachment.attached_credential, text)
         credential = parse_json_document(text)
         not_i_json = i_json_problem(credential)
         if not_i_json is not None:

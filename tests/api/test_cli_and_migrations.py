@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 
-from app.cli import downgrade, main, migrate
+from app.cli import main
+from app.cli_db import downgrade, migrate
 from app.config import get_settings, new_master_key
 from app.db.engine import create_engine
 from tests import processes

@@ -389,7 +389,8 @@ async def test_the_verify_page_reads_the_credential_inside_a_pdf(
 ) -> None:
     from fpdf import FPDF
 
-    from app.credentials.pdf import content_from_document, render_pdf
+    from app.credentials.pdf import render_pdf
+    from app.credentials.pdf_content import content_from_document
 
     _, auth = await issuer_with_key(client, admin_headers, random_slug)
     vc = await issue(client, auth)

@@ -113,7 +113,9 @@ def test_services_end_transactions_only_in_the_named_entry_points() -> None:
 
 
 @pytest.mark.parametrize(
-    "layer", ["services", *PURE_PACKAGES, "cli.py"], ids=lambda layer: f"app/{layer}"
+    "layer",
+    ["services", *PURE_PACKAGES, "cli.py", "cli_admin.py", "cli_db.py"],
+    ids=lambda layer: f"app/{layer}",
 )
 def test_no_layer_below_http_imports_it(layer: str) -> None:
     assert imports_of(layer, HTTP_LAYERS) == []

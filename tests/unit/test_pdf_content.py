@@ -13,13 +13,9 @@ from app.credentials.edc import build_edc
 from app.credentials.examples import example_request
 from app.credentials.microcredential import IssuerProfile, MicroCredentialIn
 from app.credentials.obv3 import build_obv3
-from app.credentials.pdf import (
-    MAX_PDF_BYTES,
-    NoAttachedCredential,
-    attached_credential,
-    content_from_document,
-    render_pdf,
-)
+from app.credentials.pdf import render_pdf
+from app.credentials.pdf_attachment import MAX_PDF_BYTES, NoAttachedCredential, attached_credential
+from app.credentials.pdf_content import content_from_document
 from app.credentials.render import certificate_facts
 
 ISSUER = IssuerProfile(
