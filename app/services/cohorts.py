@@ -238,7 +238,14 @@ async def _process_row(context: jobs.RowContext) -> dict[str, Any]:
         facts = LearnerFactsIn.model_validate(facts_of(context.input, params["format"]))
     except ValidationError as exc:  # checked at upload; a vocabulary may have changed since
         raise jobs.RowFailed(row_errors(exc)) from None
-    state = await courses.get_course(session, issuer, params["courseId"], params["version"])
+    # Read once for the rows that share the transaction (the version is frozen: it cannot change)
+    shared = context.shared
+    if "course" not in shared:
+        shared["course"] = await courses.get_course(
+            session, issuer, params["courseId"], params["version"]
+        )
+        shared["branding"] = await issuance.branding_of(session, issuer)
+    state: courses.CourseState = shared["course"]
     key = row_key(
         params["courseId"], params["version"], params["format"], params["offers"], context.input
     )
@@ -246,7 +253,14 @@ async def _process_row(context: jobs.RowContext) -> dict[str, Any]:
         if params["offers"]:
             return await _offer(context, state, facts, key)
         order, _ = await courses.course_order(
-            session, issuer, state, facts, issuing, actor=params["actor"], idempotency_key=key
+            session,
+            issuer,
+            state,
+            facts,
+            issuing,
+            actor=params["actor"],
+            idempotency_key=key,
+            branding=shared["branding"],
         )
         issued = await issuance.issue_within(session, issuing, order)
     except Problem as problem:  # what the builders or the profile refuse, in words

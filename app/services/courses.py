@@ -19,14 +19,14 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.credentials.course import CourseIn, content, link_to_course, merge
-from app.db.models import Course, CourseVersion, Credential, Issuer, utcnow
+from app.db.models import Course, CourseVersion, Credential, Issuer, IssuerBranding, utcnow
 from app.problems import COURSE_NOT_FOUND, NotFound
 from app.services import audit, issuance
 
@@ -236,12 +236,14 @@ async def course_order(
     *,
     actor: str,
     idempotency_key: str | None = None,
+    branding: IssuerBranding | None | Literal["read"] = "read",
 ) -> tuple[issuance.IssueOrder, PreparedCourse]:
     """The order that issues ``facts`` (a validated
     :class:`~app.credentials.course.LearnerFactsIn`) from the course version of ``state``,
     which it freezes (in ``session``): the credential points to that version's public page and
     its row records the course and version (``credentials.course_id``, ``course_version``).
-    Issuing it is the caller's: in transactions of its own or inside the caller's."""
+    Issuing it is the caller's: in transactions of its own or inside the caller's. ``branding``
+    (:func:`app.services.issuance.branding_of`) is read unless the caller read it already."""
     prepared = prepare(issuer, state.version, issuing.policy.public_url)
     await freeze(session, state.version)
     mc = merge(prepared.model, facts)
@@ -253,7 +255,9 @@ async def course_order(
         actor=actor,
         idempotency_key=idempotency_key,
         body_hash=body_hash,
-        branding=await issuance.branding_of(session, issuer),
+        branding=(
+            await issuance.branding_of(session, issuer) if isinstance(branding, str) else branding
+        ),
     )
     build = order.build
 

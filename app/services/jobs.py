@@ -12,7 +12,12 @@ by every row's transaction (the heartbeat); a runner that was killed stops renew
 Each row is processed exactly once: its effect, its completion (``state`` pending → done or
 failed, a conditional UPDATE) and the job's counts are one transaction, which also checks that
 this runner still holds the lease. A runner killed mid-row leaves nothing of that row; a runner
-that lost its lease (paused past it) finds the row or the lease taken and rolls back. A kind
+that lost its lease (paused past it) finds the row or the lease taken and rolls back. Rows go
+:data:`ROWS_PER_TRANSACTION` to a transaction (each row's effect in a savepoint of its own, so
+a failing row leaves the others' work): one lease renewal, one commit and one count update for
+all of them, the commit being most of a row's database time on PostgreSQL (bench/README.md,
+"Cohort"). If one of them is found taken, the transaction is rolled back and they are done one
+row a transaction. A kind
 whose effect cannot share the row's transaction must make it idempotent under
 :attr:`RowContext.idempotency_key` (issuing: the credentials' idempotency key).
 
@@ -54,6 +59,9 @@ PENDING = "pending"
 MAX_ATTEMPTS = 5
 #: Rows read per query while a job is processed.
 ROWS_PER_READ = 50
+#: Rows processed per transaction (a row's effect in a savepoint of its own): fewer commits and
+#: lease renewals; on PostgreSQL the job's row stays locked by the transaction meanwhile.
+ROWS_PER_TRANSACTION = 20
 #: Rows inserted per statement when a job is created.
 ROWS_PER_INSERT = 500
 
@@ -86,6 +94,9 @@ class RowContext:
     input: dict[str, Any]
     #: the application's state (``app.state``): settings, the issuing core...
     services: Any
+    #: shared by the rows of one transaction: what a kind reads once for all of them (read in
+    #: ``session``, so it is as consistent as the rows' own work)
+    shared: dict[str, Any] = field(default_factory=dict)
 
     @property
     def idempotency_key(self) -> str:
@@ -349,12 +360,116 @@ class Runner:
             if not pending:
                 await self._finish(job_id, DONE)
                 return
-            for number in pending:
+            for start in range(0, len(pending), ROWS_PER_TRANSACTION):
                 if self._stopping:
                     break
-                if not await self._process_row(job, issuer, kind, number):
+                numbers = list(pending[start : start + ROWS_PER_TRANSACTION])
+                together = await self._process_rows(job, issuer, kind, numbers)
+                if together is False:
                     return
+                if together is None:  # a row was taken meanwhile: one row a transaction
+                    for number in numbers:
+                        if not await self._process_row(job, issuer, kind, number):
+                            return
         await self.release(job_id)
+
+    async def _renew(self, session: AsyncSession, job: Job) -> None:
+        renewed = await session.exec(
+            update(Job)
+            .where(col(Job.id) == job.id, col(Job.lease_owner) == self.owner)
+            .values(lease_until=utcnow() + self.lease)
+        )
+        if not renewed.rowcount:
+            raise _LeaseLost
+
+    @staticmethod
+    async def _run_kind(
+        kind: JobKind, context: RowContext
+    ) -> tuple[dict[str, Any] | None, list[dict[str, Any]] | None]:
+        """The row's effect in a savepoint: its result, or its errors (the savepoint undone)."""
+        try:
+            async with context.session.begin_nested():
+                return await kind.process(context), None
+        except RowFailed as failure:
+            return None, failure.errors
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a bug in the kind: the row fails, the job goes on
+            log.exception(
+                "job %s row %s: the %s kind failed", context.job.id, context.number, kind.name
+            )
+            return None, [{"column": "", "message": "an internal error; the row was not done"}]
+
+    @staticmethod
+    async def _complete(
+        session: AsyncSession,
+        job: Job,
+        number: int,
+        result: dict[str, Any] | None,
+        errors: list[dict[str, Any]] | None,
+    ) -> None:
+        """Mark the row done or failed, only if it is still pending (else :class:`_RowTaken`)."""
+        completed = await session.exec(
+            update(JobRow)
+            .where(
+                col(JobRow.job_id) == job.id,
+                col(JobRow.number) == number,
+                col(JobRow.state) == PENDING,
+            )
+            .values(
+                state=FAILED if errors else DONE,
+                result=result,
+                errors=errors,
+                finished_at=utcnow(),
+            )
+        )
+        if not completed.rowcount:
+            raise _RowTaken
+
+    async def _process_rows(
+        self, job: Job, issuer: Issuer, kind: JobKind, numbers: list[int]
+    ) -> bool | None:
+        """Several rows in one transaction; False when the lease is no longer this runner's,
+        None when one of them was no longer pending (nothing of any of them is kept)."""
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                await self._renew(session, job)
+                rows = (
+                    await session.exec(
+                        select(JobRow)
+                        .where(
+                            JobRow.job_id == job.id,
+                            col(JobRow.number).in_(numbers),
+                            JobRow.state == PENDING,
+                        )
+                        .order_by(col(JobRow.number))
+                    )
+                ).all()
+                if len(rows) != len(numbers):
+                    raise _RowTaken
+                shared: dict[str, Any] = {}
+                outcomes = []
+                for row in rows:
+                    context = RowContext(
+                        session, job, issuer, row.number, dict(row.input), self.services, shared
+                    )
+                    outcomes.append((row.number, *await self._run_kind(kind, context)))
+                for number, result, errors in outcomes:
+                    await self._complete(session, job, number, result, errors)
+                failed = sum(1 for _, _, errors in outcomes if errors)
+                await session.exec(
+                    update(Job)
+                    .where(col(Job.id) == job.id)
+                    .values(
+                        done=col(Job.done) + len(outcomes) - failed, failed=col(Job.failed) + failed
+                    )
+                )
+        except _LeaseLost:
+            log.warning("job %s: %s lost its lease", job.id, self.owner)
+            return False
+        except _RowTaken:
+            return None
+        return True
 
     async def _process_row(self, job: Job, issuer: Issuer, kind: JobKind, number: int) -> bool:
         """One row in one transaction; False when the lease is no longer this runner's.
@@ -365,13 +480,7 @@ class Runner:
         """
         try:
             async with self.sessionmaker() as session, session.begin():
-                renewed = await session.exec(
-                    update(Job)
-                    .where(col(Job.id) == job.id, col(Job.lease_owner) == self.owner)
-                    .values(lease_until=utcnow() + self.lease)
-                )
-                if not renewed.rowcount:
-                    raise _LeaseLost
+                await self._renew(session, job)
                 row = (
                     await session.exec(
                         select(JobRow).where(
@@ -384,34 +493,8 @@ class Runner:
                 if row is None:  # done meanwhile by the lease's previous holder
                     raise _RowTaken
                 context = RowContext(session, job, issuer, number, dict(row.input), self.services)
-                result: dict[str, Any] | None = None
-                errors: list[dict[str, Any]] | None = None
-                try:
-                    async with session.begin_nested():
-                        result = await kind.process(context)
-                except RowFailed as failure:
-                    errors = failure.errors
-                except asyncio.CancelledError:
-                    raise
-                except Exception:  # a bug in the kind: the row fails, the job goes on
-                    log.exception("job %s row %s: the %s kind failed", job.id, number, kind.name)
-                    errors = [{"column": "", "message": "an internal error; the row was not done"}]
-                completed = await session.exec(
-                    update(JobRow)
-                    .where(
-                        col(JobRow.job_id) == job.id,
-                        col(JobRow.number) == number,
-                        col(JobRow.state) == PENDING,
-                    )
-                    .values(
-                        state=FAILED if errors else DONE,
-                        result=result,
-                        errors=errors,
-                        finished_at=utcnow(),
-                    )
-                )
-                if not completed.rowcount:
-                    raise _RowTaken
+                result, errors = await self._run_kind(kind, context)
+                await self._complete(session, job, number, result, errors)
                 counted = "failed" if errors else "done"
                 await session.exec(
                     update(Job)
