@@ -9,6 +9,7 @@ the step is kept.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -32,6 +33,11 @@ _COUNT = (
     update(_LISTS)
     .where(_LISTS.c.id == bindparam("list_id"))
     .values(allocated=_LISTS.c.allocated + 1)
+)
+_COUNT_BY = (
+    update(_LISTS)
+    .where(_LISTS.c.id == bindparam("list_id"))
+    .values(allocated=_LISTS.c.allocated + bindparam("by"))
 )
 
 
@@ -76,21 +82,37 @@ async def store_alone(session: AsyncSession, rows: IssuedRows) -> None:
     await session.exec(_store_statement(len(rows.entries)), params=params)
 
 
-async def store_within(session: AsyncSession, rows: IssuedRows) -> None:
+async def store_within(
+    session: AsyncSession, rows: IssuedRows, counts: Counter[str] | None = None
+) -> None:
     """The store step inside the caller's transaction, in a savepoint: on ``IntegrityError``
-    the savepoint is rolled back and the caller's other work is kept."""
+    the savepoint is rolled back and the caller's other work is kept.
+
+    With ``counts`` the lists' counts are added there instead of written: the caller writes
+    them (:func:`add_counts`) at the end of a transaction that stores several credentials, so
+    that the list rows, which every issue of the issuer updates, stay locked only from then on.
+    """
     async with session.begin_nested():
-        await _store_step_by_step(session, rows)
+        await _store_step_by_step(session, rows, count=counts is None)
+    if counts is not None:
+        counts.update(rows.counted)
 
 
-async def _store_step_by_step(session: AsyncSession, rows: IssuedRows) -> None:
+async def add_counts(session: AsyncSession, counts: Counter[str]) -> None:
+    """Write the lists' counts gathered by :func:`store_within` (in a fixed order: two
+    transactions counting the same lists cannot deadlock)."""
+    for list_id in sorted(counts):
+        await session.exec(_COUNT_BY, params={"list_id": list_id, "by": counts[list_id]})
+
+
+async def _store_step_by_step(session: AsyncSession, rows: IssuedRows, count: bool = True) -> None:
     await session.exec(_INSERT_CREDENTIAL, params=rows.credential)
     if rows.entries:  # a credential issued without a status entry has none to store
         await session.exec(_INSERT_ENTRIES, params=rows.entries)
     await insert_audit_event(session, rows.event)
     # Last: every issue of the issuer updates the same list row, which stays locked until the
     # transaction ends.
-    for list_id in rows.counted:
+    for list_id in rows.counted if count else ():
         await session.exec(_COUNT, params={"list_id": list_id})
 
 
