@@ -68,6 +68,14 @@ def cohort_csv(rows: int, tag: str) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Workers:
     """``count`` ``microcred worker`` processes (or, with ``profile_out``, one under clocks)."""
 
@@ -105,6 +113,10 @@ class Workers:
             )
             log.close()
         return self
+
+    def cpu_seconds(self) -> list[float]:
+        """Each worker's CPU time so far (user and system), from ``/proc``."""
+        return [_cpu_seconds(process.pid) for process in self.processes]
 
     def __exit__(self, *exc_info: object) -> None:
         for process in self.processes:
@@ -205,15 +217,25 @@ def timed_run(args: argparse.Namespace, logs: Path) -> Json:
         service.environment["MICROCRED_JOBS_RUNNER"] = "false"
         with service:
             tenant, course_id = make_tenant(service)
-            with Workers(service, args.workers, logs):
+            with Workers(service, args.workers, logs) as workers:
                 # a small cohort first: every worker has started and the course is prepared
                 warm = run_cohort(service, tenant, course_id, 20, args.format, 120)
                 _log(f"{args.rows} rows, {args.workers} worker(s)")
+                before = workers.cpu_seconds()
+                serve_before = _cpu_seconds(service.process.pid) if service.process else 0.0
                 result = run_cohort(service, tenant, course_id, args.rows, args.format, 3600)
+                used = [b - a for a, b in zip(before, workers.cpu_seconds(), strict=True)]
+                serve_used = (
+                    _cpu_seconds(service.process.pid) if service.process else 0.0
+                ) - serve_before
             stored = asyncio.run(_count_credentials(url))
     result["warmup"] = {k: warm[k] for k in ("rows", "seconds")}
     result["credentials_in_database"] = stored
     result["workers"] = args.workers
+    # CPU time, which a busy machine inflates less than the wall clock
+    result["worker_cpu_seconds"] = used
+    result["worker_cpu_ms_per_credential"] = sum(used) * 1000 / max(1, result["job"]["done"])
+    result["serve_cpu_seconds"] = serve_used
     expected = args.rows + warm["rows"]
     if result["job"]["done"] != args.rows or stored != expected:
         result["error"] = f"{result['job']} and {stored} credentials stored, {expected} expected"
@@ -263,6 +285,11 @@ def render(results: Json) -> str:
             f"worker(s): {timed['seconds']:.1f} s upload→done = "
             f"{timed['credentials_per_second']:.1f} credentials/s "
             f"(upload and checks {timed['upload_seconds']:.2f} s; job {timed['job']})"
+        )
+        lines.append(
+            f"  workers' CPU: {timed['worker_cpu_ms_per_credential']:.1f} ms per credential; "
+            f"each worker's CPU seconds {[round(x, 1) for x in timed['worker_cpu_seconds']]}, "
+            f"serve {timed['serve_cpu_seconds']:.1f} s"
         )
         if "error" in timed:
             lines.append(f"ERROR: {timed['error']}")

@@ -58,6 +58,7 @@ def main(argv: list[str]) -> int:
         "stage_calls": dict(clock.counts),
     }
     if profiler is not None:
+        profiler.dump_stats(args.out.with_suffix(".prof"))  # for pstats: callers, callees
         report["cprofile"] = cprofile_summary(profiler, 1, top=25, idle=IDLE)
     write_json(args.out, report)
     return code

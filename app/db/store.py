@@ -1,8 +1,9 @@
 """The store step of issuing: a credential, its status entries, its audit row and the lists' counts.
 
-Written as Core statements, without the ORM's unit of work. Where the step is its transaction's
-only work (:func:`store_alone`), PostgreSQL runs it as one statement in autocommit; SQLite, and any
-caller's transaction (:func:`store_within`), run the statements in turn. Either way a status index
+Written as Core statements, without the ORM's unit of work. PostgreSQL runs it as one statement:
+in autocommit where the step is its transaction's only work (:func:`store_alone`), in a
+savepoint of the caller's transaction otherwise (:func:`store_within`); SQLite runs the
+statements in turn. Either way a status index
 or idempotency key stored meanwhile by another request raises ``IntegrityError`` and nothing of
 the step is kept.
 """
@@ -73,12 +74,18 @@ async def store_alone(session: AsyncSession, rows: IssuedRows) -> None:
     if not on_postgresql(session):
         await _store_step_by_step(session, rows)
         return
+    await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    await _store_in_one(session, rows, rows.counted)
+
+
+async def _store_in_one(session: AsyncSession, rows: IssuedRows, counted: list[str]) -> None:
+    """The store step as one PostgreSQL statement (:func:`_store_statement`), adding one to the
+    ``allocated`` count of each list in ``counted``."""
     params = {f"credential_{name}": value for name, value in rows.credential.items()}
     for number, row in enumerate(rows.entries):
         params.update({f"entry{number}_{name}": value for name, value in row.items()})
     params.update({f"event_{name}": value for name, value in rows.event.items()})
-    params["counted"] = rows.counted
-    await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    params["counted"] = counted
     await session.exec(_store_statement(len(rows.entries)), params=params)
 
 
@@ -93,7 +100,10 @@ async def store_within(
     that the list rows, which every issue of the issuer updates, stay locked only from then on.
     """
     async with session.begin_nested():
-        await _store_step_by_step(session, rows, count=counts is None)
+        if on_postgresql(session):  # one round trip rather than three or four
+            await _store_in_one(session, rows, rows.counted if counts is None else [])
+        else:
+            await _store_step_by_step(session, rows, count=counts is None)
     if counts is not None:
         counts.update(rows.counted)
 
