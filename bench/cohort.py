@@ -362,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
                 results["timed"] = timed_run(args, logs)
             code = 1 if "error" in results["timed"] else 0
         if args.profile_rows > 0:
-            _log(f"profile: {args.profile_rows} rows, 1 worker under clocks and cProfile")
+            _log(f"profile: {args.profile_rows} rows, 1 worker under clocks")
             with neighbours.section("cohort profile"):
                 results["profile"] = profile_run(args, logs, logs)
     finally:
