@@ -217,6 +217,37 @@ async def _count_credentials(url: str) -> int:
         await connection.close()
 
 
+def batch_runs(service: Service, tenant: Tenant, items: int) -> Json:
+    """``POST /microcredentials/batch`` of ``items`` EDCs, answered in full, then with
+    ``?reply=ids``: credentials/s and the reply's size, beside the cohort's figures."""
+    from bench.scenarios import issue_body
+
+    found: Json = {}
+    with httpx.Client(base_url=service.base_url, timeout=1800, trust_env=False) as client:
+        for offset, reply in ((0, "credentials"), (items, "ids")):
+            body = {
+                "items": [issue_body("eddsa-rdfc-2022", 900_000 + offset + n) for n in range(items)]
+            }
+            started = time.monotonic()
+            answer = client.post(
+                "/microcredentials/batch",
+                params={"reply": reply},
+                json=body,
+                headers=tenant.auth,
+            )
+            seconds = time.monotonic() - started
+            statuses = [item["status"] for item in answer.json().get("results", [])]
+            found[reply] = {
+                "items": items,
+                "status": answer.status_code,
+                "issued": statuses.count(201),
+                "seconds": seconds,
+                "credentials_per_second": statuses.count(201) / seconds,
+                "reply_bytes": len(answer.content),
+            }
+    return found
+
+
 def timed_run(args: argparse.Namespace, logs: Path) -> Json:
     with postgres_database() as url:
         service = Service(url, 1, logs / "serve.log")
@@ -235,6 +266,9 @@ def timed_run(args: argparse.Namespace, logs: Path) -> Json:
                     _cpu_seconds(service.process.pid) if service.process else 0.0
                 ) - serve_before
             stored = asyncio.run(_count_credentials(url))
+            if args.batch:
+                _log(f"batch of {args.batch}, full reply then ?reply=ids (1 HTTP worker)")
+                result["batch"] = batch_runs(service, tenant, args.batch)
     result["warmup"] = {k: warm[k] for k in ("rows", "seconds")}
     result["credentials_in_database"] = stored
     result["workers"] = args.workers
@@ -297,6 +331,12 @@ def render(results: Json) -> str:
             f"each worker's CPU seconds {[round(x, 1) for x in timed['worker_cpu_seconds']]}, "
             f"serve {timed['serve_cpu_seconds']:.1f} s"
         )
+        for reply, batch in timed.get("batch", {}).items():
+            lines.append(
+                f"  batch of {batch['items']} (reply={reply}): {batch['issued']} issued in "
+                f"{batch['seconds']:.1f} s = {batch['credentials_per_second']:.1f}/s, reply "
+                f"{batch['reply_bytes']:,} bytes"
+            )
         if "error" in timed:
             lines.append(f"ERROR: {timed['error']}")
     profile = results.get("profile")
@@ -340,6 +380,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--format", choices=("edc", "obv3"), default="edc")
     parser.add_argument("--skip-timed", action="store_true")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=0,
+        help="after the cohort, also a POST /microcredentials/batch of this many, answered "
+        "in full and with ?reply=ids (0: none)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
