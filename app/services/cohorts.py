@@ -309,4 +309,6 @@ async def _offer(
     }
 
 
-jobs.register(jobs.JobKind(JOB_KIND, _process_row, result_columns=RESULTS, echo_columns=ECHO))
+jobs.register(
+    jobs.JobKind(JOB_KIND, _process_row, result_columns=RESULTS, echo_columns=ECHO, batched=True)
+)

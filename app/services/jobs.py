@@ -8,19 +8,20 @@ with ``SELECT … FOR UPDATE SKIP LOCKED`` (concurrent runners skip each other's
 SQLite with one conditional ``UPDATE`` (SQLite has one writer at a time). The lease is renewed
 by the holder's row transactions (the heartbeat); a runner that was killed stops renewing, and
 after ``lease`` another runner claims the job and goes on with its pending rows. On PostgreSQL
-a runner with no job to claim helps with the oldest job held by another (:meth:`Runner.help`):
-it does pending rows too, so that one large job (a cohort) keeps every worker busy; the holder
-alone renews the lease and ends the job.
+a runner with no job to claim helps with the oldest job of a :attr:`JobKind.batched` kind held
+by another (:meth:`Runner.help`): it does pending rows too, so that one large job (a cohort)
+keeps every worker busy; the holder alone renews the lease and ends the job.
 
 Each row is processed exactly once: its effect, its completion (``state`` pending → done or
 failed, a conditional UPDATE) and the job's counts are one transaction, which reads the row
 with ``FOR UPDATE SKIP LOCKED`` (a row is in one transaction at a time) and, for the holder,
 checks last that this runner still holds the lease. A runner killed mid-row leaves nothing of
 that row; a runner that lost its lease (paused past it) finds the lease taken and rolls back.
-On PostgreSQL rows go :data:`ROWS_PER_TRANSACTION` to a transaction (each row's effect in a
-savepoint of its own, so a failing row leaves the others' work): one commit and one count
-update for all of them, the commit being much of a row's database time (bench/README.md,
-"Cohort"); on SQLite one, as its single writer would make every other writer wait for them.
+On PostgreSQL a batched kind's rows go :data:`ROWS_PER_TRANSACTION` to a transaction (each
+row's effect in a savepoint of its own, so a failing row leaves the others' work): one commit
+and one count update for all of them, the commit being much of a row's database time
+(bench/README.md, "Cohort"); other kinds', and on SQLite every kind's, one a transaction (its
+single writer would make every other writer wait for them all).
 A kind whose effect cannot share the row's transaction must make it idempotent under
 :attr:`RowContext.idempotency_key` (issuing: the credentials' idempotency key).
 
@@ -121,6 +122,11 @@ class JobKind:
     result_columns: tuple[str, ...] = ()
     #: input values repeated in the results file (to recognise each row)
     echo_columns: tuple[str, ...] = ()
+    #: rows per transaction on PostgreSQL (up to :data:`ROWS_PER_TRANSACTION`), and whether
+    #: runners with nothing to claim help with a held job of this kind: for kinds whose rows'
+    #: writes cannot wait on each other in a cycle (a deadlock would fail a row), e.g. issuing,
+    #: whose shared rows (the status lists' counts) are written last in a fixed order
+    batched: bool = False
 
 
 KINDS: dict[str, JobKind] = {}
@@ -314,12 +320,14 @@ class Runner:
         async with self.sessionmaker() as session, session.begin():
             if not on_postgresql(session):
                 return False  # one writer at a time: nothing to gain
+            batched = [name for name, kind in KINDS.items() if kind.batched]
             query = (
                 select(Job)
                 .where(
                     Job.state == RUNNING,
                     col(Job.lease_until) > now,
                     col(Job.lease_owner) != self.owner,
+                    col(Job.kind).in_(batched),
                 )
                 .order_by(col(Job.created_at))
                 .limit(1)
@@ -409,7 +417,7 @@ class Runner:
                 await self._finish(job_id, DONE)
                 return
             progressed = False
-            step = ROWS_PER_TRANSACTION if postgresql else 1
+            step = ROWS_PER_TRANSACTION if postgresql and kind.batched else 1
             for start in range(0, len(pending), step):
                 if self._stopping:
                     break
@@ -466,7 +474,7 @@ class Runner:
             select(JobRow)
             .where(condition)
             .order_by(col(JobRow.number))
-            .limit(ROWS_PER_TRANSACTION)
+            .limit(ROWS_PER_TRANSACTION if kind.batched else 1)
             .with_for_update(skip_locked=True)
         )
         try:
