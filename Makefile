@@ -11,7 +11,7 @@ PORT   ?= 8000
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck pytest migrate bench lock openapi clean
+.PHONY: run test lint typecheck pytest migrate bench bench-cohort lock openapi clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,9 @@ openapi: $(RUN_STAMP)
 
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench
+
+bench-cohort: $(DEV_STAMP)
+	$(BIN)/python -m bench cohort --rows 10000
 
 # Refresh the pinned versions after changing dependencies in pyproject.toml:
 # requirements.lock (what the service runs with, used by the Dockerfile) and

@@ -164,13 +164,18 @@ def _group(filename: str) -> str:
     return "Python standard library"
 
 
-def cprofile_summary(profile: cProfile.Profile, requests: int, top: int = 15) -> Json:
-    """Own CPU time per package; a built-in's time goes to the package of its caller."""
+def cprofile_summary(
+    profile: cProfile.Profile, requests: int, top: int = 15, idle: tuple[str, ...] = ()
+) -> Json:
+    """Own CPU time per package; a built-in's time goes to the package of its caller. Functions
+    named in ``idle`` (waiting, e.g. ``epoll``'s poll) are left out."""
     stats = pstats.Stats(profile, stream=io.StringIO())
     raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
     groups: defaultdict[str, float] = defaultdict(float)
     functions = []
     for (filename, line, name), (_, calls, own, cumulative, callers) in raw.items():
+        if name in idle:
+            continue
         if filename == "~" and callers:
             for (caller_file, _, _), (_, _, caller_own, _) in callers.items():
                 groups[_group(caller_file)] += caller_own

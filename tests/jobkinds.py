@@ -30,4 +30,8 @@ async def _record(context: jobs.RowContext) -> dict[str, Any]:
     return {"echo": context.input.get("name", ""), "key": context.idempotency_key}
 
 
-jobs.register(jobs.JobKind(RECORD, _record, result_columns=("echo", "key"), echo_columns=("name",)))
+jobs.register(
+    jobs.JobKind(
+        RECORD, _record, result_columns=("echo", "key"), echo_columns=("name",), batched=True
+    )
+)

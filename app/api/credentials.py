@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Header, Request, Response
+from fastapi import APIRouter, Body, Header, Query, Request, Response
 from pydantic import BaseModel
 
 from app import jsontext
@@ -210,11 +210,20 @@ async def issue_microcredential_batch(
     issuing: IssuingDep,
     caller: IssueCaller,
     idempotency_key: IdempotencyKey = None,
+    reply: Annotated[
+        Literal["credentials", "ids"],
+        Query(
+            description="`credentials` (default): each item's signed credential; `ids`: its "
+            "`credentialId` and `link` only, a reply that does not grow with the credentials' "
+            "pages (each is then fetched with `GET /credentials/{id}`)"
+        ),
+    ] = "credentials",
 ) -> Response:
     """Issue up to 1000 micro-credentials; each item succeeds or fails on its own.
 
     With an `Idempotency-Key`, item *i* is idempotent under `<key>#<i>`: retrying a batch that
-    was cut short issues only what is missing.
+    was cut short issues only what is missing. With `?reply=ids` each issued item answers its
+    id and link instead of the document (a thousand EDCs with their pages are ~47 MB).
     """
     results = await issuance.issue_batch(
         session,
@@ -229,7 +238,12 @@ async def issue_microcredential_batch(
     items: list[bytes] = []
     for result in results:
         item = b'{"index":%d,"status":%d' % (result.index, result.status)
-        if result.credential is not None:
+        if result.credential is not None and reply == "ids":
+            item += b',"credentialId":%s,"link":%s' % (
+                jsontext.dumps_bytes(result.credential.id),
+                jsontext.dumps_bytes(f"/credentials/{result.credential.id}"),
+            )
+        elif result.credential is not None:
             item += b',"verifiableCredential":' + credential_json(result.credential)
         if result.problem is not None:
             item += b',"problem":' + jsontext.dumps_bytes(result.problem)

@@ -64,6 +64,19 @@ class Deferral:
     is_large: Callable[[Mapping[str, Any]], bool]
     #: job -> its result, or the exception the operation raised
     outcomes: dict[Job, Any] = field(default_factory=dict)
+    #: ``id(document)`` -> the document and whether it is large: a step asks about the same
+    #: document several times (form check, SHACL, the proof), and counting its values walks
+    #: all of it. The document is kept, so its id is not reused while the step runs. Which
+    #: path a document takes changes how long it holds the loop, never the outcome.
+    sizes: dict[int, tuple[Mapping[str, Any], bool]] = field(default_factory=dict)
+
+    def large(self, document: Mapping[str, Any]) -> bool:
+        known = self.sizes.get(id(document))
+        if known is not None and known[0] is document:
+            return known[1]
+        answer = self.is_large(document)
+        self.sizes[id(document)] = (document, answer)
+        return answer
 
 
 _CURRENT: ContextVar[Deferral | None] = ContextVar("microcred_deferral", default=None)
@@ -90,7 +103,7 @@ def json_text(document: Mapping[str, Any]) -> bytes:
 def heavy(operation: str, document: Mapping[str, Any], compute: Callable[[], _T]) -> _T:
     """``compute()`` now, or the outcome computed elsewhere, or :class:`Deferred`."""
     deferral = _CURRENT.get()
-    if deferral is None or not deferral.is_large(document):
+    if deferral is None or not deferral.large(document):
         return compute()
     job = Job(operation, json_text(document))
     if job not in deferral.outcomes:

@@ -21,13 +21,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.credentials.course import LearnerFactsIn, merge
+from app.db import store
 from app.db.models import CredentialOffer, Issuer, Job, utcnow
 from app.problems import SPREADSHEET_UNREADABLE, Problem, ValidationFailed
 from app.services import courses, issuance, jobs, oid4vci, spreadsheets
@@ -239,7 +242,19 @@ async def _process_row(context: jobs.RowContext) -> dict[str, Any]:
         facts = LearnerFactsIn.model_validate(facts_of(context.input, params["format"]))
     except ValidationError as exc:  # checked at upload; a vocabulary may have changed since
         raise jobs.RowFailed(row_errors(exc)) from None
-    state = await courses.get_course(session, issuer, params["courseId"], params["version"])
+    # Read once for the rows that share the transaction (the version is frozen: it cannot change)
+    shared = context.shared
+    if "course" not in shared:
+        shared["course"] = await courses.get_course(
+            session, issuer, params["courseId"], params["version"]
+        )
+        shared["branding"] = await issuance.branding_of(session, issuer)
+        # The status lists' counts of all the transaction's rows, written just before it
+        # commits: two workers' transactions then do not wait for each other's list row.
+        counts: Counter[str] = Counter()
+        shared["counts"] = counts
+        context.before_commit.append(partial(store.add_counts, counts=counts))
+    state: courses.CourseState = shared["course"]
     key = row_key(
         params["courseId"], params["version"], params["format"], params["offers"], context.input
     )
@@ -247,9 +262,18 @@ async def _process_row(context: jobs.RowContext) -> dict[str, Any]:
         if params["offers"]:
             return await _offer(context, state, facts, key)
         order, _ = await courses.course_order(
-            session, issuer, state, facts, issuing, actor=params["actor"], idempotency_key=key
+            session,
+            issuer,
+            state,
+            facts,
+            issuing,
+            actor=params["actor"],
+            idempotency_key=key,
+            branding=shared["branding"],
         )
-        issued = await issuance.issue_within(session, issuing, order)
+        mine: Counter[str] = Counter()
+        issued = await issuance.issue_within(session, issuing, order, counts=mine)
+        shared["counts"].update(mine)  # the row is done: its counts join the transaction's
     except Problem as problem:  # what the builders or the profile refuse, in words
         raise jobs.RowFailed([{"column": "", "message": problem.detail or problem.title}]) from None
     return {"credentialId": issued.id}
@@ -287,4 +311,6 @@ async def _offer(
     }
 
 
-jobs.register(jobs.JobKind(JOB_KIND, _process_row, result_columns=RESULTS, echo_columns=ECHO))
+jobs.register(
+    jobs.JobKind(JOB_KIND, _process_row, result_columns=RESULTS, echo_columns=ECHO, batched=True)
+)

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 from sqlalchemy import update
@@ -33,7 +33,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.credentials.course import CourseIn, content, link_to_course, merge
 from app.credentials.microcredential import MicroCredentialIn, OrganisationIn
 from app.credentials.stack import StackPart
-from app.db.models import Course, CourseVersion, Credential, Issuer, utcnow
+from app.db.models import Course, CourseVersion, Credential, Issuer, IssuerBranding, utcnow
 from app.problems import COURSE_NOT_FOUND, NotFound, ValidationFailed, json_pointer
 from app.services import audit, issuance, joint, stacks
 from app.services.verification import Verifier
@@ -249,6 +249,7 @@ async def course_order(
     actor: str,
     idempotency_key: str | None = None,
     verifier: Verifier | None = None,
+    branding: IssuerBranding | None | Literal["read"] = "read",
 ) -> tuple[issuance.IssueOrder, PreparedCourse]:
     """The order that issues ``facts`` (a validated
     :class:`~app.credentials.course.LearnerFactsIn`) from the course version of ``state``,
@@ -256,7 +257,8 @@ async def course_order(
     its row records the course and version (``credentials.course_id``, ``course_version``).
     Issuing it is the caller's: in transactions of its own or inside the caller's. A stack
     (``facts.stack``) needs the ``verifier`` that checks its parts
-    (:func:`app.services.stacks.resolve_and_commit`)."""
+    (:func:`app.services.stacks.resolve_and_commit`). ``branding``
+    (:func:`app.services.issuance.branding_of`) is read unless the caller read it already."""
     prepared = prepare(issuer, state.version, issuing.policy.public_url)
     refuse_joint(bool(prepared.model.jointAwardingBodies))
     mc = merge(prepared.model, facts)
@@ -290,7 +292,9 @@ async def course_order(
         actor=actor,
         idempotency_key=idempotency_key,
         body_hash=body_hash,
-        branding=await issuance.branding_of(session, issuer),
+        branding=(
+            await issuance.branding_of(session, issuer) if isinstance(branding, str) else branding
+        ),
         parts=parts,
     )
     order = linked_to_course(order, mc, prepared.course_id, prepared.version, prepared.url)

@@ -11,6 +11,7 @@ import hashlib
 import json
 import unicodedata
 import uuid
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -344,10 +345,18 @@ async def issue_and_commit(session: AsyncSession, issuing: Issuing, order: Issue
     raise _contended()
 
 
-async def issue_within(session: AsyncSession, issuing: Issuing, order: IssueOrder) -> Issued:
+async def issue_within(
+    session: AsyncSession,
+    issuing: Issuing,
+    order: IssueOrder,
+    *,
+    counts: Counter[str] | None = None,
+) -> Issued:
     """Issue one credential inside the caller's transaction, which commits it (or not) with the
     rest of its work: OpenID4VCI redemption, where the offer's update and the credential are
-    atomic. The store step runs in a savepoint, so a lost race leaves the caller's work intact.
+    atomic; a cohort's rows. The store step runs in a savepoint, so a lost race leaves the
+    caller's work intact. With ``counts`` the status lists' counts are gathered there for the
+    caller to write before it commits (:func:`app.db.store.add_counts`).
     """
     for _ in range(STORE_ATTEMPTS):
         drawn = await _read(session, issuing, order)
@@ -355,7 +364,7 @@ async def issue_within(session: AsyncSession, issuing: Issuing, order: IssueOrde
             return drawn
         signed = await _sign(issuing, order, drawn)
         try:
-            await store.store_within(session, signed.rows)
+            await store.store_within(session, signed.rows, counts)
         except IntegrityError:
             continue
         return _counted(signed)

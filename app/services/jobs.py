@@ -6,14 +6,23 @@ per process: the app's lifespan starts it, and ``microcred worker`` runs one alo
 job that is queued, or running under a lease that expired, and takes its lease: on PostgreSQL
 with ``SELECT … FOR UPDATE SKIP LOCKED`` (concurrent runners skip each other's candidates), on
 SQLite with one conditional ``UPDATE`` (SQLite has one writer at a time). The lease is renewed
-by every row's transaction (the heartbeat); a runner that was killed stops renewing, and after
-``lease`` another runner claims the job and goes on with its pending rows.
+by the holder's row transactions (the heartbeat); a runner that was killed stops renewing, and
+after ``lease`` another runner claims the job and goes on with its pending rows. On PostgreSQL
+a runner with no job to claim helps with the oldest job of a :attr:`JobKind.batched` kind held
+by another (:meth:`Runner.help`): it does pending rows too, so that one large job (a cohort)
+keeps every worker busy; the holder alone renews the lease and ends the job.
 
 Each row is processed exactly once: its effect, its completion (``state`` pending → done or
-failed, a conditional UPDATE) and the job's counts are one transaction, which also checks that
-this runner still holds the lease. A runner killed mid-row leaves nothing of that row; a runner
-that lost its lease (paused past it) finds the row or the lease taken and rolls back. A kind
-whose effect cannot share the row's transaction must make it idempotent under
+failed, a conditional UPDATE) and the job's counts are one transaction, which reads the row
+with ``FOR UPDATE SKIP LOCKED`` (a row is in one transaction at a time) and, for the holder,
+checks last that this runner still holds the lease. A runner killed mid-row leaves nothing of
+that row; a runner that lost its lease (paused past it) finds the lease taken and rolls back.
+On PostgreSQL a batched kind's rows go :data:`ROWS_PER_TRANSACTION` to a transaction (each
+row's effect in a savepoint of its own, so a failing row leaves the others' work): one commit
+and one count update for all of them, the commit being much of a row's database time
+(bench/README.md, "Cohort"); other kinds', and on SQLite every kind's, one a transaction (its
+single writer would make every other writer wait for them all).
+A kind whose effect cannot share the row's transaction must make it idempotent under
 :attr:`RowContext.idempotency_key` (issuing: the credentials' idempotency key).
 
 Kinds are registered by name (:func:`register`): a kind is a function processing one row. The
@@ -54,6 +63,12 @@ PENDING = "pending"
 MAX_ATTEMPTS = 5
 #: Rows read per query while a job is processed.
 ROWS_PER_READ = 50
+#: Rows processed per transaction on PostgreSQL (a row's effect in a savepoint of its own):
+#: fewer commits and count updates. On SQLite one: its one writer at a time would hold the
+#: database for all of them, and every other writer (HTTP requests) would wait that long.
+ROWS_PER_TRANSACTION = 20
+#: How long a holder waits when every pending row of its job is in a helper's transaction.
+HELPED_WAIT_SECONDS = 0.05
 #: Rows inserted per statement when a job is created.
 ROWS_PER_INSERT = 500
 
@@ -86,6 +101,13 @@ class RowContext:
     input: dict[str, Any]
     #: the application's state (``app.state``): settings, the issuing core...
     services: Any
+    #: shared by the rows of one transaction: what a kind reads once for all of them (read in
+    #: ``session``, so it is as consistent as the rows' own work)
+    shared: dict[str, Any] = field(default_factory=dict)
+    #: run in ``session`` after the transaction's rows, just before it commits: writes that
+    #: lock a row other transactions write too (issuing: the status lists' counts), so that
+    #: it stays locked for a moment, not for all the transaction's rows
+    before_commit: list[Callable[[AsyncSession], Awaitable[None]]] = field(default_factory=list)
 
     @property
     def idempotency_key(self) -> str:
@@ -100,6 +122,11 @@ class JobKind:
     result_columns: tuple[str, ...] = ()
     #: input values repeated in the results file (to recognise each row)
     echo_columns: tuple[str, ...] = ()
+    #: rows per transaction on PostgreSQL (up to :data:`ROWS_PER_TRANSACTION`), and whether
+    #: runners with nothing to claim help with a held job of this kind: for kinds whose rows'
+    #: writes cannot wait on each other in a cycle (a deadlock would fail a row), e.g. issuing,
+    #: whose shared rows (the status lists' counts) are written last in a fixed order
+    batched: bool = False
 
 
 KINDS: dict[str, JobKind] = {}
@@ -272,12 +299,51 @@ class Runner:
                 pass
 
     async def run_once(self) -> bool:
-        """Claim one job and work on it until it ends or the lease is lost; whether one was."""
+        """Claim one job and work on it until it ends or the lease is lost, or else help with
+        a job another runner holds (:meth:`help`); whether there was work."""
         job_id = await self.claim()
         if job_id is None:
-            return False
+            return await self.help()
         await self.process(job_id)
         return True
+
+    async def help(self, now: datetime | None = None) -> bool:
+        """On PostgreSQL, do pending rows of the oldest job another live runner holds, until
+        none is left that no one has locked; whether any was done.
+
+        The holder alone renews the lease and ends the job. A helper takes rows with ``FOR
+        UPDATE SKIP LOCKED`` (as the holder does), so a row is in one transaction at a time,
+        and a helper killed mid-way leaves its rows pending for the others. It stops at a job
+        whose lease expired: that one is claimed again (and counted as an attempt).
+        """
+        now = now or utcnow()
+        async with self.sessionmaker() as session, session.begin():
+            if not on_postgresql(session):
+                return False  # one writer at a time: nothing to gain
+            batched = [name for name, kind in KINDS.items() if kind.batched]
+            query = (
+                select(Job)
+                .where(
+                    Job.state == RUNNING,
+                    col(Job.lease_until) > now,
+                    col(Job.lease_owner) != self.owner,
+                    col(Job.kind).in_(batched),
+                )
+                .order_by(col(Job.created_at))
+                .limit(1)
+            )
+            job = (await session.exec(query)).first()
+            issuer = await session.get(Issuer, job.issuer_id) if job is not None else None
+        kind = KINDS.get(job.kind) if job is not None else None
+        if job is None or issuer is None or kind is None:
+            return False
+        helped = False
+        while not self._stopping:
+            done = await self._process_rows(job, issuer, kind, None)
+            if not done:  # none left unlocked, or the job is no longer running
+                break
+            helped = True
+        return helped
 
     async def claim(self, now: datetime | None = None, job_id: str | None = None) -> str | None:
         """The oldest claimable job (or ``job_id`` if it is claimable), leased to this runner."""
@@ -346,84 +412,131 @@ class Runner:
                         .limit(ROWS_PER_READ)
                     )
                 ).all()
+                postgresql = on_postgresql(session)
             if not pending:
                 await self._finish(job_id, DONE)
                 return
-            for number in pending:
+            progressed = False
+            step = ROWS_PER_TRANSACTION if postgresql and kind.batched else 1
+            for start in range(0, len(pending), step):
                 if self._stopping:
                     break
-                if not await self._process_row(job, issuer, kind, number):
+                numbers = list(pending[start : start + step])
+                done = await self._process_rows(job, issuer, kind, numbers)
+                if done is None:
                     return
+                progressed = progressed or done > 0
+            if not progressed:  # every pending row is in a helper's transaction
+                await asyncio.sleep(HELPED_WAIT_SECONDS)
         await self.release(job_id)
 
-    async def _process_row(self, job: Job, issuer: Issuer, kind: JobKind, number: int) -> bool:
-        """One row in one transaction; False when the lease is no longer this runner's.
+    @staticmethod
+    async def _run_kind(
+        kind: JobKind, context: RowContext
+    ) -> tuple[dict[str, Any] | None, list[dict[str, Any]] | None]:
+        """The row's effect in a savepoint: its result, or its errors (the savepoint undone)."""
+        try:
+            async with context.session.begin_nested():
+                return await kind.process(context), None
+        except RowFailed as failure:
+            return None, failure.errors
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a bug in the kind: the row fails, the job goes on
+            log.exception(
+                "job %s row %s: the %s kind failed", context.job.id, context.number, kind.name
+            )
+            return None, [{"column": "", "message": "an internal error; the row was not done"}]
 
-        The transaction renews the lease (on PostgreSQL it also locks the job's row, so no
-        runner can claim the job while a row is under way), does the row's effect, and marks
-        the row done only if it is still pending; any other outcome rolls all of it back.
+    async def _process_row(self, job: Job, issuer: Issuer, kind: JobKind, number: int) -> bool:
+        """One row in one transaction; False when the lease is no longer this runner's."""
+        return await self._process_rows(job, issuer, kind, [number]) is not None
+
+    async def _process_rows(
+        self, job: Job, issuer: Issuer, kind: JobKind, numbers: list[int] | None
+    ) -> int | None:
+        """Pending rows in one transaction: of ``numbers`` as the lease holder, or (``None``)
+        the next ones as a helper (:meth:`help`); how many were done, or None when the lease is
+        no longer this runner's (a helper: the job is no longer running).
+
+        The rows are locked as they are read (``FOR UPDATE SKIP LOCKED`` on PostgreSQL: a row
+        another transaction holds is left to it; SQLite has one writer at a time). Each row's
+        effect runs in a savepoint, its completion is conditional on its being pending, and
+        the job's counts are updated last, with the holder's lease renewal, which fails if
+        the lease changed hands meanwhile: any such outcome rolls all of it back.
         """
+        condition = and_(
+            col(JobRow.job_id) == job.id,
+            col(JobRow.state) == PENDING,
+            true() if numbers is None else col(JobRow.number).in_(numbers),
+        )
+        query = (
+            select(JobRow)
+            .where(condition)
+            .order_by(col(JobRow.number))
+            .limit(ROWS_PER_TRANSACTION if kind.batched else 1)
+            .with_for_update(skip_locked=True)
+        )
         try:
             async with self.sessionmaker() as session, session.begin():
-                renewed = await session.exec(
-                    update(Job)
-                    .where(col(Job.id) == job.id, col(Job.lease_owner) == self.owner)
-                    .values(lease_until=utcnow() + self.lease)
-                )
-                if not renewed.rowcount:
-                    raise _LeaseLost
-                row = (
-                    await session.exec(
-                        select(JobRow).where(
-                            JobRow.job_id == job.id,
-                            JobRow.number == number,
-                            JobRow.state == PENDING,
+                rows = (await session.exec(query)).all()
+                if not rows:
+                    return 0
+                shared: dict[str, Any] = {}
+                before_commit: list[Callable[[AsyncSession], Awaitable[None]]] = []
+                outcomes = []
+                for row in rows:
+                    context = RowContext(
+                        session,
+                        job,
+                        issuer,
+                        row.number,
+                        dict(row.input),
+                        self.services,
+                        shared,
+                        before_commit,
+                    )
+                    outcomes.append((row.number, *await self._run_kind(kind, context)))
+                for number, result, errors in outcomes:
+                    completed = await session.exec(
+                        update(JobRow)
+                        .where(
+                            col(JobRow.job_id) == job.id,
+                            col(JobRow.number) == number,
+                            col(JobRow.state) == PENDING,
+                        )
+                        .values(
+                            state=FAILED if errors else DONE,
+                            result=result,
+                            errors=errors,
+                            finished_at=utcnow(),
                         )
                     )
-                ).first()
-                if row is None:  # done meanwhile by the lease's previous holder
-                    raise _RowTaken
-                context = RowContext(session, job, issuer, number, dict(row.input), self.services)
-                result: dict[str, Any] | None = None
-                errors: list[dict[str, Any]] | None = None
-                try:
-                    async with session.begin_nested():
-                        result = await kind.process(context)
-                except RowFailed as failure:
-                    errors = failure.errors
-                except asyncio.CancelledError:
-                    raise
-                except Exception:  # a bug in the kind: the row fails, the job goes on
-                    log.exception("job %s row %s: the %s kind failed", job.id, number, kind.name)
-                    errors = [{"column": "", "message": "an internal error; the row was not done"}]
-                completed = await session.exec(
-                    update(JobRow)
-                    .where(
-                        col(JobRow.job_id) == job.id,
-                        col(JobRow.number) == number,
-                        col(JobRow.state) == PENDING,
-                    )
-                    .values(
-                        state=FAILED if errors else DONE,
-                        result=result,
-                        errors=errors,
-                        finished_at=utcnow(),
-                    )
+                    if not completed.rowcount:
+                        raise _RowTaken
+                failed = sum(1 for _, _, errors in outcomes if errors)
+                for deferred in before_commit:
+                    await deferred(session)
+                counts: dict[str, Any] = {
+                    "done": col(Job.done) + len(outcomes) - failed,
+                    "failed": col(Job.failed) + failed,
+                }
+                if numbers is None:
+                    ours = col(Job.state) == RUNNING
+                else:
+                    ours = col(Job.lease_owner) == self.owner
+                    counts["lease_until"] = utcnow() + self.lease
+                counted = await session.exec(
+                    update(Job).where(col(Job.id) == job.id, ours).values(**counts)
                 )
-                if not completed.rowcount:
-                    raise _RowTaken
-                counted = "failed" if errors else "done"
-                await session.exec(
-                    update(Job)
-                    .where(col(Job.id) == job.id)
-                    .values({counted: getattr(Job, counted) + 1})
-                )
+                if not counted.rowcount:
+                    raise _LeaseLost
         except _LeaseLost:
             log.warning("job %s: %s lost its lease", job.id, self.owner)
-            return False
+            return None
         except _RowTaken:
-            return True
-        return True
+            return 0
+        return len(outcomes)
 
     async def release(self, job_id: str) -> None:
         """Give the lease back (stopping mid-job): another runner may claim it at once."""

@@ -86,3 +86,32 @@ async def test_batch_size_is_bounded(
     assert problem_of(response)["errors"][0]["pointer"] == "/items"
     empty = await client.post("/microcredentials/batch", json={"items": []}, headers=auth)
     assert empty.status_code == 422
+
+
+async def test_a_batch_answered_with_ids_carries_no_documents_and_each_link_fetches_one(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    _, auth = await issuer_with_key(client, admin_headers, random_slug)
+    no_title = microcredential_body()
+    del no_title["title"]
+    items = [microcredential_body("edc"), no_title, microcredential_body("obv3")]
+    response = await client.post(
+        "/microcredentials/batch", params={"reply": "ids"}, json={"items": items}, headers=auth
+    )
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == [201, 422, 201]
+    assert set(results[0]) == {"index", "status", "credentialId", "link"}
+    assert set(results[1]) == {"index", "status", "problem"}
+    assert len(response.content) < 2_000  # two EDC pages alone are tens of KB
+    for result, kind in (
+        (results[0], "EuropeanDigitalCredential"),
+        (results[2], "OpenBadgeCredential"),
+    ):
+        assert result["link"] == f"/credentials/{result['credentialId']}"
+        fetched = await client.get(result["link"], headers=auth)
+        assert fetched.status_code == 200 and kind in fetched.json()["verifiableCredential"]["type"]
+    refused = await client.post(
+        "/microcredentials/batch", params={"reply": "pages"}, json={"items": items}, headers=auth
+    )
+    assert refused.status_code == 422

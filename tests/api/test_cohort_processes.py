@@ -20,7 +20,7 @@ from app.config import Settings
 from app.db.models import Credential, Job
 from tests import processes
 from tests.api.test_cohorts import as_csv, cohort_rows, make_course, upload
-from tests.api.test_jobs_processes import job_state, polling, start_worker, wait_for
+from tests.api.test_jobs_processes import job_state, polling, start_worker, wait_until_done
 from tests.factories import issuer_with_key
 
 pytestmark = pytest.mark.anyio
@@ -82,7 +82,7 @@ async def test_a_killed_worker_s_cohort_is_finished_by_another_each_learner_once
         assert killed.state == "running" and 0 < killed.done < ROWS, killed
 
         second = start_worker(settings, logs[1])
-        finished = await wait_for(app, job_id, ROWS, within=120, log=logs[1])
+        finished = await wait_until_done(app, job_id, within=120, log=logs[1])
     finally:
         processes.stop(first)
         if second is not None:

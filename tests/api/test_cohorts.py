@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from sqlmodel import col, func, select
 
 from app.config import Settings
-from app.db.models import Credential, CredentialOffer
+from app.db.models import Credential, CredentialOffer, StatusEntry, StatusList
 from app.services import cohorts, jobs, spreadsheets
 from tests.api.test_courses import course_body
 from tests.api.test_oid4vci import Wallet, start
@@ -320,3 +320,16 @@ async def test_a_cohort_of_1000_with_3_bad_rows(
         assert len(set(outcomes[-1].values())) == 997
         assert await credential_count(app, course_id) == 997
     assert outcomes[0] == outcomes[1]  # the same credentials replayed, none issued anew
+    # Rows go 20 to a transaction on PostgreSQL, whose lists' counts are written once, at its
+    # end: each list still counts exactly the entries it holds.
+    async with app.state.services.sessionmaker() as session:
+        entries = (
+            select(StatusEntry.list_id, func.count())
+            .join(Credential, col(Credential.id) == col(StatusEntry.credential_id))
+            .where(col(Credential.course_id) == course_id)  # this test's issuer's lists
+            .group_by(col(StatusEntry.list_id))
+        )
+        held = dict((await session.exec(entries)).all())
+        lists = select(StatusList.id, StatusList.allocated).where(col(StatusList.id).in_(held))
+        counted = dict((await session.exec(lists)).all())
+    assert counted == held and sum(held.values()) == 997

@@ -3,6 +3,7 @@ expires, tenant-isolated progress and result files."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from datetime import timedelta
 from typing import Any
@@ -210,3 +211,29 @@ async def test_rows_already_failed_when_queued_are_never_processed(
     async with app.state.services.sessionmaker() as session:
         rows = (await session.exec(select(JobRow).where(JobRow.job_id == job.id))).all()
         assert {row.number: row.state for row in rows} == {2: "failed", 3: "done"}
+
+
+async def test_a_runner_with_nothing_to_claim_helps_with_a_held_job_on_postgresql(
+    app: FastAPI, client: httpx.AsyncClient, admin_headers: dict[str, str], random_slug: str
+) -> None:
+    await issuer_with_key(client, admin_headers, random_slug)
+    issuer = await issuer_row(app, random_slug)
+    job_id = await queue(app, issuer, [{"name": str(n)} for n in range(60)], delay=0.01)
+    holder, helper = runner(app), runner(app)
+    assert await holder.claim() == job_id
+    assert await helper.claim() is None
+
+    async def help_once_under_way() -> bool:
+        await asyncio.sleep(0.05)
+        return await helper.help()
+
+    _, helped = await asyncio.gather(holder.process(job_id), help_once_under_way())
+    # SQLite has one writer at a time: a helper would only wait
+    assert helped is app.state.services.settings.database_url.startswith("postgresql")
+    assert await effects(app, job_id) == {f"{job_id}:{n}": 1 for n in range(2, 62)}
+    async with app.state.services.sessionmaker() as session:
+        job = await session.get(Job, job_id)
+        assert job is not None
+        assert (job.state, job.done, job.failed, job.attempts) == ("done", 60, 0, 1)
+        assert job.lease_owner is None
+    assert await helper.help() is False  # nothing left

@@ -122,7 +122,18 @@ class BatchItemResult(BaseModel):
     index: int = Field(description="the item's position in ``items``, from 0")
     status: int = Field(description="201 issued, 200 replayed, or the item's problem status")
     verifiableCredential: dict[str, Any] | None = Field(
-        default=None, description="the signed credential; absent when the item failed"
+        default=None,
+        description="the signed credential; absent when the item failed, and with ``reply=ids``",
+    )
+    credentialId: str | None = Field(
+        default=None,
+        description="with ``reply=ids``: the credential's id (``GET /credentials/{id}`` "
+        "answers it); absent when the item failed",
+    )
+    link: str | None = Field(
+        default=None,
+        description="with ``reply=ids``: where the credential is fetched, "
+        "``/credentials/{credentialId}``; absent when the item failed",
     )
     problem: dict[str, Any] | None = Field(
         default=None,
