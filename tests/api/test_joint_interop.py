@@ -5,12 +5,8 @@ signing elsewhere) is the one that releases the credential here."""
 
 from __future__ import annotations
 
-import json
 import secrets
-import shutil
-import subprocess
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -22,44 +18,19 @@ from app.did.key import did_key_from_public_key
 from app.resources import CONTEXTS_DIR
 from tests.api.test_joint_credentials import add_proof, alliance, draft, joint_body
 from tests.api.test_verify import verify
+from tests.interop import peers
 
 pytestmark = pytest.mark.anyio
 
-PEER = Path(__file__).resolve().parents[1] / "interop" / "joint"
+PEER = peers.PEERS / "joint"
 
 
 def ensure_installed() -> None:
-    """``npm ci`` from the committed lock file, unless node_modules already matches it."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("node and npm are needed for the Digital Bazaar interop peer")
-    lock = PEER / "package-lock.json"
-    installed = PEER / "node_modules" / ".package-lock.json"
-    if installed.exists() and installed.stat().st_mtime >= lock.stat().st_mtime:
-        return
-    completed = subprocess.run(
-        ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
-        cwd=PEER,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-2000:]
+    peers.ensure_installed(PEER, "the Digital Bazaar interop peer")
 
 
 def run_peer(request: dict[str, Any]) -> dict[str, Any]:
-    completed = subprocess.run(
-        ["node", str(PEER / "joint.mjs")],
-        cwd=PEER,
-        input=json.dumps({"contextsDir": str(CONTEXTS_DIR), **request}),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    reply: dict[str, Any] = json.loads(completed.stdout)
-    return reply
+    return peers.run_node(PEER, "joint.mjs", {"contextsDir": str(CONTEXTS_DIR), **request})
 
 
 @pytest.mark.parametrize("fmt", ["edc", "obv3"])

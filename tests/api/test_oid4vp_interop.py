@@ -15,7 +15,6 @@ import html
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -41,8 +40,9 @@ from tests.api.test_verify import did_key_method
 from tests.browser import Browser
 from tests.conftest import ADMIN_TOKEN
 from tests.factories import issuer_body, microcredential_body
+from tests.interop import peers
 
-PEER = Path(__file__).resolve().parents[1] / "interop" / "openid4vp"
+PEER = peers.PEERS / "openid4vp"
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 SCOPES = ["credentials:issue", "credentials:status", "presentations:request"]
@@ -50,37 +50,11 @@ COURSE = "Digital micro-credential creation"
 
 
 def ensure_installed() -> None:
-    """``npm ci`` from the committed lock file, unless node_modules already matches it."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("node and npm are needed for the OpenID4VP wallet peer")
-    lock = PEER / "package-lock.json"
-    installed = PEER / "node_modules" / ".package-lock.json"
-    if installed.exists() and installed.stat().st_mtime >= lock.stat().st_mtime:
-        return
-    completed = subprocess.run(
-        ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
-        cwd=PEER,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-2000:]
+    peers.ensure_installed(PEER, "the OpenID4VP wallet peer")
 
 
 def wallet(request: dict[str, Any]) -> dict[str, Any]:
-    completed = subprocess.run(
-        ["node", str(PEER / "wallet.mjs")],
-        cwd=PEER,
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    reply: dict[str, Any] = json.loads(completed.stdout)
-    return reply
+    return peers.run_node(PEER, "wallet.mjs", request)
 
 
 @pytest.fixture(scope="module")

@@ -4,11 +4,7 @@ with and without each disclosure, that we verify."""
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 import time
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -21,44 +17,19 @@ from app.status.tokenstatus import parse_reference
 from tests.api.test_sdjwt_issuing import BASE, HOLDER, issue_sd_jwt, issuer_key
 from tests.api.test_sdjwt_verify import AUDIENCE, challenge, verify
 from tests.factories import issuer_with_key
+from tests.interop import peers
 
 pytestmark = pytest.mark.anyio
 
-PEER = Path(__file__).resolve().parents[1] / "interop" / "sdjwt"
+PEER = peers.PEERS / "sdjwt"
 
 
 def ensure_installed() -> None:
-    """``npm ci`` from the committed lock file, unless node_modules already matches it."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("node and npm are needed for the SD-JWT interop peer")
-    lock = PEER / "package-lock.json"
-    installed = PEER / "node_modules" / ".package-lock.json"
-    if installed.exists() and installed.stat().st_mtime >= lock.stat().st_mtime:
-        return
-    completed = subprocess.run(
-        ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
-        cwd=PEER,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-2000:]
+    peers.ensure_installed(PEER, "the SD-JWT interop peer")
 
 
 def run_peer(request: dict[str, Any]) -> dict[str, Any]:
-    completed = subprocess.run(
-        ["node", str(PEER / "interop.mjs")],
-        cwd=PEER,
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    reply: dict[str, Any] = json.loads(completed.stdout)
-    return reply
+    return peers.run_node(PEER, "interop.mjs", request)
 
 
 async def test_sd_jwt_interop_with_the_sd_jwt_npm_packages(
