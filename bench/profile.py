@@ -303,7 +303,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--database-url", help="default: a new SQLite file")
     args = parser.parse_args(argv)
-    from app.cli import migrate
+    from app.cli_db import migrate
 
     for name in [name for name in os.environ if name.startswith("MICROCRED_")]:
         del os.environ[name]

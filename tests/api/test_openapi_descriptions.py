@@ -256,6 +256,6 @@ def test_every_body_schema_has_a_name_of_its_own() -> None:
 
 
 def test_a_form_body_name_already_taken_is_refused() -> None:
-    document = {"components": {"schemas": {"Body_x": {}, "XRequest": {}}}}
+    document: dict[str, Any] = {"components": {"schemas": {"Body_x": {}, "XRequest": {}}}}
     with pytest.raises(ValueError, match="XRequest"):
         rename_schemas(document, {"Body_x": "XRequest"})
