@@ -34,6 +34,7 @@ def test_the_course_has_every_field_of_the_body_but_the_learners() -> None:
         "languages",
         "subjects",
         "stackOf",
+        "jointAwardingBodies",
     }
     assert set(LearnerFactsIn.model_fields) == set(LEARNER_FIELDS) | {"supervision"}
 
